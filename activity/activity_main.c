@@ -1,0 +1,81 @@
+/* weft-activity: runs activity attempts from the `default` queue. --concurrency N worker
+ * threads, each with its own AMQP and Postgres connection and prefetch 1, so a slow task
+ * never holds messages another worker could run. */
+#include "consumer.h"
+#include "engine.h"
+#include "log.h"
+#include "runtime.h"
+#include "tasks.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static const char usage[] =
+    "usage: weft-activity [--concurrency N] [--log-level L] [--log-format F]\n"
+    "Consumes the default queue with N worker threads (default 2), each running one\n"
+    "activity attempt at a time.";
+
+typedef struct {
+    const weft_config *cfg;
+    const weft_task_registry *tasks;
+    int index;
+} worker_args;
+
+static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
+{
+    weft_engine *e = ctx;
+    e->transport = t;
+    return weft_engine_activity(e, d->body, d->len, d->redelivered, err);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_args *w = arg;
+    char suffix[32], name[32];
+    snprintf(suffix, sizeof suffix, "activity-%d", w->index);
+    snprintf(name, sizeof name, "activity-%d", w->index);
+    weft_store *store = weft_runtime_store(w->cfg);
+    char *worker = weft_runtime_worker_id(suffix);
+    if (store) {
+        weft_engine e = {.store = store, .tasks = w->tasks, .limits = w->cfg->limits,
+                         .worker = worker, .data_dir = w->cfg->data_dir};
+        weft_consumer c = {.name = name, .queue = "default", .prefetch = 1,
+                           .amqp_url = w->cfg->amqp_url, .handle = handle, .ctx = &e};
+        weft_consumer_run(&c);
+    }
+    free(worker);
+    weft_store_destroy(store);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    weft_config cfg;
+    weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
+    weft_signals_install();
+    weft_tasks_global_init();
+    weft_task_registry *tasks = weft_task_registry_create();
+    weft_tasks_register_builtin(tasks);
+
+    int n = cfg.concurrency;
+    pthread_t *threads = calloc((size_t)n, sizeof *threads);
+    worker_args *args = calloc((size_t)n, sizeof *args);
+    if (!threads || !args)
+        abort();
+    for (int i = 0; i < n; i++) {
+        args[i] = (worker_args){&cfg, tasks, i};
+        if (pthread_create(&threads[i], NULL, worker_main, &args[i]) != 0) {
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "cannot start worker thread %d", i);
+            return 1;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
+    free(threads);
+    free(args);
+    weft_task_registry_destroy(tasks);
+    weft_config_finish(&cfg);
+    return 0;
+}

@@ -1,0 +1,176 @@
+/* file.load, and the data-dir confinement every file task goes through. */
+#include "task_impl.h"
+
+#include "alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_LOAD_DEFAULT_MAX_BYTES (16 * 1024 * 1024)
+
+/* True when real (a realpath) is root itself or below it. */
+static bool is_inside(const char *root, const char *real)
+{
+    size_t n = strlen(root);
+    if (n == 1) /* root is "/" */
+        return true;
+    return strncmp(real, root, n) == 0 && (real[n] == '\0' || real[n] == '/');
+}
+
+/* ENOENT and friends are the workflow's fault; anything else (EIO, ENOMEM) may pass. */
+static weft_task_result errno_result(int e)
+{
+    return e == ENOENT || e == ENOTDIR || e == EACCES || e == ELOOP || e == ENAMETOOLONG
+               ? WEFT_TASK_PERMANENT
+               : WEFT_TASK_TRANSIENT;
+}
+
+weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task, const char *path,
+                                     bool must_exist, char **out, char *errbuf, size_t errlen)
+{
+    *out = NULL;
+    if (!ctx->data_dir || !*ctx->data_dir)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT, "%s: WEFT_DATA_DIR is not set",
+                               task);
+    /* A data dir that is missing is the host's problem, perhaps a mount not there yet. */
+    char *root = realpath(ctx->data_dir, NULL);
+    if (!root)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                               "%s: data dir '%s' is not usable: %s", task, ctx->data_dir,
+                               strerror(errno));
+
+    char *joined =
+        path[0] == '/' ? weft_xstrdup(path) : weft_xasprintf("%s/%s", ctx->data_dir, path);
+    const char *dir = joined;
+    char *name = NULL;
+    if (!must_exist) {
+        char *slash = strrchr(joined, '/');
+        *slash = '\0';
+        name = slash + 1;
+        if (dir[0] == '\0')
+            dir = "/";
+    }
+
+    weft_task_result result = WEFT_TASK_OK;
+    char *real = realpath(dir, NULL);
+    if (!real) {
+        int e = errno;
+        result = weft_task_error(errbuf, errlen, errno_result(e), "%s: path '%s': %s", task, path,
+                                 e == ENOENT ? "no such file" : strerror(e));
+    } else if (!is_inside(root, real)) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "%s: path '%s' escapes the data dir", task, path);
+    } else if (!must_exist) {
+        if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                     "%s: path '%s' does not name a file", task, path);
+        else
+            *out = weft_xasprintf("%s%s%s", real, strcmp(real, "/") == 0 ? "" : "/", name);
+    } else {
+        *out = weft_xstrdup(real);
+    }
+    free(real);
+    free(joined);
+    free(root);
+    return result;
+}
+
+/* Reads at most max+1 bytes of the regular file at abs into a new buffer. */
+static weft_task_result read_file(const char *abs, const char *path, json_int_t max, char **buf,
+                                  size_t *len, char *errbuf, size_t errlen)
+{
+    /* O_NOFOLLOW: the path was resolved already, a symlink now means it changed under us */
+    int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        int e = errno;
+        return weft_task_error(errbuf, errlen, errno_result(e), "file.load: cannot open '%s': %s",
+                               path, strerror(e));
+    }
+    struct stat st;
+    weft_task_result result = WEFT_TASK_OK;
+    if (fstat(fd, &st) != 0) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "file.load: '%s': %s", path,
+                                 strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "file.load: '%s' is not a regular file", path);
+    } else if (st.st_size > max) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "file.load: '%s' is %lld bytes, over max_bytes (%lld)", path,
+                                 (long long)st.st_size, (long long)max);
+    }
+    if (result != WEFT_TASK_OK) {
+        close(fd);
+        return result;
+    }
+
+    size_t cap = (size_t)max + 1, n = 0;
+    char *data = weft_xmalloc(cap ? cap : 1);
+    while (n < cap) {
+        ssize_t got = read(fd, data + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                     "file.load: reading '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    close(fd);
+    if (result == WEFT_TASK_OK && n > (size_t)max) /* grew since fstat */
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "file.load: '%s' is over max_bytes (%lld)", path, (long long)max);
+    if (result != WEFT_TASK_OK) {
+        free(data);
+        return result;
+    }
+    *buf = data;
+    *len = n;
+    return WEFT_TASK_OK;
+}
+
+weft_task_result weft_task_file_load(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                     size_t errlen)
+{
+    const char *path;
+    json_int_t max;
+    if (!weft_task_str_arg(ctx, "path", NULL, &path) || !path || !*path)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                               "file.load: 'path' must be a non-empty string");
+    if (!weft_task_int_arg(ctx, "max_bytes", FILE_LOAD_DEFAULT_MAX_BYTES, &max) || max < 0 ||
+        (unsigned long long)max >= SIZE_MAX)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                               "file.load: 'max_bytes' must be an integer >= 0");
+
+    char *abs;
+    weft_task_result result =
+        weft_task_data_path(ctx, "file.load", path, true, &abs, errbuf, errlen);
+    if (result != WEFT_TASK_OK)
+        return result;
+
+    char *data = NULL;
+    size_t n = 0;
+    result = read_file(abs, path, max, &data, &n, errbuf, errlen);
+    if (result == WEFT_TASK_OK) {
+        json_t *content = json_stringn(data, n);
+        free(data);
+        if (!content) {
+            result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                     "file.load: '%s' is not UTF-8 text", path);
+        } else {
+            *output = json_object();
+            json_object_set_new(*output, "content", content);
+            json_object_set_new(*output, "path", json_string(abs));
+            json_object_set_new(*output, "bytes", json_integer((json_int_t)n));
+        }
+    }
+    free(abs);
+    return result;
+}

@@ -1,0 +1,101 @@
+/* Private to the built-in tasks: their handlers (registered by tasks.c) and the argument
+ * helpers they share. Every handler has the weft_task_fn contract of task.h. */
+#ifndef WEFT_TASK_IMPL_H
+#define WEFT_TASK_IMPL_H
+
+#include "task.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* task_basic.c */
+weft_task_result weft_task_noop(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                size_t errlen);
+weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                 size_t errlen);
+weft_task_result weft_task_fail(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                size_t errlen);
+/* task_http.c */
+weft_task_result weft_task_http_fetch(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                      size_t errlen);
+/* task_file.c */
+weft_task_result weft_task_file_load(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                     size_t errlen);
+/* task_text.c */
+weft_task_result weft_task_text_replace(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                        size_t errlen);
+weft_task_result weft_task_text_summary(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                        size_t errlen);
+
+/* Resolves `path` (relative to ctx->data_dir, or absolute) to an absolute path that stays
+ * inside the data dir once symlinks are followed. With must_exist the whole path must exist
+ * (file.load); without, only its directory does and the last component is kept as given
+ * (a file about to be written). *out is new (caller frees) on WEFT_TASK_OK; on failure
+ * errbuf says why, prefixed with `task`. Defined in task_file.c. */
+weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task, const char *path,
+                                     bool must_exist, char **out, char *errbuf, size_t errlen);
+
+/* Writes a one-line reason into errbuf and returns r: `return weft_task_error(...)`. */
+static inline weft_task_result weft_task_error(char *errbuf, size_t errlen, weft_task_result r,
+                                               const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static inline weft_task_result weft_task_error(char *errbuf, size_t errlen, weft_task_result r,
+                                               const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (errbuf && errlen)
+        vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* A new copy of the input object ({} when there is none). */
+static inline json_t *weft_task_input_copy(const weft_task_ctx *ctx)
+{
+    json_t *copy = json_is_object(ctx->input) ? json_deep_copy(ctx->input) : NULL;
+    return copy ? copy : json_object();
+}
+
+/* The input value under key (borrowed), or NULL when absent or JSON null. */
+static inline const json_t *weft_task_arg(const weft_task_ctx *ctx, const char *key)
+{
+    const json_t *v = json_is_object(ctx->input) ? json_object_get(ctx->input, key) : NULL;
+    return json_is_null(v) ? NULL : v;
+}
+
+/* Reads integer argument key: def when absent, false when present but not an integer. */
+static inline bool weft_task_int_arg(const weft_task_ctx *ctx, const char *key, json_int_t def,
+                                     json_int_t *out)
+{
+    const json_t *v = weft_task_arg(ctx, key);
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_integer(v))
+        return false;
+    *out = json_integer_value(v);
+    return true;
+}
+
+/* Reads string argument key: def when absent, false when present but not a string or when
+ * it holds a NUL byte (a C string would silently cut it). */
+static inline bool weft_task_str_arg(const weft_task_ctx *ctx, const char *key, const char *def,
+                                     const char **out)
+{
+    const json_t *v = weft_task_arg(ctx, key);
+    if (!v) {
+        *out = def;
+        return true;
+    }
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return false;
+    *out = json_string_value(v);
+    return true;
+}
+
+#endif

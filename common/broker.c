@@ -1,0 +1,597 @@
+#include "broker.h"
+
+#include "alloc.h"
+#include "log.h"
+#include "uuid.h"
+
+#include <amqp.h>
+#include <amqp_ssl_socket.h>
+#include <amqp_tcp_socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define CHANNEL 1
+#define FRAME_MAX 131072
+#define CONNECT_TIMEOUT_S 5
+#define MAX_PRIORITY 10
+
+/* Delay buckets in ms, ~1.5x apart: a retry waits at most ~50% longer than its policy asks,
+ * and each bucket is its own queue so one TTL never blocks another (DESIGN §2). */
+static const int delay_buckets[] = {
+    50,    100,   200,   300,    500,    750,    1000,   1500,    2000,    3000,
+    5000,  7500,  10000, 15000,  20000,  30000,  45000,  60000,   90000,   120000,
+    180000, 300000, 600000, 900000, 1800000, 3600000,
+};
+#define N_BUCKETS (sizeof delay_buckets / sizeof delay_buckets[0])
+
+typedef struct delivery_node {
+    weft_delivery d;
+    struct delivery_node *next;
+} delivery_node;
+
+struct weft_broker {
+    amqp_connection_state_t conn;
+    char *where; /* host:port for messages */
+    bool healthy;
+    char consumer_tag[64];
+    bool consuming;
+    uint64_t next_seq; /* publish sequence number of the next publish */
+    uint64_t *unconfirmed;
+    size_t nunconfirmed, capunconfirmed;
+    bool confirm_failed;
+    char confirm_error[200];
+    delivery_node *head, *tail;
+};
+
+int weft_broker_delay_bucket(int delay_ms)
+{
+    for (size_t i = 0; i < N_BUCKETS; i++)
+        if (delay_buckets[i] >= delay_ms)
+            return delay_buckets[i];
+    return delay_buckets[N_BUCKETS - 1];
+}
+
+static weft_status fail(weft_broker *b, weft_err *err, const char *what, const char *detail)
+{
+    if (b)
+        b->healthy = false;
+    return weft_err_set(err, WEFT_EAMQP, "broker %s: %s: %s", b ? b->where : "?", what, detail);
+}
+
+static weft_status check_reply(weft_broker *b, amqp_rpc_reply_t r, const char *what,
+                               weft_err *err)
+{
+    char detail[256];
+    switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+        return WEFT_OK;
+    case AMQP_RESPONSE_NONE:
+        return fail(b, err, what, "missing reply");
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+        return fail(b, err, what, amqp_error_string2(r.library_error));
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+        if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+            amqp_connection_close_t *c = r.reply.decoded;
+            snprintf(detail, sizeof detail, "connection closed by server: %u %.*s", c->reply_code,
+                     (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        } else if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+            amqp_channel_close_t *c = r.reply.decoded;
+            snprintf(detail, sizeof detail, "channel closed by server: %u %.*s", c->reply_code,
+                     (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        } else {
+            snprintf(detail, sizeof detail, "server exception 0x%08x", r.reply.id);
+        }
+        return fail(b, err, what, detail);
+    }
+    return fail(b, err, what, "unknown reply");
+}
+
+static amqp_table_entry_t entry_str(const char *key, const char *value)
+{
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key);
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = amqp_cstring_bytes(value);
+    return e;
+}
+
+static amqp_table_entry_t entry_int(const char *key, int64_t value)
+{
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key);
+    e.value.kind = AMQP_FIELD_KIND_I64;
+    e.value.value.i64 = value;
+    return e;
+}
+
+static amqp_table_entry_t entry_bool(const char *key, bool value)
+{
+    amqp_table_entry_t e;
+    e.key = amqp_cstring_bytes(key);
+    e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
+    e.value.value.boolean = value;
+    return e;
+}
+
+static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t *args,
+                           int nargs, weft_err *err)
+{
+    amqp_table_t table = {nargs, args};
+    amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "declaring a queue", err);
+    if (st)
+        weft_err_prefix(err, "queue '%s': ", queue);
+    return st;
+}
+
+/* The one place the topology is declared: arguments must be identical in every process, or
+ * the broker answers 406 PRECONDITION_FAILED. */
+static weft_status declare_topology(weft_broker *b, weft_err *err)
+{
+    amqp_table_entry_t entry_args[] = {entry_str("x-dead-letter-exchange", ""),
+                                       entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD)};
+    amqp_table_entry_t default_args[] = {entry_str("x-dead-letter-exchange", ""),
+                                         entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
+                                         entry_int("x-max-priority", MAX_PRIORITY)};
+    amqp_table_entry_t handoff_args[] = {entry_str("x-dead-letter-exchange", ""),
+                                         entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
+                                         entry_bool("x-single-active-consumer", true)};
+    weft_status st = declare(b, WEFT_QUEUE_DEAD, NULL, 0, err);
+    if (!st)
+        st = declare(b, WEFT_QUEUE_ENTRY, entry_args, 2, err);
+    if (!st)
+        st = declare(b, WEFT_QUEUE_DEFAULT, default_args, 3, err);
+    if (!st)
+        st = declare(b, WEFT_QUEUE_HANDOFF, handoff_args, 3, err);
+    for (size_t i = 0; !st && i < N_BUCKETS; i++) {
+        char name[64];
+        snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", delay_buckets[i]);
+        amqp_table_entry_t retry_args[] = {
+            entry_str("x-dead-letter-exchange", ""),
+            entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEFAULT),
+            entry_int("x-message-ttl", delay_buckets[i])};
+        st = declare(b, name, retry_args, 3, err);
+    }
+    return st;
+}
+
+weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out,
+                                weft_err *err)
+{
+    *out = NULL;
+    char *buf = weft_xstrdup(url);
+    struct amqp_connection_info info;
+    amqp_default_connection_info(&info);
+    if (amqp_parse_url(buf, &info) != AMQP_STATUS_OK) {
+        free(buf);
+        return weft_err_set(err, WEFT_EINVAL, "WEFT_AMQP_URL is not an amqp:// or amqps:// URL");
+    }
+    /* "amqp://host/" parses to an empty vhost, which RabbitMQ does not have; people who
+     * write it mean the default vhost "/" */
+    if (!info.vhost || !*info.vhost)
+        info.vhost = "/";
+    weft_broker *b = weft_xcalloc(1, sizeof *b);
+    b->where = weft_xasprintf("%s:%d", info.host, info.port);
+    b->conn = amqp_new_connection();
+    b->next_seq = 1;
+    amqp_socket_t *sock;
+    if (info.ssl) {
+        sock = amqp_ssl_socket_new(b->conn);
+        if (sock) {
+            const char *ca = getenv("WEFT_AMQP_CACERT");
+            if (ca && *ca)
+                amqp_ssl_socket_set_cacert(sock, ca);
+            amqp_ssl_socket_set_verify_peer(sock, 1);
+            amqp_ssl_socket_set_verify_hostname(sock, 1);
+        }
+    } else {
+        sock = amqp_tcp_socket_new(b->conn);
+    }
+    weft_status st = WEFT_OK;
+    struct timeval tv = {CONNECT_TIMEOUT_S, 0};
+    int rc;
+    if (!sock) {
+        st = fail(b, err, "connect", "cannot create a socket");
+    } else if ((rc = amqp_socket_open_noblock(sock, info.host, info.port, &tv)) !=
+               AMQP_STATUS_OK) {
+        st = fail(b, err, "connect", amqp_error_string2(rc));
+    } else {
+        b->healthy = true;
+        st = check_reply(b,
+                         amqp_login(b->conn, info.vhost, 0, FRAME_MAX, heartbeat_s,
+                                    AMQP_SASL_METHOD_PLAIN, info.user, info.password),
+                         "login", err);
+    }
+    free(buf);
+    if (!st) {
+        amqp_channel_open(b->conn, CHANNEL);
+        st = check_reply(b, amqp_get_rpc_reply(b->conn), "opening a channel", err);
+    }
+    if (!st) {
+        amqp_confirm_select(b->conn, CHANNEL);
+        st = check_reply(b, amqp_get_rpc_reply(b->conn), "enabling publisher confirms", err);
+    }
+    if (!st)
+        st = declare_topology(b, err);
+    if (st) {
+        weft_broker_destroy(b);
+        return st;
+    }
+    *out = b;
+    return WEFT_OK;
+}
+
+void weft_delivery_finish(weft_delivery *d)
+{
+    if (!d)
+        return;
+    free(d->body);
+    free(d->reason);
+    memset(d, 0, sizeof *d);
+}
+
+void weft_broker_destroy(weft_broker *b)
+{
+    if (!b)
+        return;
+    if (b->healthy) {
+        amqp_channel_close(b->conn, CHANNEL, AMQP_REPLY_SUCCESS);
+        amqp_connection_close(b->conn, AMQP_REPLY_SUCCESS);
+    }
+    amqp_destroy_connection(b->conn);
+    while (b->head) {
+        delivery_node *n = b->head;
+        b->head = n->next;
+        weft_delivery_finish(&n->d);
+        free(n);
+    }
+    free(b->unconfirmed);
+    free(b->where);
+    free(b);
+}
+
+weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err)
+{
+    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, 0);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
+    if (st)
+        return st;
+    amqp_basic_consume_ok_t *ok = amqp_basic_consume(
+        b->conn, CHANNEL, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
+    if (st)
+        return st;
+    snprintf(b->consumer_tag, sizeof b->consumer_tag, "%.*s", (int)ok->consumer_tag.len,
+             (char *)ok->consumer_tag.bytes);
+    b->consuming = true;
+    return WEFT_OK;
+}
+
+weft_status weft_broker_cancel(weft_broker *b, weft_err *err)
+{
+    if (!b->consuming)
+        return WEFT_OK;
+    amqp_basic_cancel(b->conn, CHANNEL, amqp_cstring_bytes(b->consumer_tag));
+    b->consuming = false;
+    return check_reply(b, amqp_get_rpc_reply(b->conn), "cancelling the consumer", err);
+}
+
+static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
+                           int priority, amqp_table_t *headers, weft_err *err)
+{
+    if (!b->healthy)
+        return fail(b, err, "publish", "connection is down");
+    char id[WEFT_UUID_LEN + 1];
+    weft_uuid_new(id);
+    amqp_basic_properties_t props;
+    memset(&props, 0, sizeof props);
+    props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+                   AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_PRIORITY_FLAG;
+    props.content_type = amqp_cstring_bytes("application/json");
+    props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+    props.message_id = amqp_cstring_bytes(id);
+    props.priority = (uint8_t)(priority < 0 ? 0 : priority > MAX_PRIORITY ? MAX_PRIORITY : priority);
+    if (headers) {
+        props._flags |= AMQP_BASIC_HEADERS_FLAG;
+        props.headers = *headers;
+    }
+    amqp_bytes_t bytes = {len, (void *)body};
+    /* mandatory: a message no queue takes comes back as basic.return instead of vanishing */
+    int rc = amqp_basic_publish(b->conn, CHANNEL, amqp_empty_bytes, amqp_cstring_bytes(queue), 1,
+                                0, &props, bytes);
+    if (rc != AMQP_STATUS_OK)
+        return fail(b, err, "publish", amqp_error_string2(rc));
+    if (b->nunconfirmed == b->capunconfirmed) {
+        b->capunconfirmed = b->capunconfirmed ? b->capunconfirmed * 2 : 64;
+        b->unconfirmed = weft_xrealloc(b->unconfirmed, b->capunconfirmed * sizeof(uint64_t));
+    }
+    b->unconfirmed[b->nunconfirmed++] = b->next_seq++;
+    return WEFT_OK;
+}
+
+weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
+                                int priority, weft_err *err)
+{
+    return publish(b, queue, body, len, priority, NULL, err);
+}
+
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len,
+                                        int priority, int delay_ms, int *bucket_ms,
+                                        weft_err *err)
+{
+    int bucket = weft_broker_delay_bucket(delay_ms);
+    if (bucket_ms)
+        *bucket_ms = bucket;
+    char name[64];
+    snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", bucket);
+    return publish(b, name, body, len, priority, NULL, err);
+}
+
+/* Confirms: acks may cover several sequence numbers (multiple) and, across queues, may
+ * come out of order, so the unconfirmed set is kept explicitly. */
+static void confirm(weft_broker *b, uint64_t tag, bool multiple)
+{
+    size_t w = 0;
+    for (size_t r = 0; r < b->nunconfirmed; r++) {
+        uint64_t s = b->unconfirmed[r];
+        if (multiple ? s <= tag : s == tag)
+            continue;
+        b->unconfirmed[w++] = s;
+    }
+    b->nunconfirmed = w;
+}
+
+/* Reads the content header and body frames that follow a basic.deliver/return/get-ok. */
+static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
+{
+    amqp_frame_t f;
+    int rc = amqp_simple_wait_frame(b->conn, &f);
+    if (rc != AMQP_STATUS_OK)
+        return fail(b, err, "reading a message", amqp_error_string2(rc));
+    if (f.frame_type != AMQP_FRAME_HEADER)
+        return fail(b, err, "reading a message", "expected a content header");
+    size_t size = (size_t)f.payload.properties.body_size;
+    amqp_basic_properties_t *p = f.payload.properties.decoded;
+    if (p && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
+        for (int i = 0; i < p->headers.num_entries; i++) {
+            amqp_table_entry_t *e = &p->headers.entries[i];
+            if (e->key.len == 13 && memcmp(e->key.bytes, "x-weft-reason", 13) == 0 &&
+                (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES))
+                d->reason =
+                    weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
+        }
+    }
+    d->body = weft_xmalloc(size + 1);
+    d->len = size;
+    size_t got = 0;
+    while (got < size) {
+        rc = amqp_simple_wait_frame(b->conn, &f);
+        if (rc != AMQP_STATUS_OK)
+            return fail(b, err, "reading a message body", amqp_error_string2(rc));
+        if (f.frame_type != AMQP_FRAME_BODY ||
+            got + f.payload.body_fragment.len > size)
+            return fail(b, err, "reading a message body", "unexpected frame");
+        memcpy(d->body + got, f.payload.body_fragment.bytes, f.payload.body_fragment.len);
+        got += f.payload.body_fragment.len;
+    }
+    d->body[size] = '\0';
+    return WEFT_OK;
+}
+
+/* Reads and handles one frame, waiting up to timeout_ms. WEFT_ETIMEOUT when none came. */
+static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
+{
+    if (!b->healthy)
+        return fail(b, err, "waiting", "connection is down");
+    amqp_frame_t f;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    int rc = amqp_simple_wait_frame_noblock(b->conn, &f, &tv);
+    if (rc == AMQP_STATUS_TIMEOUT)
+        return WEFT_ETIMEOUT;
+    if (rc != AMQP_STATUS_OK)
+        return fail(b, err, "waiting", amqp_error_string2(rc));
+    if (f.frame_type != AMQP_FRAME_METHOD)
+        return WEFT_OK; /* heartbeats are handled inside the library */
+    weft_status st = WEFT_OK;
+    switch (f.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+        amqp_basic_ack_t *a = f.payload.method.decoded;
+        confirm(b, a->delivery_tag, a->multiple);
+        break;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+        amqp_basic_nack_t *n = f.payload.method.decoded;
+        confirm(b, n->delivery_tag, n->multiple);
+        b->confirm_failed = true;
+        snprintf(b->confirm_error, sizeof b->confirm_error, "the broker refused a message (nack)");
+        break;
+    }
+    case AMQP_BASIC_RETURN_METHOD: {
+        amqp_basic_return_t *r = f.payload.method.decoded;
+        b->confirm_failed = true;
+        snprintf(b->confirm_error, sizeof b->confirm_error, "message to '%.*s' was unroutable",
+                 (int)r->routing_key.len, (char *)r->routing_key.bytes);
+        weft_delivery tmp = {0};
+        st = read_content(b, &tmp, err);
+        weft_delivery_finish(&tmp);
+        break;
+    }
+    case AMQP_BASIC_DELIVER_METHOD: {
+        amqp_basic_deliver_t *dm = f.payload.method.decoded;
+        delivery_node *n = weft_xcalloc(1, sizeof *n);
+        n->d.tag = dm->delivery_tag;
+        n->d.redelivered = dm->redelivered;
+        st = read_content(b, &n->d, err);
+        if (st) {
+            weft_delivery_finish(&n->d);
+            free(n);
+            break;
+        }
+        if (b->tail)
+            b->tail->next = n;
+        else
+            b->head = n;
+        b->tail = n;
+        break;
+    }
+    case AMQP_BASIC_CANCEL_METHOD:
+        /* the broker cancelled us (queue deleted, or failover of a single active consumer) */
+        b->consuming = false;
+        st = fail(b, err, "consuming", "the broker cancelled the consumer");
+        break;
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+        amqp_channel_close_t *c = f.payload.method.decoded;
+        char detail[256];
+        snprintf(detail, sizeof detail, "channel closed by server: %u %.*s", c->reply_code,
+                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        amqp_channel_close_ok_t ok = {0};
+        amqp_send_method(b->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
+        st = fail(b, err, "channel", detail);
+        break;
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+        amqp_connection_close_t *c = f.payload.method.decoded;
+        char detail[256];
+        snprintf(detail, sizeof detail, "connection closed by server: %u %.*s", c->reply_code,
+                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
+        amqp_connection_close_ok_t ok = {0};
+        amqp_send_method(b->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        st = fail(b, err, "connection", detail);
+        break;
+    }
+    default:
+        break;
+    }
+    amqp_maybe_release_buffers(b->conn);
+    return st;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err)
+{
+    long deadline = now_ms() + timeout_ms;
+    for (;;) {
+        long left = deadline - now_ms();
+        weft_status st = pump_one(b, left > 0 ? (int)left : 0, err);
+        if (st == WEFT_ETIMEOUT)
+            return WEFT_OK;
+        if (st)
+            return st;
+        if (left <= 0)
+            return WEFT_OK;
+    }
+}
+
+weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err)
+{
+    long deadline = now_ms() + timeout_ms;
+    while (b->nunconfirmed > 0) {
+        long left = deadline - now_ms();
+        if (left <= 0)
+            return weft_err_set(err, WEFT_ETIMEOUT, "broker %s: no confirm after %d ms", b->where,
+                                timeout_ms);
+        weft_status st = pump_one(b, (int)left, err);
+        if (st && st != WEFT_ETIMEOUT)
+            return st;
+    }
+    if (b->confirm_failed) {
+        b->confirm_failed = false;
+        return weft_err_set(err, WEFT_EAMQP, "broker %s: %s", b->where, b->confirm_error);
+    }
+    return WEFT_OK;
+}
+
+weft_status weft_broker_next(weft_broker *b, int timeout_ms, weft_delivery *out, weft_err *err)
+{
+    long deadline = now_ms() + timeout_ms;
+    while (!b->head) {
+        long left = deadline - now_ms();
+        weft_status st = pump_one(b, left > 0 ? (int)left : 0, err);
+        if (st == WEFT_ETIMEOUT || (st == WEFT_OK && left <= 0 && !b->head))
+            return WEFT_ETIMEOUT;
+        if (st)
+            return st;
+    }
+    delivery_node *n = b->head;
+    b->head = n->next;
+    if (!b->head)
+        b->tail = NULL;
+    *out = n->d;
+    free(n);
+    return WEFT_OK;
+}
+
+weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err)
+{
+    int rc = amqp_basic_ack(b->conn, CHANNEL, tag, 0);
+    return rc == AMQP_STATUS_OK ? WEFT_OK : fail(b, err, "ack", amqp_error_string2(rc));
+}
+
+weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err)
+{
+    int rc = amqp_basic_reject(b->conn, CHANNEL, tag, requeue);
+    return rc == AMQP_STATUS_OK ? WEFT_OK : fail(b, err, "reject", amqp_error_string2(rc));
+}
+
+weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, const char *from_queue,
+                                    const char *reason, weft_err *err)
+{
+    char line[512];
+    /* one line: a reason a person can read in a management UI or a header dump */
+    snprintf(line, sizeof line, "%s", reason);
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    amqp_table_entry_t h[] = {entry_str("x-weft-reason", line),
+                              entry_str("x-weft-queue", from_queue)};
+    amqp_table_t headers = {2, h};
+    weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, err);
+    if (!st)
+        st = weft_broker_wait_confirms(b, 30000, err);
+    if (!st)
+        st = weft_broker_ack(b, d->tag, err);
+    return st;
+}
+
+weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
+                                   uint32_t *consumers, weft_err *err)
+{
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue),
+                                                     1, 0, 0, 0, amqp_empty_table);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "inspecting a queue", err);
+    if (st)
+        return st;
+    if (messages)
+        *messages = ok->message_count;
+    if (consumers)
+        *consumers = ok->consumer_count;
+    return WEFT_OK;
+}
+
+weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *out, weft_err *err)
+{
+    memset(out, 0, sizeof *out);
+    amqp_rpc_reply_t r = amqp_basic_get(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1);
+    weft_status st = check_reply(b, r, "basic.get", err);
+    if (st)
+        return st;
+    if (r.reply.id == AMQP_BASIC_GET_EMPTY_METHOD)
+        return WEFT_ENOTFOUND;
+    amqp_basic_get_ok_t *ok = r.reply.decoded;
+    out->tag = ok->delivery_tag;
+    out->redelivered = ok->redelivered;
+    st = read_content(b, out, err);
+    amqp_maybe_release_buffers(b->conn);
+    if (st)
+        weft_delivery_finish(out);
+    return st;
+}

@@ -1,0 +1,94 @@
+/* RabbitMQ: one connection with one channel in confirm mode, the topology of DESIGN §2
+ * declared by one function, confirmed publishing and manual-ack consuming. A weft_broker is
+ * used by one thread at a time. */
+#ifndef WEFT_BROKER_H
+#define WEFT_BROKER_H
+
+#include "status.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEFT_QUEUE_ENTRY "workflow_entry"
+#define WEFT_QUEUE_DEFAULT "default"
+#define WEFT_QUEUE_HANDOFF "workflow_handoff"
+#define WEFT_QUEUE_DEAD "weft.dead"
+/* Delay queues are "weft.retry.<ms>", one per bucket; each dead-letters into `default`. */
+#define WEFT_QUEUE_RETRY_PREFIX "weft.retry."
+
+typedef struct weft_broker weft_broker;
+
+typedef struct {
+    char *body; /* owned, NUL-terminated copy of the message body */
+    size_t len;
+    uint64_t tag;
+    bool redelivered;
+    char *reason; /* owned or NULL: the x-weft-reason header, when present */
+} weft_delivery;
+
+/* Opens a connection to url (borrowed; amqp:// or amqps://) with the given heartbeat,
+ * logs in, opens channel 1 in confirm mode and declares the topology. *out is new; free
+ * with weft_broker_destroy. WEFT_EINVAL for a malformed URL; WEFT_EAMQP when the broker
+ * cannot be reached or refuses (err names host:port, never the password). */
+weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out,
+                                weft_err *err);
+
+/* Closes politely when the connection is healthy; accepts NULL. Unacked deliveries go back
+ * to their queues. */
+void weft_broker_destroy(weft_broker *b);
+
+/* Starts consuming queue with the given prefetch and manual acks. exclusive_tag, when not
+ * NULL, names the consumer. WEFT_EAMQP on failure. */
+weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err);
+
+/* Stops the consumer started by weft_broker_consume: no new deliveries after this. */
+weft_status weft_broker_cancel(weft_broker *b, weft_err *err);
+
+/* Publishes body (borrowed) to queue as a persistent JSON message with a fresh message id
+ * and the given priority (0..10). Does not wait: call weft_broker_wait_confirms before
+ * acking the message that caused it. */
+weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
+                                int priority, weft_err *err);
+
+/* Publishes to a retry delay queue: the message reaches `default` after at least delay_ms
+ * (rounded up to a bucket; *bucket_ms gets it when not NULL). */
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len,
+                                        int priority, int delay_ms, int *bucket_ms,
+                                        weft_err *err);
+
+/* Publishes body unchanged to weft.dead with x-weft-reason and x-weft-queue headers, waits
+ * for its confirm, then acks tag: the message is parked for an operator, with its reason. */
+weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, const char *from_queue,
+                                    const char *reason, weft_err *err);
+
+/* Waits until the broker confirmed every publish so far. WEFT_EAMQP on a nack, a return
+ * (unroutable) or a connection failure; WEFT_ETIMEOUT after timeout_ms. */
+weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err);
+
+/* Next delivery of the consumer, waiting up to timeout_ms (0: poll; services heartbeats
+ * meanwhile). WEFT_ETIMEOUT when none came; out is filled on WEFT_OK and released with
+ * weft_delivery_finish. */
+weft_status weft_broker_next(weft_broker *b, int timeout_ms, weft_delivery *out, weft_err *err);
+void weft_delivery_finish(weft_delivery *d);
+
+/* Services the connection (heartbeats, confirms) for up to timeout_ms without taking
+ * deliveries out of the buffer. */
+weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err);
+
+weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err);
+/* Puts the message back on its queue (requeue) or drops it to the queue's DLX. */
+weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err);
+
+/* Messages ready in queue and its consumer count (a passive declare). */
+weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
+                                   uint32_t *consumers, weft_err *err);
+
+/* Takes one message from queue without a consumer (basic.get, auto-ack): WEFT_ENOTFOUND
+ * when the queue is empty. For tools and tests that inspect weft.dead. */
+weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *out, weft_err *err);
+
+/* The delay bucket a retry of delay_ms goes to: the smallest bucket >= delay_ms. */
+int weft_broker_delay_bucket(int delay_ms);
+
+#endif

@@ -1,0 +1,185 @@
+#include "config.h"
+
+#include "alloc.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_AMQP_URL "amqp://guest:guest@127.0.0.1:5672"
+#define DEFAULT_DATABASE_URL "postgresql://weft@127.0.0.1:5432/weft"
+#define DEFAULT_REDIS_URL "redis://127.0.0.1:6379/0"
+#define DEFAULT_PREFETCH 4
+#define DEFAULT_CONCURRENCY 2
+#define DEFAULT_GRACE_S 30
+#define DEFAULT_SWEEP_INTERVAL_S 30
+#define DEFAULT_SWEEP_AFTER_S 120
+
+bool weft_parse_int(const char *s, long min, long max, long *out)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Reads the first line of a file named by an environment variable: the way to hand over a
+ * secret-bearing URL without exposing it in the environment of every child. */
+static weft_status read_secret_file(const char *var, const char *path, char **out, weft_err *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return weft_err_set(err, WEFT_EINVAL, "%s: cannot read '%s': %s", var, path,
+                            strerror(errno));
+    char buf[4096];
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    buf[strcspn(buf, "\r\n")] = '\0';
+    if (!buf[0])
+        return weft_err_set(err, WEFT_EINVAL, "%s: '%s' is empty", var, path);
+    *out = weft_xstrdup(buf);
+    return WEFT_OK;
+}
+
+static weft_status env_url(const char *var, const char *dflt, char **out, weft_err *err)
+{
+    char file_var[64];
+    snprintf(file_var, sizeof file_var, "%s_FILE", var);
+    const char *v = getenv(var), *file = getenv(file_var);
+    if (v && *v) {
+        *out = weft_xstrdup(v);
+        return WEFT_OK;
+    }
+    if (file && *file)
+        return read_secret_file(file_var, file, out, err);
+    *out = weft_xstrdup(dflt);
+    return WEFT_OK;
+}
+
+weft_status weft_config_init(weft_config *cfg, weft_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->log_level = WEFT_LOG_INFO;
+    cfg->log_format = WEFT_LOG_TEXT;
+    cfg->limits = WEFT_LIMITS_DEFAULT;
+    cfg->prefetch = DEFAULT_PREFETCH;
+    cfg->concurrency = DEFAULT_CONCURRENCY;
+    cfg->grace_s = DEFAULT_GRACE_S;
+    cfg->sweep_interval_s = DEFAULT_SWEEP_INTERVAL_S;
+    cfg->sweep_after_s = DEFAULT_SWEEP_AFTER_S;
+
+    weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
+    if (!st)
+        st = env_url("WEFT_DATABASE_URL", DEFAULT_DATABASE_URL, &cfg->database_url, err);
+    if (!st)
+        st = env_url("WEFT_REDIS_URL", DEFAULT_REDIS_URL, &cfg->redis_url, err);
+    if (st)
+        return st;
+    const char *d = getenv("WEFT_DATA_DIR");
+    if (d && *d)
+        cfg->data_dir = weft_xstrdup(d);
+
+    static const struct {
+        const char *var, *flag;
+    } vars[] = {{"WEFT_LOG_LEVEL", "log-level"},
+                {"WEFT_LOG_FORMAT", "log-format"},
+                {"WEFT_MAX_MESSAGE_BYTES", "max-message-bytes"},
+                {"WEFT_MAX_ACTIVITIES", "max-activities"}};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i].var);
+        if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
+            return weft_err_prefix(err, "%s: ", vars[i].var);
+    }
+    return WEFT_OK;
+}
+
+void weft_config_finish(weft_config *cfg)
+{
+    free(cfg->amqp_url);
+    free(cfg->database_url);
+    free(cfg->redis_url);
+    free(cfg->data_dir);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value,
+                             weft_err *err)
+{
+    long v;
+    static const struct {
+        const char *name;
+        long min, max;
+        size_t offset;
+    } ints[] = {
+        {"prefetch", 1, 10000, offsetof(weft_config, prefetch)},
+        {"concurrency", 1, 1024, offsetof(weft_config, concurrency)},
+        {"grace", 0, 86400, offsetof(weft_config, grace_s)},
+        {"sweep-interval", 0, 86400, offsetof(weft_config, sweep_interval_s)},
+        {"sweep-after", 1, 86400 * 7, offsetof(weft_config, sweep_after_s)},
+    };
+    if (strcmp(name, "log-level") == 0) {
+        if (!value || !weft_log_parse_level(value, &cfg->log_level))
+            return weft_err_set(err, WEFT_EINVAL, "log level must be debug, info, warn or error");
+        return WEFT_OK;
+    }
+    if (strcmp(name, "log-format") == 0) {
+        if (!value || !weft_log_parse_format(value, &cfg->log_format))
+            return weft_err_set(err, WEFT_EINVAL, "log format must be text or json");
+        return WEFT_OK;
+    }
+    if (strcmp(name, "max-message-bytes") == 0) {
+        if (!weft_parse_int(value, 1024, 256L * 1024 * 1024, &v))
+            return weft_err_set(err, WEFT_EINVAL, "max message bytes must be 1024..268435456");
+        cfg->limits.max_message_bytes = (size_t)v;
+        return WEFT_OK;
+    }
+    if (strcmp(name, "max-activities") == 0) {
+        if (!weft_parse_int(value, 1, 10000000, &v))
+            return weft_err_set(err, WEFT_EINVAL, "max activities must be 1..10000000");
+        cfg->limits.max_activities = (size_t)v;
+        return WEFT_OK;
+    }
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (strcmp(name, ints[i].name) != 0)
+            continue;
+        if (!weft_parse_int(value, ints[i].min, ints[i].max, &v))
+            return weft_err_set(err, WEFT_EINVAL, "--%s must be a whole number in %ld..%ld", name,
+                                ints[i].min, ints[i].max);
+        *(int *)((char *)cfg + ints[i].offset) = (int)v;
+        return WEFT_OK;
+    }
+    return weft_err_set(err, WEFT_ENOTFOUND, "unknown option --%s", name);
+}
+
+const char *weft_config_help(void)
+{
+    return "Environment:\n"
+           "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL ")\n"
+           "  WEFT_DATABASE_URL    libpq connection string or URI\n"
+           "  WEFT_REDIS_URL       redis://[:password@]host:port/db\n"
+           "  WEFT_*_URL_FILE      read the URL from this file instead\n"
+           "  WEFT_LOG_LEVEL       debug|info|warn|error (default info)\n"
+           "  WEFT_LOG_FORMAT      text|json (default text)\n"
+           "  WEFT_MAX_MESSAGE_BYTES, WEFT_MAX_ACTIVITIES  limits (1 MiB, 10000)\n"
+           "  WEFT_DATA_DIR        root folder of the file tasks\n";
+}
+
+char *weft_redact_url(const char *url)
+{
+    /* scheme://user:password@host → scheme://user:***@host */
+    const char *scheme = strstr(url, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    if (!scheme || !at)
+        return weft_xstrdup(url);
+    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
+    if (!colon)
+        return weft_xstrdup(url);
+    return weft_xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+}

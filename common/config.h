@@ -1,0 +1,49 @@
+/* Configuration: environment first, flags override (DESIGN §6). Connection URLs come only
+ * from the environment or from files named by it, never from argv, so passwords stay out
+ * of `ps`. */
+#ifndef WEFT_CONFIG_H
+#define WEFT_CONFIG_H
+
+#include "weft_limits.h"
+#include "log.h"
+#include "status.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    char *amqp_url;     /* owned; WEFT_AMQP_URL or the file named by WEFT_AMQP_URL_FILE */
+    char *database_url; /* owned; WEFT_DATABASE_URL or WEFT_DATABASE_URL_FILE */
+    char *redis_url;    /* owned; WEFT_REDIS_URL or WEFT_REDIS_URL_FILE */
+    char *data_dir;     /* owned; WEFT_DATA_DIR, NULL when unset */
+    weft_log_level log_level;
+    weft_log_format log_format;
+    weft_limits limits;
+    int prefetch;    /* messages in flight per consumer connection */
+    int concurrency; /* worker threads (weft-activity) */
+    int grace_s;     /* seconds to finish in-flight work after SIGTERM */
+    int sweep_interval_s; /* stuck-work sweeper period (weft-handoff); 0 = off */
+    int sweep_after_s;    /* how long queued/running work may sit before it counts as stuck */
+} weft_config;
+
+/* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
+ * variable with a bad value. Release with weft_config_finish. */
+weft_status weft_config_init(weft_config *cfg, weft_err *err);
+void weft_config_finish(weft_config *cfg);
+
+/* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
+ * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after) given as
+ * name without dashes and its value. Returns WEFT_ENOTFOUND for a flag it does not know
+ * (the caller may handle it), WEFT_EINVAL for a bad value. */
+weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value,
+                             weft_err *err);
+
+/* Help text lines for the shared flags and variables (static). */
+const char *weft_config_help(void);
+
+/* Copy of url with any password replaced by "***": new string, caller frees. */
+char *weft_redact_url(const char *url);
+
+/* Parses a whole decimal number in [min, max]; false otherwise. */
+bool weft_parse_int(const char *s, long min, long max, long *out);
+
+#endif

@@ -1,0 +1,151 @@
+#include "consumer.h"
+
+#include "log.h"
+
+#include <string.h>
+#include <time.h>
+
+#define BACKOFF_START_MS 100
+#define BACKOFF_MAX_MS 10000
+#define HEARTBEAT_S 30
+#define POLL_MS 200
+
+volatile sig_atomic_t weft_stop_requested = 0;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    weft_stop_requested = 1;
+}
+
+void weft_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+void weft_sleep_ms(int ms)
+{
+    while (ms > 0 && !weft_stop_requested) {
+        int step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static long mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static bool is_poison(weft_status st)
+{
+    return st == WEFT_EINVAL || st == WEFT_ENOTFOUND || st == WEFT_ETOOBIG;
+}
+
+/* Serves one connection until it fails or a stop is requested. *backoff_ms is reset after
+ * any message was handled, and raised on infrastructure failures. */
+static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms)
+{
+    weft_err err = {0};
+    weft_status st = weft_broker_consume(b, c->queue, c->prefetch, &err);
+    if (st) {
+        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, err.msg);
+        return st;
+    }
+    weft_broker_transport t;
+    weft_broker_transport_init(&t, b);
+    long next_tick = mono_ms() + c->tick_interval_ms;
+    while (!weft_stop_requested) {
+        if (c->tick && mono_ms() >= next_tick) {
+            next_tick = mono_ms() + c->tick_interval_ms;
+            st = c->tick(c->ctx, &t.base, &err);
+            if (st)
+                WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: periodic task: %s", c->name, err.msg);
+            if (st == WEFT_EAMQP)
+                return st;
+        }
+        weft_delivery d;
+        st = weft_broker_next(b, POLL_MS, &d, &err);
+        if (st == WEFT_ETIMEOUT)
+            continue;
+        if (st) {
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, err.msg);
+            return st;
+        }
+        err.msg[0] = '\0';
+        st = c->handle(c->ctx, &t.base, &d, &err);
+        weft_err aerr = {0};
+        weft_status ast;
+        if (st == WEFT_OK) {
+            ast = weft_broker_ack(b, d.tag, &aerr);
+            *backoff_ms = BACKOFF_START_MS;
+        } else if (is_poison(st)) {
+            WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
+                     WEFT_QUEUE_DEAD, err.msg);
+            ast = weft_broker_dead_letter(b, &d, c->queue, err.msg, &aerr);
+            *backoff_ms = BACKOFF_START_MS;
+        } else {
+            /* infrastructure: leave the message to the broker and slow down */
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: will retry the message: %s", c->name,
+                     err.msg);
+            ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
+            weft_delivery_finish(&d);
+            weft_sleep_ms(*backoff_ms);
+            *backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+            if (ast)
+                return WEFT_EAMQP;
+            continue;
+        }
+        weft_delivery_finish(&d);
+        if (ast) {
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, aerr.msg);
+            return ast;
+        }
+    }
+    return WEFT_OK;
+}
+
+int weft_consumer_run(const weft_consumer *c)
+{
+    int backoff = BACKOFF_START_MS;
+    long outage_since = 0;
+    while (!weft_stop_requested) {
+        weft_err err = {0};
+        weft_broker *b = NULL;
+        weft_status st = weft_broker_connect(c->amqp_url, HEARTBEAT_S, &b, &err);
+        if (st) {
+            if (!outage_since) {
+                outage_since = mono_ms();
+                WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: cannot reach the broker, retrying: %s",
+                         c->name, err.msg);
+            }
+            weft_sleep_ms(backoff);
+            backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+            continue;
+        }
+        if (outage_since)
+            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: broker reachable again after %.1f s",
+                     c->name, (double)(mono_ms() - outage_since) / 1000.0);
+        else
+            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
+                     c->queue, c->prefetch);
+        outage_since = 0;
+        backoff = BACKOFF_START_MS;
+        st = serve(c, b, &backoff);
+        weft_broker_destroy(b);
+        if (st && !weft_stop_requested) {
+            outage_since = mono_ms();
+            weft_sleep_ms(backoff);
+        }
+    }
+    return 0;
+}

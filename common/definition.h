@@ -1,0 +1,58 @@
+/* Workflow definitions: parse and validate a definition document (DESIGN §3) before
+ * anything is written. Every error names the activity and the field. */
+#ifndef WEFT_DEFINITION_H
+#define WEFT_DEFINITION_H
+
+#include "weft_limits.h"
+#include "status.h"
+#include "task.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct {
+    int max_retries;         /* retries after the first attempt; >= 0 */
+    double initial_delay_ms; /* >= 0 */
+    double backoff;          /* >= 1 */
+    double max_delay_ms;     /* >= initial_delay_ms, <= WEFT_MAX_DELAY_LIMIT_MS */
+} weft_retry_policy;
+
+typedef struct {
+    char *name;     /* owned */
+    char *task;     /* owned */
+    json_t *params; /* owned reference; always an object ({} when absent) */
+    size_t *deps;   /* owned; indices into weft_definition.activities, listed order */
+    size_t ndeps;
+    weft_retry_policy retry;
+    int timeout_s; /* 0: no timeout */
+    int priority;  /* 0..WEFT_MAX_PRIORITY */
+} weft_activity_def;
+
+typedef struct {
+    char *name;                    /* owned */
+    weft_activity_def *activities; /* owned array of n */
+    size_t n;
+} weft_definition;
+
+/* The default retry policy (DESIGN §3). */
+weft_retry_policy weft_retry_policy_default(void);
+
+/* Parses and validates doc (borrowed). limits may be NULL for WEFT_LIMITS_DEFAULT; tasks may
+ * be NULL to skip the task-name check. Unknown fields are errors, integer fields need JSON
+ * integers, and when a retry object gives only one of initial_delay_ms/max_delay_ms the other
+ * default moves to keep initial <= max. The cycle check is weft_dag_check_acyclic's.
+ * On WEFT_OK *out is a new definition the caller frees with weft_definition_destroy.
+ * On error *out is NULL and the status is WEFT_EINVAL (or WEFT_ETOOBIG over
+ * limits->max_activities) with err holding one line naming the activity and field, e.g.
+ * "activity 'load': depends_on names unknown activity 'fetc'". */
+weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
+                                  const weft_task_registry *tasks, weft_definition **out,
+                                  weft_err *err);
+
+/* Accepts NULL. */
+void weft_definition_destroy(weft_definition *def);
+
+/* True when name matches [A-Za-z0-9_.-]{1,64}. */
+bool weft_name_valid(const char *name);
+
+#endif

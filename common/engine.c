@@ -1,0 +1,332 @@
+#include "engine.h"
+
+#include "alloc.h"
+#include "broker.h"
+#include "dag.h"
+#include "definition.h"
+#include "log.h"
+#include "message.h"
+#include "uuid.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A handoff holds the workflow lock for one short transaction; the lease only matters when
+ * the holder dies, and the wait covers a resume running at the same moment. */
+#define LOCK_LEASE_MS 30000
+#define LOCK_WAIT_MS 10000
+
+static weft_status publish_attempt(weft_engine *e, const char *queue, const char *wf,
+                                   const char *act, int attempt, int priority, weft_err *err)
+{
+    weft_attempt_msg m;
+    snprintf(m.workflow_uid, sizeof m.workflow_uid, "%s", wf);
+    snprintf(m.activity_uid, sizeof m.activity_uid, "%s", act);
+    m.attempt = attempt;
+    size_t len;
+    char *body = weft_msg_encode_attempt(&m, &len);
+    weft_status st = e->transport->publish(e->transport, queue, body, len, priority, err);
+    free(body);
+    return st;
+}
+
+/* Publishes every dispatch to `default`, then waits for all confirms at once. */
+static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
+                                weft_err *err)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        weft_status st = publish_attempt(e, WEFT_QUEUE_DEFAULT, wf, l->items[i].uid,
+                                         l->items[i].attempt, l->items[i].priority, err);
+        if (st)
+            return st;
+    }
+    return e->transport->flush(e->transport, err);
+}
+
+static weft_status with_lock(weft_engine *e, const char *wf, char token[WEFT_LOCK_TOKEN_LEN + 1],
+                             weft_err *err)
+{
+    if (!e->lock)
+        return WEFT_OK;
+    char key[80];
+    snprintf(key, sizeof key, "weft:lock:workflow:%s", wf);
+    return weft_lock_acquire(e->lock, key, LOCK_LEASE_MS, LOCK_WAIT_MS, token, err);
+}
+
+static void unlock(weft_engine *e, const char *wf, const char *token)
+{
+    if (!e->lock)
+        return;
+    char key[80];
+    weft_err err;
+    snprintf(key, sizeof key, "weft:lock:workflow:%s", wf);
+    if (weft_lock_release(e->lock, key, token, &err) == WEFT_ESTALE)
+        WEFT_LOG(WEFT_LOG_WARN, wf, NULL, "workflow lock lease expired before release");
+}
+
+static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
+{
+    char token[WEFT_LOCK_TOKEN_LEN + 1];
+    weft_status st = with_lock(e, uid, token, err);
+    if (st)
+        return st;
+    weft_dispatch_list l = {0};
+    char status[16] = "";
+    st = weft_store_resume(e->store, uid, &l, status, err);
+    if (!st)
+        st = dispatch_all(e, uid, &l, err);
+    unlock(e, uid, token);
+    if (!st) {
+        if (strcmp(status, "completed") == 0 || strcmp(status, "canceled") == 0)
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resume of a %s workflow: nothing to do", status);
+        else
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resumed (was %s), dispatched %zu", status, l.n);
+    }
+    weft_dispatch_list_finish(&l);
+    return st;
+}
+
+weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
+                              char created_uid[WEFT_UUID_LEN + 1], weft_err *err)
+{
+    weft_entry_msg m;
+    weft_status st = weft_msg_decode_entry(body, len, e->limits.max_message_bytes, &m, err);
+    if (st)
+        return st;
+    char uid[WEFT_UUID_LEN + 1];
+    if (m.has_uid)
+        snprintf(uid, sizeof uid, "%s", m.workflow_uid);
+    else
+        weft_uuid_new(uid);
+    if (created_uid)
+        snprintf(created_uid, WEFT_UUID_LEN + 1, "%s", uid);
+
+    if (!m.config) {
+        st = resume(e, uid, err);
+        weft_entry_msg_finish(&m);
+        return st;
+    }
+    weft_definition *def = NULL;
+    st = weft_definition_parse(m.config, &e->limits, e->tasks, &def, err);
+    if (st) {
+        weft_err_prefix(err, "invalid definition: ");
+        weft_entry_msg_finish(&m);
+        return st;
+    }
+    weft_dispatch_list l = {0};
+    bool existed = false;
+    st = weft_store_create_workflow(e->store, uid, def, m.config, m.inputs, &l, &existed, err);
+    if (!st && existed) {
+        /* An idempotent re-submit: no second workflow; it acts as resume, which also
+         * re-sends what a crashed first attempt may not have published. */
+        WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "workflow exists: re-submit acts as resume");
+        st = resume(e, uid, err);
+    } else if (!st) {
+        st = dispatch_all(e, uid, &l, err);
+        if (!st)
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "created workflow '%s' (%zu activities), dispatched %zu",
+                     def->name, def->n, l.n);
+    }
+    weft_dispatch_list_finish(&l);
+    weft_definition_destroy(def);
+    weft_entry_msg_finish(&m);
+    return st;
+}
+
+int weft_engine_retry_delay(const weft_retry_policy *p, int retries, double jitter01)
+{
+    double d = p->initial_delay_ms * pow(p->backoff, retries);
+    if (d > p->max_delay_ms)
+        d = p->max_delay_ms;
+    d *= 1.0 + 0.2 * jitter01;
+    if (d > WEFT_MAX_DELAY_LIMIT_MS)
+        d = WEFT_MAX_DELAY_LIMIT_MS;
+    return (int)ceil(d);
+}
+
+static double jitter(void)
+{
+    unsigned r;
+    weft_random_bytes(&r, sizeof r);
+    return (double)r / 4294967296.0;
+}
+
+/* After a failed attempt: retry through a delay queue while retries remain and the error is
+ * not permanent, else fail for good and hand off. */
+static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int priority,
+                                  const weft_retry_policy *policy, int retries, bool permanent,
+                                  const char *error, weft_err *err)
+{
+    bool retry = !permanent && retries < policy->max_retries;
+    int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
+    int next = m->attempt;
+    weft_status st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay,
+                                     &next, err);
+    if (st == WEFT_ESTALE)
+        return WEFT_OK;
+    if (st)
+        return st;
+    if (retry) {
+        WEFT_LOG(WEFT_LOG_INFO, m->workflow_uid, m->activity_uid,
+                 "attempt %d failed (%s); retry %d of %d in %d ms", m->attempt, error, retries + 1,
+                 policy->max_retries, delay);
+        weft_attempt_msg n = *m;
+        n.attempt = next;
+        size_t len;
+        char *body = weft_msg_encode_attempt(&n, &len);
+        st = e->transport->publish_delayed(e->transport, body, len, priority, delay, err);
+        free(body);
+    } else {
+        WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good: %s",
+                 m->attempt, error);
+        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt,
+                             0, err);
+    }
+    return st ? st : e->transport->flush(e->transport, err);
+}
+
+/* The claim failed: decide what the message means from where the activity stands. */
+static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
+                               const weft_activity_state *s, bool redelivered, weft_err *err)
+{
+    if (strcmp(s->workflow_uid, m->workflow_uid) != 0)
+        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m->activity_uid,
+                            m->workflow_uid);
+    bool same = s->attempt == m->attempt;
+    if (same && !s->handed_off &&
+        (strcmp(s->status, "completed") == 0 || strcmp(s->status, "failed") == 0)) {
+        /* done but maybe never handed off: the first run died between commit and publish */
+        weft_status st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid,
+                                         m->attempt, 0, err);
+        return st ? st : e->transport->flush(e->transport, err);
+    }
+    if (s->attempt == m->attempt + 1 && strcmp(s->status, "retrying") == 0) {
+        /* the retry was recorded but its delayed message may not have been published */
+        weft_attempt_msg n = *m;
+        n.attempt = s->attempt;
+        size_t len;
+        char *body = weft_msg_encode_attempt(&n, &len);
+        weft_status st = e->transport->publish(e->transport, WEFT_QUEUE_DEFAULT, body, len, 0, err);
+        free(body);
+        return st ? st : e->transport->flush(e->transport, err);
+    }
+    if (same && redelivered && strcmp(s->status, "running") == 0) {
+        /* The broker re-delivered an attempt still marked running: its worker died
+         * mid-task (or lost its connection). Count it as a transient failure, under the
+         * retry policy; the CAS in weft_store_fail settles races with a live worker. */
+        char why[128];
+        snprintf(why, sizeof why, "worker lost during attempt %d (crashed or disconnected)",
+                 m->attempt);
+        return record_failure(e, m, s->priority, &s->retry, s->retries, false, why, err);
+    }
+    WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+             "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt, s->status,
+             s->attempt);
+    return WEFT_OK;
+}
+
+weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
+                                 weft_err *err)
+{
+    weft_attempt_msg m;
+    weft_status st = weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, err);
+    if (st)
+        return st;
+    weft_claim c;
+    weft_activity_state state;
+    st = weft_store_claim(e->store, m.activity_uid, m.attempt, e->worker, &c, &state, err);
+    if (st == WEFT_ESTALE)
+        return not_claimed(e, &m, &state, redelivered, err);
+    if (st)
+        return st;
+    if (strcmp(c.workflow_uid, m.workflow_uid) != 0) {
+        weft_claim_finish(&c);
+        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m.activity_uid,
+                            m.workflow_uid);
+    }
+
+    json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
+                                         c.nupstream, c.params);
+    weft_task_fn fn = weft_task_lookup(e->tasks, c.task);
+    json_t *output = NULL;
+    char errbuf[512] = "";
+    weft_task_result res;
+    if (!fn) {
+        res = WEFT_TASK_PERMANENT;
+        snprintf(errbuf, sizeof errbuf, "task '%s' is not registered in this worker", c.task);
+    } else {
+        weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
+                             input,          c.params,       c.upstream, e->data_dir};
+        WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
+                 m.attempt);
+        res = fn(&ctx, &output, errbuf, sizeof errbuf);
+        if (res == WEFT_TASK_OK && !json_is_object(output)) {
+            res = WEFT_TASK_PERMANENT;
+            snprintf(errbuf, sizeof errbuf, "task '%s' returned no JSON object", c.task);
+        }
+    }
+    if (res == WEFT_TASK_OK) {
+        st = weft_store_complete(e->store, m.activity_uid, m.attempt, input, output, err);
+        if (st == WEFT_ESTALE)
+            st = WEFT_OK; /* someone else settled this attempt: nothing to hand off */
+        else if (!st)
+            st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m.workflow_uid, m.activity_uid, m.attempt,
+                                 0, err);
+        if (!st)
+            st = e->transport->flush(e->transport, err);
+    } else {
+        if (!errbuf[0])
+            snprintf(errbuf, sizeof errbuf, "task '%s' failed", c.task);
+        st = record_failure(e, &m, c.priority, &c.retry, c.retries, res == WEFT_TASK_PERMANENT,
+                            errbuf, err);
+    }
+    json_decref(output);
+    json_decref(input);
+    weft_claim_finish(&c);
+    return st;
+}
+
+weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err)
+{
+    weft_attempt_msg m;
+    weft_status st = weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, err);
+    if (st)
+        return st;
+    char token[WEFT_LOCK_TOKEN_LEN + 1];
+    st = with_lock(e, m.workflow_uid, token, err);
+    if (st)
+        return st;
+    weft_dispatch_list l = {0};
+    char wf_status[16] = "";
+    st = weft_store_handoff(e->store, m.workflow_uid, m.activity_uid, m.attempt, &l, wf_status,
+                            err);
+    if (st == WEFT_ESTALE)
+        st = WEFT_OK;
+    if (!st)
+        st = dispatch_all(e, m.workflow_uid, &l, err);
+    unlock(e, m.workflow_uid, token);
+    if (!st && (strcmp(wf_status, "completed") == 0 || strcmp(wf_status, "failed") == 0))
+        WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s", wf_status);
+    weft_dispatch_list_finish(&l);
+    return st;
+}
+
+weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err)
+{
+    weft_dispatch_list l = {0};
+    weft_status st = weft_store_sweep(e->store, older_than_s, &l, err);
+    for (size_t i = 0; !st && i < l.n; i++) {
+        weft_activity_state s;
+        st = weft_store_activity_state(e->store, l.items[i].uid, &s, err);
+        if (!st)
+            st = publish_attempt(e, WEFT_QUEUE_DEFAULT, s.workflow_uid, l.items[i].uid,
+                                 l.items[i].attempt, l.items[i].priority, err);
+    }
+    if (!st)
+        st = e->transport->flush(e->transport, err);
+    *count = (int)l.n;
+    weft_dispatch_list_finish(&l);
+    return st;
+}

@@ -1,0 +1,49 @@
+/* The logic of the three roles (DESIGN §1), as functions over a store, a lock and a
+ * transport, so the consumers and direct mode run the same code. Each function handles one
+ * message body and, on WEFT_OK, has committed its state and flushed its follow-up messages:
+ * the caller may ack. WEFT_EINVAL/ENOTFOUND/ETOOBIG mean the message can never be processed
+ * (dead-letter it with err's reason); infrastructure statuses mean: do not ack, retry later. */
+#ifndef WEFT_ENGINE_H
+#define WEFT_ENGINE_H
+
+#include "weft_limits.h"
+#include "lock.h"
+#include "status.h"
+#include "store.h"
+#include "task.h"
+#include "transport.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    weft_store *store;              /* borrowed */
+    weft_lock *lock;                /* borrowed; NULL: no Redis lock (direct mode) */
+    weft_transport *transport;      /* borrowed */
+    const weft_task_registry *tasks; /* borrowed; needed by entry (validation) and activity */
+    weft_limits limits;
+    const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
+    const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
+} weft_engine;
+
+/* workflow_entry: create, idempotent re-submit, or resume. created_uid (caller's buffer, may
+ * be NULL) receives the workflow uid. */
+weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
+                              char created_uid[WEFT_UUID_LEN + 1], weft_err *err);
+
+/* default: run one attempt. redelivered: the broker delivered this message before (its
+ * previous holder died), so an attempt found `running` is treated as crashed. */
+weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
+                                 weft_err *err);
+
+/* workflow_handoff: propagate a terminal attempt and decide the workflow's fate. */
+weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
+
+/* Re-dispatches queued/retrying activities waiting longer than older_than_s (the stuck-work
+ * sweeper); *count gets how many. */
+weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err);
+
+/* The retry delay before attempt number `retries + 1` of a retry: exponential backoff from
+ * the policy, capped, plus up to 20% jitter (never below the policy's figure). */
+int weft_engine_retry_delay(const weft_retry_policy *p, int retries, double jitter01);
+
+#endif

@@ -1,0 +1,483 @@
+/* Per-workflow locks in Redis (DESIGN §5.5).
+ *
+ * One weft_lock holds one hiredis connection; a mutex serializes its commands, so threads
+ * may share a client (a waiting acquire drops the mutex while it sleeps). A connection that
+ * fails is dropped and reopened by the next call, so a Redis restart costs the callers one
+ * WEFT_EREDIS each, never a restart of the process. The password is kept only to send AUTH:
+ * messages name the server as host:port and nothing else from the URL. */
+#include "lock.h"
+
+#include "alloc.h"
+#include "uuid.h"
+
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LOCK_DEFAULT_PORT 6379
+#define LOCK_MAX_DB 2147483647L /* SELECT takes a 32-bit index */
+#define LOCK_CONNECT_TIMEOUT_MS 2000
+#define LOCK_COMMAND_TIMEOUT_MS 5000
+#define LOCK_POLL_FIRST_MS 2
+#define LOCK_POLL_MAX_MS 50
+
+/* KEYS[1] = lock key, ARGV[1] = token: delete only our own lock. */
+static const char release_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
+    "else return 0 end";
+/* KEYS[1] = lock key, ARGV[1] = token, ARGV[2] = lease in ms: extend only our own lock. */
+static const char renew_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
+
+typedef struct {
+    const char *text;
+    char sha[41]; /* from SCRIPT LOAD on this connection; "" means use EVAL */
+} lock_script;
+
+struct weft_lock {
+    pthread_mutex_t mu;
+    char *host;
+    int port;
+    char *user;     /* NULL: AUTH without a user name */
+    char *password; /* NULL: no AUTH */
+    long db;
+    char where[300]; /* "host:port" for messages */
+    redisContext *ctx;
+    lock_script release, renew;
+};
+
+/* ---- URL parsing ---- */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* New string holding s[0..n) with %XX escapes decoded; NULL on a bad escape or a %00. */
+static char *percent_decode(const char *s, size_t n)
+{
+    char *out = weft_xmalloc(n + 1), *o = out;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            *o++ = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            return NULL;
+        }
+        *o++ = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Parses redis://[[user]:password@]host[:port][/db] into l. The message on failure never
+ * quotes the URL: it may carry a password. */
+static weft_status parse_url(weft_lock *l, const char *url, weft_err *err)
+{
+    static const char scheme[] = "redis://";
+    if (!url || strncasecmp(url, scheme, sizeof scheme - 1) != 0) {
+        if (url && strncasecmp(url, "rediss://", 9) == 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "redis URL: rediss:// (TLS) is not supported by this build");
+        return weft_err_set(err, WEFT_EINVAL, "redis URL must start with redis://");
+    }
+    const char *auth = url + sizeof scheme - 1;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    if (*auth_end == '?' || *auth_end == '#')
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: query and fragment are not supported");
+
+    /* userinfo ends at the last '@' of the authority: a raw '@' in a password still parses */
+    const char *host = auth;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            host = p + 1;
+    if (host != auth) {
+        const char *ui_end = host - 1;
+        const char *colon = memchr(auth, ':', (size_t)(ui_end - auth));
+        if (!colon)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "redis URL: credentials must be ':password@' or "
+                                "'user:password@'");
+        if (colon > auth) {
+            l->user = percent_decode(auth, (size_t)(colon - auth));
+            if (!l->user)
+                return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in user name");
+        }
+        l->password = percent_decode(colon + 1, (size_t)(ui_end - colon - 1));
+        if (!l->password)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in password");
+        if (!*l->password)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: empty password");
+    }
+
+    const char *host_end, *port_at = NULL;
+    if (*host == '[') { /* [IPv6] */
+        const char *close = memchr(host, ']', (size_t)(auth_end - host));
+        if (!close || close == host + 1)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: bad [IPv6] host");
+        l->host = weft_xstrndup(host + 1, (size_t)(close - host - 1));
+        host_end = close + 1;
+        if (host_end < auth_end) {
+            if (*host_end != ':')
+                return weft_err_set(err, WEFT_EINVAL, "redis URL: junk after [IPv6] host");
+            port_at = host_end + 1;
+        }
+    } else {
+        const char *colon = memchr(host, ':', (size_t)(auth_end - host));
+        host_end = colon ? colon : auth_end;
+        if (host_end == host)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: missing host");
+        l->host = weft_xstrndup(host, (size_t)(host_end - host));
+        if (colon)
+            port_at = colon + 1;
+    }
+
+    l->port = LOCK_DEFAULT_PORT;
+    if (port_at) {
+        long port = 0;
+        const char *p = port_at;
+        for (; p < auth_end && *p >= '0' && *p <= '9' && port <= 65535; p++)
+            port = port * 10 + (*p - '0');
+        if (p == port_at || p != auth_end || port < 1 || port > 65535)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: port must be 1..65535");
+        l->port = (int)port;
+    }
+
+    l->db = 0;
+    if (*auth_end == '/' && auth_end[1]) {
+        const char *d = auth_end + 1;
+        long db = 0;
+        for (; *d >= '0' && *d <= '9' && db <= LOCK_MAX_DB; d++)
+            db = db * 10 + (*d - '0');
+        if (d == auth_end + 1 || *d || db > LOCK_MAX_DB)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "redis URL: database must be a number after the '/'");
+        l->db = db;
+    }
+    snprintf(l->where, sizeof l->where, strchr(l->host, ':') ? "[%s]:%d" : "%s:%d", l->host,
+             l->port);
+    return WEFT_OK;
+}
+
+/* ---- connection ---- */
+
+static struct timeval ms_to_tv(int ms)
+{
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
+
+static void drop_connection(weft_lock *l)
+{
+    if (l->ctx) {
+        redisFree(l->ctx);
+        l->ctx = NULL;
+    }
+}
+
+/* Runs argv on the open connection. On a connection failure drops it and returns NULL with
+ * err set; otherwise returns the reply (caller frees), which may be an error reply. */
+static redisReply *run(weft_lock *l, int argc, const char **argv, const size_t *lens, weft_err *err)
+{
+    redisReply *r = redisCommandArgv(l->ctx, argc, argv, lens);
+    if (!r || l->ctx->err) {
+        weft_err_set(err, WEFT_EREDIS, "redis %s: %s: %s", l->where, argv[0],
+                     l->ctx->err ? l->ctx->errstr : "no reply");
+        if (r)
+            freeReplyObject(r);
+        drop_connection(l);
+        return NULL;
+    }
+    return r;
+}
+
+/* Runs argv and expects a +OK status reply. */
+static weft_status run_ok(weft_lock *l, int argc, const char **argv, weft_err *err)
+{
+    redisReply *r = run(l, argc, argv, NULL, err);
+    if (!r)
+        return WEFT_EREDIS;
+    weft_status s = WEFT_OK;
+    if (r->type == REDIS_REPLY_ERROR)
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s refused: %.200s", l->where, argv[0],
+                         r->str);
+    else if (r->type != REDIS_REPLY_STATUS)
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s: unexpected reply type %d", l->where,
+                         argv[0], r->type);
+    freeReplyObject(r);
+    return s;
+}
+
+/* Loads a script and remembers its SHA; a server that refuses SCRIPT LOAD (renamed command)
+ * just gets EVAL every time. */
+static weft_status load_script(weft_lock *l, lock_script *sc, weft_err *err)
+{
+    const char *argv[] = {"SCRIPT", "LOAD", sc->text};
+    sc->sha[0] = '\0';
+    redisReply *r = run(l, 3, argv, NULL, err);
+    if (!r)
+        return WEFT_EREDIS;
+    if (r->type == REDIS_REPLY_STRING && r->len == 40)
+        memcpy(sc->sha, r->str, 41);
+    freeReplyObject(r);
+    return WEFT_OK;
+}
+
+/* Opens the connection when there is none: connect, timeouts, AUTH, SELECT, scripts. */
+static weft_status ensure_connected(weft_lock *l, weft_err *err)
+{
+    if (l->ctx)
+        return WEFT_OK;
+    l->ctx = redisConnectWithTimeout(l->host, l->port, ms_to_tv(LOCK_CONNECT_TIMEOUT_MS));
+    if (!l->ctx || l->ctx->err) {
+        weft_err_set(err, WEFT_EREDIS, "redis %s: cannot connect: %s", l->where,
+                     l->ctx ? l->ctx->errstr : "out of memory");
+        drop_connection(l);
+        return WEFT_EREDIS;
+    }
+    if (redisSetTimeout(l->ctx, ms_to_tv(LOCK_COMMAND_TIMEOUT_MS)) != REDIS_OK) {
+        weft_err_set(err, WEFT_EREDIS, "redis %s: cannot set the command timeout", l->where);
+        drop_connection(l);
+        return WEFT_EREDIS;
+    }
+
+    weft_status s = WEFT_OK;
+    if (l->password) {
+        const char *argv[] = {"AUTH", l->user ? l->user : l->password, l->password};
+        s = run_ok(l, l->user ? 3 : 2, argv, err);
+    }
+    if (s == WEFT_OK && l->db != 0) {
+        char db[24];
+        snprintf(db, sizeof db, "%ld", l->db);
+        const char *argv[] = {"SELECT", db};
+        s = run_ok(l, 2, argv, err);
+    }
+    if (s == WEFT_OK)
+        s = load_script(l, &l->release, err);
+    if (s == WEFT_OK)
+        s = load_script(l, &l->renew, err);
+    if (s != WEFT_OK)
+        drop_connection(l);
+    return s;
+}
+
+/* Runs a script by SHA, falling back to EVAL when the server lost it (restart, SCRIPT FLUSH,
+ * failover). Returns the integer the script returned. */
+static weft_status run_script(weft_lock *l, lock_script *sc, const char *what, int nargs,
+                              const char **args, long long *result, weft_err *err)
+{
+    const char *argv[8] = {NULL, NULL, "1"};
+    for (int i = 0; i < nargs; i++)
+        argv[3 + i] = args[i];
+    redisReply *r = NULL;
+    if (sc->sha[0]) {
+        argv[0] = "EVALSHA";
+        argv[1] = sc->sha;
+        r = run(l, 3 + nargs, argv, NULL, err);
+        if (!r)
+            return WEFT_EREDIS;
+        if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+            freeReplyObject(r);
+            r = NULL;
+        }
+    }
+    if (!r) {
+        argv[0] = "EVAL";
+        argv[1] = sc->text;
+        r = run(l, 3 + nargs, argv, NULL, err);
+        if (!r)
+            return WEFT_EREDIS;
+    }
+    weft_status s = WEFT_OK;
+    if (r->type == REDIS_REPLY_INTEGER)
+        *result = r->integer;
+    else if (r->type == REDIS_REPLY_ERROR)
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s failed: %.200s", l->where, what, r->str);
+    else
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s: unexpected reply type %d", l->where, what,
+                         r->type);
+    freeReplyObject(r);
+    return s;
+}
+
+/* ---- public API ---- */
+
+weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
+{
+    *out = NULL;
+    weft_lock *l = weft_xcalloc(1, sizeof *l);
+    pthread_mutex_init(&l->mu, NULL);
+    l->release.text = release_script;
+    l->renew.text = renew_script;
+    weft_status s = parse_url(l, url, err);
+    if (s == WEFT_OK)
+        s = ensure_connected(l, err);
+    if (s != WEFT_OK) {
+        weft_lock_destroy(l);
+        return s;
+    }
+    *out = l;
+    return WEFT_OK;
+}
+
+void weft_lock_destroy(weft_lock *l)
+{
+    if (!l)
+        return;
+    drop_connection(l);
+    free(l->host);
+    free(l->user);
+    if (l->password) {
+        explicit_bzero(l->password, strlen(l->password));
+        free(l->password);
+    }
+    pthread_mutex_destroy(&l->mu);
+    free(l);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long long ms)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static weft_status check_key(const char *key, weft_err *err)
+{
+    if (!key || !*key)
+        return weft_err_set(err, WEFT_EINVAL, "lock key must be a non-empty string");
+    return WEFT_OK;
+}
+
+/* One SET NX PX attempt: WEFT_OK when taken, WEFT_EBUSY when someone holds it. */
+static weft_status try_set(weft_lock *l, const char *key, const char *token, const char *lease,
+                           weft_err *err)
+{
+    weft_status s = ensure_connected(l, err);
+    if (s != WEFT_OK)
+        return s;
+    const char *argv[] = {"SET", key, token, "NX", "PX", lease};
+    redisReply *r = run(l, 6, argv, NULL, err);
+    if (!r)
+        return WEFT_EREDIS;
+    if (r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0)
+        s = WEFT_OK;
+    else if (r->type == REDIS_REPLY_NIL)
+        s = WEFT_EBUSY;
+    else if (r->type == REDIS_REPLY_ERROR)
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: SET of lock '%s' failed: %.200s", l->where,
+                         key, r->str);
+    else
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: SET: unexpected reply type %d", l->where,
+                         r->type);
+    freeReplyObject(r);
+    return s;
+}
+
+weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int wait_ms,
+                              char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err)
+{
+    weft_status s = check_key(key, err);
+    if (s != WEFT_OK)
+        return s;
+    if (lease_ms <= 0)
+        return weft_err_set(err, WEFT_EINVAL, "lock '%s': lease must be > 0 ms, got %d", key,
+                            lease_ms);
+
+    unsigned char raw[WEFT_LOCK_TOKEN_LEN / 2];
+    weft_random_bytes(raw, sizeof raw);
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(token + 2 * i, 3, "%02x", raw[i]);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+
+    long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
+    long long pause = LOCK_POLL_FIRST_MS;
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        s = try_set(l, key, token, lease, err);
+        pthread_mutex_unlock(&l->mu);
+        if (s != WEFT_EBUSY)
+            break;
+        long long left = deadline - now_ms();
+        if (left <= 0)
+            break;
+        sleep_ms(pause < left ? pause : left);
+        pause = pause * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS : pause * 2;
+    }
+    if (s == WEFT_EBUSY)
+        weft_err_set(err, WEFT_EBUSY, "lock '%s' is held by another holder (waited %d ms)", key,
+                     wait_ms > 0 ? wait_ms : 0);
+    if (s != WEFT_OK)
+        token[0] = '\0';
+    return s;
+}
+
+weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
+                            weft_err *err)
+{
+    weft_status s = check_key(key, err);
+    if (s != WEFT_OK)
+        return s;
+    if (lease_ms <= 0)
+        return weft_err_set(err, WEFT_EINVAL, "lock '%s': lease must be > 0 ms, got %d", key,
+                            lease_ms);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    const char *args[] = {key, token ? token : "", lease};
+    long long renewed = 0;
+
+    pthread_mutex_lock(&l->mu);
+    s = ensure_connected(l, err);
+    if (s == WEFT_OK)
+        s = run_script(l, &l->renew, "renew", 3, args, &renewed, err);
+    pthread_mutex_unlock(&l->mu);
+
+    if (s == WEFT_OK && renewed != 1)
+        s = weft_err_set(err, WEFT_ESTALE, "lock '%s' was lost: its lease expired", key);
+    return s;
+}
+
+weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, weft_err *err)
+{
+    weft_status s = check_key(key, err);
+    if (s != WEFT_OK)
+        return s;
+    const char *args[] = {key, token ? token : ""};
+    long long deleted = 0;
+
+    pthread_mutex_lock(&l->mu);
+    s = ensure_connected(l, err);
+    if (s == WEFT_OK)
+        s = run_script(l, &l->release, "release", 2, args, &deleted, err);
+    pthread_mutex_unlock(&l->mu);
+
+    if (s == WEFT_OK && deleted != 1)
+        s = weft_err_set(err, WEFT_ESTALE,
+                         "lock '%s' was not released: its lease expired before the release", key);
+    return s;
+}

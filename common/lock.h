@@ -1,0 +1,38 @@
+/* Per-workflow locks in Redis: SET key token NX PX lease, released by a compare-and-delete
+ * script so a holder whose lease expired never frees someone else's lock. The lock is for
+ * efficiency; Postgres compare-and-set updates stay the safety net (DESIGN §5.5). */
+#ifndef WEFT_LOCK_H
+#define WEFT_LOCK_H
+
+#include "status.h"
+
+#define WEFT_LOCK_TOKEN_LEN 32
+
+typedef struct weft_lock weft_lock;
+
+/* Connects to url ("redis://[:password@]host:port/db", or "redis://host:port" meaning db 0).
+ * *out is a new client the caller frees with weft_lock_destroy. The URL (borrowed) may carry
+ * a password; it never reaches a log line. Returns WEFT_EINVAL for a malformed URL,
+ * WEFT_EREDIS when Redis cannot be reached or refuses AUTH/SELECT. */
+weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err);
+
+/* Accepts NULL. */
+void weft_lock_destroy(weft_lock *l);
+
+/* Takes the lock named key (borrowed) for lease_ms, waiting up to wait_ms (polling with a
+ * short growing sleep) while another holder has it. On WEFT_OK writes the random token
+ * (hex, NUL-terminated) to token. Returns WEFT_EBUSY when wait_ms passed, WEFT_EREDIS on a
+ * connection failure (the client reconnects on the next call). */
+weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int wait_ms,
+                              char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err);
+
+/* Extends the lease when token still holds key: WEFT_OK, or WEFT_ESTALE when the lock was
+ * lost (expired and maybe taken by another), WEFT_EREDIS on a connection failure. */
+weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
+                            weft_err *err);
+
+/* Deletes key only when it still holds token: WEFT_OK, WEFT_ESTALE when it did not,
+ * WEFT_EREDIS on a connection failure. */
+weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, weft_err *err);
+
+#endif

@@ -1,0 +1,151 @@
+#include "message.h"
+
+#include <string.h>
+
+json_t *weft_json_parse(const char *text, size_t len, const char *what, weft_err *err)
+{
+    json_error_t je;
+    json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    if (!j)
+        weft_err_set(err, WEFT_EINVAL, "%s is not valid JSON: line %d column %d: %s", what,
+                     je.line, je.column, je.text);
+    return j;
+}
+
+static weft_status check_size(size_t len, size_t max_bytes, weft_err *err)
+{
+    if (len > max_bytes)
+        return weft_err_set(err, WEFT_ETOOBIG, "message of %zu bytes is over the %zu-byte limit",
+                            len, max_bytes);
+    return WEFT_OK;
+}
+
+static weft_status only_fields(json_t *o, const char *const *allowed, weft_err *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok = ok || strcmp(*a, key) == 0;
+        if (!ok)
+            return weft_err_set(err, WEFT_EINVAL, "message has unknown field '%.64s'", key);
+    }
+    return WEFT_OK;
+}
+
+static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN + 1],
+                           weft_err *err)
+{
+    json_t *v = json_object_get(o, field);
+    if (!v)
+        return weft_err_set(err, WEFT_EINVAL, "message lacks field '%s'", field);
+    if (!json_is_string(v) || !weft_uuid_valid(json_string_value(v)))
+        return weft_err_set(err, WEFT_EINVAL, "message field '%s' must be a UUID string", field);
+    memcpy(out, json_string_value(v), WEFT_UUID_LEN + 1);
+    return WEFT_OK;
+}
+
+weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
+                                    weft_attempt_msg *out, weft_err *err)
+{
+    static const char *const fields[] = {"workflow_uid", "activity_uid", "attempt", NULL};
+    weft_status st = check_size(len, max_bytes, err);
+    if (st)
+        return st;
+    json_t *o = weft_json_parse(body, len, "message", err);
+    if (!o)
+        return WEFT_EINVAL;
+    if (!json_is_object(o))
+        st = weft_err_set(err, WEFT_EINVAL, "message must be a JSON object");
+    if (!st)
+        st = only_fields(o, fields, err);
+    if (!st)
+        st = get_uid(o, "workflow_uid", out->workflow_uid, err);
+    if (!st)
+        st = get_uid(o, "activity_uid", out->activity_uid, err);
+    if (!st) {
+        json_t *a = json_object_get(o, "attempt");
+        if (!json_is_integer(a) || json_integer_value(a) < 1 || json_integer_value(a) > 1000000)
+            st = weft_err_set(err, WEFT_EINVAL, "message field 'attempt' must be an integer >= 1");
+        else
+            out->attempt = (int)json_integer_value(a);
+    }
+    json_decref(o);
+    return st;
+}
+
+weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes,
+                                  weft_entry_msg *out, weft_err *err)
+{
+    static const char *const fields[] = {"config", "inputs", "workflow_uid", NULL};
+    memset(out, 0, sizeof *out);
+    weft_status st = check_size(len, max_bytes, err);
+    if (st)
+        return st;
+    json_t *o = weft_json_parse(body, len, "message", err);
+    if (!o)
+        return WEFT_EINVAL;
+    if (!json_is_object(o))
+        st = weft_err_set(err, WEFT_EINVAL, "message must be a JSON object");
+    if (!st)
+        st = only_fields(o, fields, err);
+    if (!st && json_object_get(o, "workflow_uid")) {
+        st = get_uid(o, "workflow_uid", out->workflow_uid, err);
+        out->has_uid = st == WEFT_OK;
+    }
+    json_t *config = json_object_get(o, "config");
+    json_t *inputs = json_object_get(o, "inputs");
+    if (!st && config && !json_is_object(config))
+        st = weft_err_set(err, WEFT_EINVAL, "message field 'config' must be an object");
+    if (!st && inputs && !json_is_object(inputs))
+        st = weft_err_set(err, WEFT_EINVAL, "message field 'inputs' must be an object");
+    if (!st && !config && inputs)
+        st = weft_err_set(err, WEFT_EINVAL, "message has 'inputs' but no 'config'");
+    if (!st && !config && !out->has_uid)
+        st = weft_err_set(err, WEFT_EINVAL,
+                          "message needs 'config' (create) or 'workflow_uid' (resume)");
+    if (!st) {
+        out->config = json_incref(config);
+        out->inputs = inputs ? json_incref(inputs) : json_object();
+    }
+    json_decref(o);
+    return st;
+}
+
+void weft_entry_msg_finish(weft_entry_msg *m)
+{
+    json_decref(m->config);
+    json_decref(m->inputs);
+    m->config = m->inputs = NULL;
+}
+
+static char *dump(json_t *o, size_t *len)
+{
+    char *s = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (len)
+        *len = strlen(s);
+    return s;
+}
+
+char *weft_msg_encode_attempt(const weft_attempt_msg *m, size_t *len)
+{
+    return dump(json_pack("{s:s, s:s, s:i}", "workflow_uid", m->workflow_uid, "activity_uid",
+                          m->activity_uid, "attempt", m->attempt),
+                len);
+}
+
+char *weft_msg_encode_entry(const json_t *config, const json_t *inputs, const char *uid,
+                            size_t *len)
+{
+    json_t *o = json_object();
+    if (config)
+        json_object_set(o, "config", (json_t *)config);
+    if (inputs)
+        json_object_set(o, "inputs", (json_t *)inputs);
+    if (uid)
+        json_object_set_new(o, "workflow_uid", json_string(uid));
+    return dump(o, len);
+}

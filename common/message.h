@@ -1,0 +1,48 @@
+/* The three message kinds (DESIGN §2): strict decoding with a size limit, and encoding. */
+#ifndef WEFT_MESSAGE_H
+#define WEFT_MESSAGE_H
+
+#include "status.h"
+#include "uuid.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A `default` or `workflow_handoff` message: one attempt of one activity. */
+typedef struct {
+    char workflow_uid[WEFT_UUID_LEN + 1];
+    char activity_uid[WEFT_UUID_LEN + 1];
+    int attempt; /* >= 1 */
+} weft_attempt_msg;
+
+/* A `workflow_entry` message: create (config set) or resume (config NULL). */
+typedef struct {
+    json_t *config; /* owned reference or NULL */
+    json_t *inputs; /* owned reference; {} when absent */
+    bool has_uid;
+    char workflow_uid[WEFT_UUID_LEN + 1];
+} weft_entry_msg;
+
+/* Decodes body (borrowed, len bytes). Over max_bytes → WEFT_ETOOBIG; not JSON, not UTF-8,
+ * wrong shape or unknown fields → WEFT_EINVAL with err saying which (JSON errors carry
+ * line and column). */
+weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
+                                    weft_attempt_msg *out, weft_err *err);
+
+/* As above for entry messages; on WEFT_OK the caller releases out with weft_entry_msg_finish. */
+weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes,
+                                  weft_entry_msg *out, weft_err *err);
+void weft_entry_msg_finish(weft_entry_msg *m);
+
+/* New NUL-terminated compact JSON the caller frees; *len gets its length. */
+char *weft_msg_encode_attempt(const weft_attempt_msg *m, size_t *len);
+/* config and inputs borrowed (config NULL: a resume message; uid NULL: none). */
+char *weft_msg_encode_entry(const json_t *config, const json_t *inputs, const char *uid,
+                            size_t *len);
+
+/* Parses text (borrowed) as JSON with jansson's strict decoder; on failure err says
+ * "what: line L column C: reason". Returns a new reference or NULL. */
+json_t *weft_json_parse(const char *text, size_t len, const char *what, weft_err *err);
+
+#endif

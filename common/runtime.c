@@ -1,0 +1,105 @@
+#include "runtime.h"
+
+#include "alloc.h"
+#include "consumer.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define BACKOFF_START_MS 100
+#define BACKOFF_MAX_MS 10000
+
+void weft_runtime_init(int argc, char **argv, const char *component, const char *usage,
+                       weft_config *cfg)
+{
+    weft_err err = {0};
+    if (weft_config_init(cfg, &err)) {
+        fprintf(stderr, "%s: %s\n", component, err.msg);
+        exit(2);
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s\n%s", usage, weft_config_help());
+            exit(0);
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            fprintf(stderr, "%s: unexpected argument '%s' (see --help)\n", component, a);
+            exit(2);
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        const char *value;
+        if (eq) {
+            snprintf(name, sizeof name, "%.*s", (int)(eq - a - 2), a + 2);
+            value = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a + 2);
+            value = i + 1 < argc ? argv[++i] : NULL;
+        }
+        if (weft_config_flag(cfg, name, value, &err)) {
+            fprintf(stderr, "%s: %s (see --help)\n", component, err.msg);
+            exit(2);
+        }
+    }
+    weft_log_init(component, cfg->log_level, cfg->log_format);
+}
+
+weft_store *weft_runtime_store(const weft_config *cfg)
+{
+    int backoff = BACKOFF_START_MS;
+    bool logged = false;
+    while (!weft_stop_requested) {
+        weft_err err = {0};
+        weft_store *s;
+        if (weft_store_connect(cfg->database_url, &s, &err) == WEFT_OK) {
+            if (logged)
+                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "postgres reachable again");
+            return s;
+        }
+        if (!logged)
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
+        logged = true;
+        weft_sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    return NULL;
+}
+
+weft_lock *weft_runtime_lock(const weft_config *cfg)
+{
+    int backoff = BACKOFF_START_MS;
+    bool logged = false;
+    while (!weft_stop_requested) {
+        weft_err err = {0};
+        weft_lock *l;
+        weft_status st = weft_lock_connect(cfg->redis_url, &l, &err);
+        if (st == WEFT_OK) {
+            if (logged)
+                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "redis reachable again");
+            return l;
+        }
+        if (st == WEFT_EINVAL) {
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", err.msg);
+            exit(2);
+        }
+        if (!logged)
+            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
+        logged = true;
+        weft_sleep_ms(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    return NULL;
+}
+
+char *weft_runtime_worker_id(const char *suffix)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    return suffix ? weft_xasprintf("%s:%d:%s", host, (int)getpid(), suffix)
+                  : weft_xasprintf("%s:%d", host, (int)getpid());
+}

@@ -1,0 +1,25 @@
+/* Start-up shared by the binaries: flags and environment into a config, logging, and
+ * connections that wait (with backoff) for their service instead of exiting. */
+#ifndef WEFT_RUNTIME_H
+#define WEFT_RUNTIME_H
+
+#include "config.h"
+#include "lock.h"
+#include "store.h"
+
+/* Parses argv into cfg (caller's memory, finished with weft_config_finish) after the
+ * environment, and initializes logging as component (borrowed, static). Prints usage
+ * (borrowed) and the shared help on --help and exits 0; prints a one-line error and exits 2
+ * on a bad flag. */
+void weft_runtime_init(int argc, char **argv, const char *component, const char *usage,
+                       weft_config *cfg);
+
+/* Connects to Postgres / Redis, retrying with capped backoff and one log line per outage
+ * until it works; NULL only when a stop was requested meanwhile. New objects. */
+weft_store *weft_runtime_store(const weft_config *cfg);
+weft_lock *weft_runtime_lock(const weft_config *cfg);
+
+/* "host:pid" plus suffix (may be NULL): a new string naming this worker. */
+char *weft_runtime_worker_id(const char *suffix);
+
+#endif

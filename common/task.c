@@ -1,0 +1,51 @@
+#include "task.h"
+
+#include "alloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *name;
+    weft_task_fn fn;
+} task_entry;
+
+struct weft_task_registry {
+    task_entry *entries;
+    size_t n, cap;
+};
+
+weft_task_registry *weft_task_registry_create(void)
+{
+    return weft_xcalloc(1, sizeof(weft_task_registry));
+}
+
+void weft_task_registry_destroy(weft_task_registry *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->entries[i].name);
+    free(r->entries);
+    free(r);
+}
+
+bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn)
+{
+    if (!name || !*name || !fn || weft_task_lookup(r, name))
+        return false;
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->entries = weft_xrealloc(r->entries, r->cap * sizeof *r->entries);
+    }
+    r->entries[r->n++] = (task_entry){weft_xstrdup(name), fn};
+    return true;
+}
+
+weft_task_fn weft_task_lookup(const weft_task_registry *r, const char *name)
+{
+    for (size_t i = 0; r && i < r->n; i++)
+        if (strcmp(r->entries[i].name, name) == 0)
+            return r->entries[i].fn;
+    return NULL;
+}

@@ -1,0 +1,44 @@
+/* The task registry: handlers registered by name, looked up by the activity consumer and by
+ * definition validation. */
+#ifndef WEFT_TASK_H
+#define WEFT_TASK_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef enum {
+    WEFT_TASK_OK,        /* *output holds the result object */
+    WEFT_TASK_TRANSIENT, /* retried while retries remain */
+    WEFT_TASK_PERMANENT, /* fails the activity at once */
+} weft_task_result;
+
+typedef struct {
+    const char *workflow_uid; /* borrowed */
+    const char *activity_uid; /* borrowed */
+    const char *activity_name;
+    int attempt;
+    const json_t *input;    /* borrowed: the merged input object (inputs, upstream, params) */
+    const json_t *params;   /* borrowed: the activity's own params object */
+    const json_t *upstream; /* borrowed: {dependency name: its output} */
+    const char *data_dir;   /* borrowed: root for file tasks (WEFT_DATA_DIR) */
+} weft_task_ctx;
+
+/* A handler sets *output to a new JSON object on WEFT_TASK_OK, or writes a one-line reason
+ * into errbuf (errlen bytes) on failure. It must be thread-safe: workers call it
+ * concurrently. */
+typedef weft_task_result (*weft_task_fn)(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                         size_t errlen);
+
+typedef struct weft_task_registry weft_task_registry;
+
+/* New empty registry; free with weft_task_registry_destroy (accepts NULL). */
+weft_task_registry *weft_task_registry_create(void);
+void weft_task_registry_destroy(weft_task_registry *r);
+
+/* Registers fn under name (copied). Returns false if name is taken or not a valid name. */
+bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn);
+
+/* The handler for name, or NULL. */
+weft_task_fn weft_task_lookup(const weft_task_registry *r, const char *name);
+
+#endif

@@ -1,0 +1,35 @@
+#include "transport.h"
+
+#include "broker.h"
+
+/* Confirms normally come back within milliseconds; a minute means the broker is in trouble
+ * and the message is better redelivered than acked. */
+#define CONFIRM_TIMEOUT_MS 60000
+
+static weft_status bt_publish(weft_transport *t, const char *queue, const char *body, size_t len,
+                              int priority, weft_err *err)
+{
+    return weft_broker_publish(((weft_broker_transport *)t)->broker, queue, body, len, priority,
+                               err);
+}
+
+static weft_status bt_publish_delayed(weft_transport *t, const char *body, size_t len,
+                                      int priority, int delay_ms, weft_err *err)
+{
+    return weft_broker_publish_delayed(((weft_broker_transport *)t)->broker, body, len, priority,
+                                       delay_ms, NULL, err);
+}
+
+static weft_status bt_flush(weft_transport *t, weft_err *err)
+{
+    return weft_broker_wait_confirms(((weft_broker_transport *)t)->broker, CONFIRM_TIMEOUT_MS,
+                                     err);
+}
+
+void weft_broker_transport_init(weft_broker_transport *t, weft_broker *b)
+{
+    t->base.publish = bt_publish;
+    t->base.publish_delayed = bt_publish_delayed;
+    t->base.flush = bt_flush;
+    t->broker = b;
+}

@@ -1,0 +1,35 @@
+/* How the engine sends its follow-up messages: over RabbitMQ (the consumers) or in-process
+ * (direct mode, `weft run`). The engine publishes everything a step produced, then flushes
+ * once; only after a successful flush may the caller ack the message that caused it. */
+#ifndef WEFT_TRANSPORT_H
+#define WEFT_TRANSPORT_H
+
+#include "status.h"
+
+#include <stddef.h>
+
+typedef struct weft_transport weft_transport;
+
+struct weft_transport {
+    /* Sends body (borrowed) to queue. */
+    weft_status (*publish)(weft_transport *t, const char *queue, const char *body, size_t len,
+                           int priority, weft_err *err);
+    /* Sends body to `default` after at least delay_ms. */
+    weft_status (*publish_delayed)(weft_transport *t, const char *body, size_t len, int priority,
+                                   int delay_ms, weft_err *err);
+    /* Returns once everything published so far is durable (confirmed). */
+    weft_status (*flush)(weft_transport *t, weft_err *err);
+};
+
+typedef struct weft_broker weft_broker;
+
+/* A transport over b (borrowed; must outlive it). Embed it: the struct holds the broker. */
+typedef struct {
+    weft_transport base;
+    weft_broker *broker;
+} weft_broker_transport;
+
+/* Initializes t (caller's memory) over b. */
+void weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
+
+#endif

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# deploy/setup.sh [BUILD_DIR] [MESON_OPTIONS...] - install what building weft needs (Debian
+# packages, only those missing) and build it with meson into BUILD_DIR (default build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PACKAGES=(gcc pkg-config meson ninja-build librabbitmq-dev libhiredis-dev
+                libjansson-dev libpq-dev libcurl4-openssl-dev libcriterion-dev)
+
+missing=()
+for p in "${BUILD_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup.sh: installing ${missing[*]}" >&2
+    [ "$(id -u)" = 0 ] || { echo "setup.sh: need root to apt-get install ${missing[*]}" >&2; exit 1; }
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi
+
+build=${1:-build}
+shift || true
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$@" >&2
+fi
+ninja -C "$build" >&2

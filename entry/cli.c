@@ -1,0 +1,466 @@
+/* weft: the command-line client. submit/resume publish to workflow_entry with a confirm;
+ * status/wait read Postgres; run executes a workflow in-process (direct mode). */
+#include "alloc.h"
+#include "broker.h"
+#include "config.h"
+#include "definition.h"
+#include "direct.h"
+#include "log.h"
+#include "message.h"
+#include "store.h"
+#include "tasks.h"
+#include "uuid.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Exit codes, shared by every command. */
+enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3 };
+
+/* How long `wait` treats an unknown uid as "not created yet" (the entry consumer normally
+ * creates a submitted workflow within milliseconds). */
+#define UNKNOWN_GRACE_S 15.0
+
+static const char usage[] =
+    "usage: weft COMMAND [ARGS]\n"
+    "  submit FILE.json [--inputs JSON] [--uid UUID] [--wait] [--timeout S]\n"
+    "         publish a workflow to workflow_entry; prints its uid as the last line\n"
+    "  status UID [--json]     workflow status and its activities\n"
+    "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
+    "  resume UID [--wait] [--timeout S]\n"
+    "         resume a failed workflow (completed activities are not run again)\n"
+    "  run FILE.json [--inputs JSON]\n"
+    "         run a workflow in this process (direct mode, no RabbitMQ)\n"
+    "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "weft: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return EXIT_ERROR;
+}
+
+typedef struct {
+    const char *positional;
+    const char *inputs;
+    const char *uid;
+    bool wait;
+    bool json;
+    double timeout_s; /* < 0: none */
+} cli_args;
+
+static bool parse_args(int argc, char **argv, cli_args *a, const char *allowed)
+{
+    memset(a, 0, sizeof *a);
+    a->timeout_s = -1;
+    for (int i = 2; i < argc; i++) {
+        const char *s = argv[i];
+        const char *flag = strncmp(s, "--", 2) == 0 ? s + 2 : NULL;
+        if (!flag) {
+            if (a->positional) {
+                die("unexpected argument '%s' (see weft --help)", s);
+                return false;
+            }
+            a->positional = s;
+            continue;
+        }
+        if (!strstr(allowed, flag)) {
+            die("unknown option '%s' for '%s' (see weft --help)", s, argv[1]);
+            return false;
+        }
+        bool needs_value = strcmp(flag, "inputs") == 0 || strcmp(flag, "uid") == 0 ||
+                           strcmp(flag, "timeout") == 0;
+        if (needs_value && i + 1 >= argc) {
+            die("option '%s' needs a value", s);
+            return false;
+        }
+        if (strcmp(flag, "inputs") == 0)
+            a->inputs = argv[++i];
+        else if (strcmp(flag, "uid") == 0)
+            a->uid = argv[++i];
+        else if (strcmp(flag, "timeout") == 0) {
+            char *end;
+            a->timeout_s = strtod(argv[++i], &end);
+            if (*end || a->timeout_s < 0) {
+                die("--timeout needs a number of seconds >= 0");
+                return false;
+            }
+        } else if (strcmp(flag, "wait") == 0)
+            a->wait = true;
+        else if (strcmp(flag, "json") == 0)
+            a->json = true;
+        else {
+            die("unknown option '%s' (see weft --help)", s);
+            return false;
+        }
+    }
+    if (!a->positional) {
+        die("'%s' needs an argument (see weft --help)", argv[1]);
+        return false;
+    }
+    return true;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        die("cannot read '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = weft_xmalloc(cap);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap)
+            buf = weft_xrealloc(buf, cap *= 2);
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(buf);
+        die("cannot read '%s'", path);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Loads the definition file and inputs; prints the error and returns false when invalid. */
+static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t **doc,
+                          json_t **inputs)
+{
+    size_t len;
+    char *text = read_file(a->positional, &len);
+    if (!text)
+        return false;
+    weft_err err = {0};
+    char what[300];
+    snprintf(what, sizeof what, "'%s'", a->positional);
+    *doc = weft_json_parse(text, len, what, &err);
+    free(text);
+    if (!*doc) {
+        die("%s", err.msg);
+        return false;
+    }
+    weft_definition *def;
+    if (weft_definition_parse(*doc, limits, NULL, &def, &err)) {
+        die("'%s': invalid definition: %s", a->positional, err.msg);
+        json_decref(*doc);
+        return false;
+    }
+    weft_definition_destroy(def);
+    *inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
+                        : json_object();
+    if (!*inputs || !json_is_object(*inputs)) {
+        die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
+        json_decref(*inputs);
+        json_decref(*doc);
+        return false;
+    }
+    return true;
+}
+
+static int publish_entry(const weft_config *cfg, const char *body, size_t len)
+{
+    weft_err err = {0};
+    weft_broker *b;
+    if (weft_broker_connect(cfg->amqp_url, 0, &b, &err))
+        return die("%s", err.msg);
+    weft_status st = weft_broker_publish(b, WEFT_QUEUE_ENTRY, body, len, 0, &err);
+    if (!st)
+        st = weft_broker_wait_confirms(b, 30000, &err);
+    weft_broker_destroy(b);
+    return st ? die("%s", err.msg) : EXIT_DONE;
+}
+
+static weft_store *open_store(const weft_config *cfg)
+{
+    weft_err err = {0};
+    weft_store *s;
+    if (weft_store_connect(cfg->database_url, &s, &err)) {
+        die("%s", err.msg);
+        return NULL;
+    }
+    return s;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Prints a finished workflow's result: output JSON alone on stdout, or the error on stderr. */
+static int report(const weft_workflow_info *w)
+{
+    if (strcmp(w->status, "completed") == 0) {
+        char *s = json_dumps(w->output, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        printf("%s\n", s ? s : "null");
+        free(s);
+        return EXIT_DONE;
+    }
+    fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid, w->status,
+            w->error ? w->error : "no error recorded");
+    return EXIT_WORKFLOW_FAILED;
+}
+
+static int wait_for(const weft_config *cfg, const char *uid, double timeout_s)
+{
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    double start = now_s();
+    int rc = -1;
+    while (rc < 0) {
+        weft_workflow_info w;
+        weft_err err = {0};
+        weft_status st = weft_store_workflow(s, uid, &w, &err);
+        double elapsed = now_s() - start;
+        if (st == WEFT_ENOTFOUND && elapsed > UNKNOWN_GRACE_S &&
+            (timeout_s < 0 || timeout_s > UNKNOWN_GRACE_S))
+            rc = die("unknown workflow %s", uid);
+        else if (st && st != WEFT_ENOTFOUND)
+            rc = die("%s", err.msg);
+        else if (!st && (strcmp(w.status, "completed") == 0 || strcmp(w.status, "failed") == 0 ||
+                         strcmp(w.status, "canceled") == 0))
+            rc = report(&w);
+        else if (timeout_s >= 0 && elapsed >= timeout_s)
+            rc = (fprintf(stderr, "weft: timed out after %.1f s waiting for %s (%s)\n", elapsed,
+                          uid, st ? "not created yet" : w.status),
+                  EXIT_TIMEOUT);
+        if (!st)
+            weft_workflow_info_finish(&w);
+        if (rc < 0) {
+            int ms = 500;
+            if (timeout_s >= 0 && (timeout_s - elapsed) * 1000 < ms)
+                ms = (int)((timeout_s - elapsed) * 1000) + 1;
+            st = weft_store_wait_notify(s, ms, &err);
+            if (st && st != WEFT_ETIMEOUT)
+                rc = die("%s", err.msg);
+        }
+    }
+    weft_store_destroy(s);
+    return rc;
+}
+
+static int cmd_submit(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, "inputs uid wait timeout"))
+        return EXIT_ERROR;
+    if (a.uid && !weft_uuid_valid(a.uid))
+        return die("--uid '%s' is not a UUID", a.uid);
+    json_t *doc, *inputs;
+    if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
+        return EXIT_ERROR;
+    char uid[WEFT_UUID_LEN + 1];
+    if (a.uid)
+        snprintf(uid, sizeof uid, "%s", a.uid);
+    else
+        weft_uuid_new(uid);
+    size_t len;
+    char *body = weft_msg_encode_entry(doc, inputs, uid, &len);
+    json_decref(doc);
+    json_decref(inputs);
+    int rc = len > cfg->limits.max_message_bytes
+                 ? die("workflow message of %zu bytes is over the %zu-byte limit", len,
+                       cfg->limits.max_message_bytes)
+                 : publish_entry(cfg, body, len);
+    free(body);
+    if (rc)
+        return rc;
+    if (a.wait) {
+        fprintf(stderr, "%s\n", uid);
+        return wait_for(cfg, uid, a.timeout_s);
+    }
+    printf("%s\n", uid);
+    return EXIT_DONE;
+}
+
+static int cmd_resume(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, "wait timeout"))
+        return EXIT_ERROR;
+    if (!weft_uuid_valid(a.positional))
+        return die("'%s' is not a workflow uid", a.positional);
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    weft_workflow_info w;
+    weft_err err = {0};
+    weft_status st = weft_store_workflow(s, a.positional, &w, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    fprintf(stderr, "weft: resuming %s workflow %s\n", w.status, w.uid);
+    weft_workflow_info_finish(&w);
+    size_t len;
+    char *body = weft_msg_encode_entry(NULL, NULL, a.positional, &len);
+    int rc = publish_entry(cfg, body, len);
+    free(body);
+    if (rc || !a.wait)
+        return rc;
+    return wait_for(cfg, a.positional, a.timeout_s);
+}
+
+static int cmd_wait(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, "timeout"))
+        return EXIT_ERROR;
+    if (!weft_uuid_valid(a.positional))
+        return die("'%s' is not a workflow uid", a.positional);
+    return wait_for(cfg, a.positional, a.timeout_s);
+}
+
+static int cmd_status(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, "json"))
+        return EXIT_ERROR;
+    if (!weft_uuid_valid(a.positional))
+        return die("'%s' is not a workflow uid", a.positional);
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    weft_workflow_info w;
+    json_t *acts = NULL;
+    weft_err err = {0};
+    weft_status st = weft_store_workflow(s, a.positional, &w, &err);
+    if (!st)
+        st = weft_store_activities(s, a.positional, &acts, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (a.json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid,
+                              "name", w.name, "status", w.status, "output", w.output, "error",
+                              w.error, "total", w.total, "remaining", w.remaining, "duration_s",
+                              w.run_s, "activities", acts);
+        char *text = json_dumps(o, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+        json_decref(o);
+    } else {
+        printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name, w.status, w.total,
+               w.run_s);
+        if (w.error)
+            printf("error: %s\n", w.error);
+        printf("%-24s %-14s %-10s %7s %10s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
+               "DURATION", "ERROR");
+        size_t i;
+        json_t *act;
+        json_array_foreach(acts, i, act)
+        {
+            json_t *d = json_object_get(act, "duration_s");
+            char dur[32] = "-";
+            if (json_is_number(d))
+                snprintf(dur, sizeof dur, "%.3fs", json_number_value(d));
+            const char *error = json_string_value(json_object_get(act, "error"));
+            printf("%-24s %-14s %-10s %7d %10s  %s\n",
+                   json_string_value(json_object_get(act, "name")),
+                   json_string_value(json_object_get(act, "task")),
+                   json_string_value(json_object_get(act, "status")),
+                   (int)json_integer_value(json_object_get(act, "attempt")), dur,
+                   error ? error : "");
+            size_t k;
+            json_t *att;
+            json_array_foreach(json_object_get(act, "attempts"), k, att)
+            {
+                const char *aerr = json_string_value(json_object_get(att, "error"));
+                if (aerr)
+                    printf("%-24s   attempt %d %s: %s\n", "",
+                           (int)json_integer_value(json_object_get(att, "attempt")),
+                           json_string_value(json_object_get(att, "status")), aerr);
+            }
+        }
+    }
+    json_decref(acts);
+    weft_workflow_info_finish(&w);
+    return EXIT_DONE;
+}
+
+static int cmd_run(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, "inputs"))
+        return EXIT_ERROR;
+    json_t *doc, *inputs;
+    if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
+        return EXIT_ERROR;
+    weft_store *s = open_store(cfg);
+    if (!s) {
+        json_decref(doc);
+        json_decref(inputs);
+        return EXIT_ERROR;
+    }
+    weft_tasks_global_init();
+    weft_task_registry *tasks = weft_task_registry_create();
+    weft_tasks_register_builtin(tasks);
+    char uid[WEFT_UUID_LEN + 1];
+    weft_err err = {0};
+    weft_status st = weft_direct_run(s, tasks, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
+    json_decref(doc);
+    json_decref(inputs);
+    int rc;
+    if (st) {
+        rc = die("%s", err.msg);
+    } else {
+        weft_workflow_info w;
+        st = weft_store_workflow(s, uid, &w, &err);
+        rc = st ? die("%s", err.msg) : report(&w);
+        if (!st)
+            weft_workflow_info_finish(&w);
+    }
+    weft_task_registry_destroy(tasks);
+    weft_store_destroy(s);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        printf("%s\n%s", usage, weft_config_help());
+        return argc < 2 ? EXIT_ERROR : EXIT_DONE;
+    }
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            printf("%s\n%s", usage, weft_config_help());
+            return EXIT_DONE;
+        }
+    }
+    weft_config cfg;
+    weft_err err = {0};
+    if (weft_config_init(&cfg, &err))
+        return die("%s", err.msg);
+    /* the CLI speaks through stdout/stderr; library log lines only when asked for */
+    weft_log_init("weft", getenv("WEFT_LOG_LEVEL") ? cfg.log_level : WEFT_LOG_WARN,
+                  cfg.log_format);
+    static const struct {
+        const char *name;
+        int (*fn)(const weft_config *, int, char **);
+    } cmds[] = {{"submit", cmd_submit}, {"status", cmd_status}, {"wait", cmd_wait},
+                {"resume", cmd_resume}, {"run", cmd_run}};
+    int rc = -1;
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            rc = cmds[i].fn(&cfg, argc, argv);
+    if (rc < 0)
+        rc = die("unknown command '%s' (see weft --help)", argv[1]);
+    weft_config_finish(&cfg);
+    return rc;
+}

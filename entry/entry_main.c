@@ -1,0 +1,48 @@
+/* weft-entry: consumes workflow_entry; creates or resumes workflows and dispatches their
+ * ready activities. A thin shell over weft_engine_entry. */
+#include "consumer.h"
+#include "engine.h"
+#include "log.h"
+#include "runtime.h"
+#include "tasks.h"
+
+#include <stdlib.h>
+
+static const char usage[] =
+    "usage: weft-entry [--prefetch N] [--log-level L] [--log-format F]\n"
+    "Consumes the workflow_entry queue: creates (or resumes) workflows in Postgres and\n"
+    "dispatches the activities whose dependencies are met.";
+
+static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
+{
+    weft_engine *e = ctx;
+    e->transport = t;
+    return weft_engine_entry(e, d->body, d->len, NULL, err);
+}
+
+int main(int argc, char **argv)
+{
+    weft_config cfg;
+    weft_runtime_init(argc, argv, "weft-entry", usage, &cfg);
+    weft_signals_install();
+    weft_task_registry *tasks = weft_task_registry_create();
+    weft_tasks_register_builtin(tasks);
+    weft_store *store = weft_runtime_store(&cfg);
+    weft_lock *lock = store ? weft_runtime_lock(&cfg) : NULL;
+    char *worker = weft_runtime_worker_id("entry");
+    int rc = 0;
+    if (store && lock) {
+        weft_engine e = {.store = store, .lock = lock, .tasks = tasks, .limits = cfg.limits,
+                         .worker = worker, .data_dir = cfg.data_dir};
+        weft_consumer c = {.name = "entry", .queue = WEFT_QUEUE_ENTRY, .prefetch = cfg.prefetch,
+                           .amqp_url = cfg.amqp_url, .handle = handle, .ctx = &e};
+        rc = weft_consumer_run(&c);
+    }
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
+    free(worker);
+    weft_lock_destroy(lock);
+    weft_store_destroy(store);
+    weft_task_registry_destroy(tasks);
+    weft_config_finish(&cfg);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* Test harness for integration tests: the real RabbitMQ, Postgres and Redis (their URLs in
+ * WEFT_AMQP_URL, WEFT_DATABASE_URL, WEFT_REDIS_URL, set by the test command) and weft's
+ * binaries (WEFT_BIN_WEFT_ENTRY and so on, set by meson) as separate processes. A missing service fails the test. */
+#ifndef WEFT_TEST_HARNESS_H
+#define WEFT_TEST_HARNESS_H
+
+#include "broker.h"
+#include "store.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t entry, activity, handoff;
+} harness_procs;
+
+/* Starts weft-entry, weft-activity (--concurrency n) and weft-handoff; asserts they run. */
+void harness_start(harness_procs *p, int activity_concurrency);
+/* SIGTERM to each, then waits; asserts each exited 0. */
+void harness_stop(harness_procs *p);
+/* Starts one binary ("weft-entry", ...) with extra args (NULL-terminated). */
+pid_t harness_spawn(const char *binary, const char *const *args);
+/* True while pid runs. */
+bool harness_alive(pid_t pid);
+
+/* A store connection (asserts). */
+weft_store *harness_store(void);
+/* A broker connection (asserts). */
+weft_broker *harness_broker(void);
+
+/* Publishes body to queue with a confirm (asserts). */
+void harness_publish(const char *queue, const char *body);
+/* Submits a definition (JSON text) with inputs (JSON text or NULL) under a new uid. */
+void harness_submit(const char *definition, const char *inputs, char uid[WEFT_UUID_LEN + 1]);
+/* Waits until the workflow is terminal or timeout_s passes (asserts it ended). */
+void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out);
+
+/* The activities of a workflow as JSON (new reference), and one of them by name (borrowed). */
+json_t *harness_activities(const char *uid);
+json_t *harness_activity(json_t *activities, const char *name);
+
+/* Takes messages from weft.dead until one whose body contains marker; returns its reason
+ * (new string) or NULL after timeout_s. Other messages are dropped. */
+char *harness_dead_find(const char *marker, double timeout_s);
+
+/* Runs a shell command line, returning its exit status; stdout (new string) when out. */
+int harness_run(const char *cmdline, char **out);
+
+/* The path of a file in the tests data folder (static buffer). */
+const char *harness_data(const char *name);
+
+/* Monotonic seconds. */
+double harness_now(void);
+
+#endif

@@ -1,0 +1,84 @@
+/* Messages that can never be processed end in weft.dead with a reason; the consumers keep
+ * running (DESIGN §5.4). */
+#include "harness.h"
+#include "message.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static harness_procs procs;
+static void up(void) { harness_start(&procs, 2); }
+static void down(void) { harness_stop(&procs); }
+
+TestSuite(dead_letter, .init = up, .fini = down, .timeout = 120);
+
+static void expect_dead(const char *queue, const char *body, const char *marker,
+                        const char *reason_part)
+{
+    harness_publish(queue, body);
+    char *reason = harness_dead_find(marker, 20);
+    cr_assert(reason, "message with '%s' sent to %s never reached weft.dead", marker, queue);
+    cr_assert(strstr(reason, reason_part), "reason '%s' lacks '%s'", reason, reason_part);
+    free(reason);
+}
+
+static void expect_alive(void)
+{
+    cr_assert(harness_alive(procs.entry), "weft-entry died");
+    cr_assert(harness_alive(procs.activity), "weft-activity died");
+    cr_assert(harness_alive(procs.handoff), "weft-handoff died");
+}
+
+Test(dead_letter, malformed_messages_on_every_queue_are_dead_lettered_with_reason)
+{
+    expect_dead(WEFT_QUEUE_ENTRY, "{not json marker-e1", "marker-e1", "not valid JSON");
+    expect_dead(WEFT_QUEUE_ENTRY, "[\"marker-e2\"]", "marker-e2", "must be a JSON object");
+    expect_dead(WEFT_QUEUE_DEFAULT, "{\"marker-d1\": 1}", "marker-d1", "unknown field");
+    expect_dead(WEFT_QUEUE_HANDOFF, "marker-h1 garbage", "marker-h1", "not valid JSON");
+    expect_dead(WEFT_QUEUE_HANDOFF,
+                "{\"workflow_uid\":\"00000000-0000-4000-8000-000000000001\","
+                "\"activity_uid\":\"00000000-0000-4000-8000-0000000000aa\",\"attempt\":1}",
+                "0000000000aa", "unknown");
+    expect_alive();
+}
+
+Test(dead_letter, invalid_definition_creates_nothing_and_names_activity_and_field)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit("{\"name\":\"bad\",\"activities\":["
+                   "{\"name\":\"fetch\",\"task\":\"noop\",\"params\":{\"m\":\"marker-def\"}},"
+                   "{\"name\":\"load\",\"task\":\"noop\",\"depends_on\":[\"fetc\"]}]}",
+                   NULL, uid);
+    char *reason = harness_dead_find("marker-def", 20);
+    cr_assert(reason, "invalid definition never reached weft.dead");
+    cr_assert(strstr(reason, "activity 'load': depends_on names unknown activity 'fetc'"),
+              "reason: %s", reason);
+    free(reason);
+    weft_store *s = harness_store();
+    weft_workflow_info w;
+    weft_err err = {0};
+    cr_assert_eq(weft_store_workflow(s, uid, &w, &err), WEFT_ENOTFOUND, "no workflow created");
+    weft_store_destroy(s);
+    expect_alive();
+}
+
+Test(dead_letter, resume_of_unknown_workflow_is_dead_lettered)
+{
+    expect_dead(WEFT_QUEUE_ENTRY, "{\"workflow_uid\":\"00000000-0000-4000-8000-00000000dead\"}",
+                "00000000dead", "unknown workflow");
+    expect_alive();
+}
+
+Test(dead_letter, consumers_still_run_workflows_after_poison)
+{
+    expect_dead(WEFT_QUEUE_ENTRY, "\xff\xfe marker-utf8", "marker-utf8", "not valid JSON");
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit("{\"name\":\"after\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}",
+                   NULL, uid);
+    weft_workflow_info w;
+    harness_wait(uid, 60, &w);
+    cr_assert_str_eq(w.status, "completed");
+    weft_workflow_info_finish(&w);
+    expect_alive();
+}
