@@ -21,6 +21,28 @@ static bool is_inside(const char *root, const char *real)
     return strncmp(real, root, n) == 0 && (real[n] == '\0' || real[n] == '/');
 }
 
+/* A relative path whose ".." components climb above its start escapes whatever the file
+ * system holds: reject it by its text before looking anything up, so the error says what
+ * is wrong even when the target does not exist. */
+static bool climbs_out(const char *path)
+{
+    int depth = 0;
+    const char *p = path;
+    while (*p) {
+        size_t n = strcspn(p, "/");
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            depth--;
+        else if (n > 0 && !(n == 1 && p[0] == '.'))
+            depth++;
+        if (depth < 0)
+            return true;
+        p += n;
+        while (*p == '/')
+            p++;
+    }
+    return false;
+}
+
 /* ENOENT and friends are the workflow's fault; anything else (EIO, ENOMEM) may pass. */
 static weft_task_result errno_result(int e)
 {
@@ -43,6 +65,11 @@ weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task,
                                "%s: data dir '%s' is not usable: %s", task, ctx->data_dir,
                                strerror(errno));
 
+    if (path[0] != '/' && climbs_out(path)) {
+        free(root);
+        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                               "%s: path '%s' escapes the data dir", task, path);
+    }
     char *joined =
         path[0] == '/' ? weft_xstrdup(path) : weft_xasprintf("%s/%s", ctx->data_dir, path);
     const char *dir = joined;

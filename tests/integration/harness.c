@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +63,7 @@ void harness_start(harness_procs *p, int activity_concurrency)
 {
     char conc[16];
     snprintf(conc, sizeof conc, "%d", activity_concurrency);
+    mkdir(need_env("WEFT_DATA_DIR"), 0755);
     const char *act_args[] = {"--concurrency", conc, NULL};
     p->entry = harness_spawn("weft-entry", NULL);
     p->activity = harness_spawn("weft-activity", act_args);

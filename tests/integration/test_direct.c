@@ -1,0 +1,105 @@
+/* Direct mode (`weft run`) gives the same results as the distributed consumers. */
+#include "alloc.h"
+#include "harness.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static harness_procs procs;
+static void up(void) { harness_start(&procs, 2); }
+static void down(void) { harness_stop(&procs); }
+
+TestSuite(direct, .init = up, .fini = down, .timeout = 120);
+
+static char *write_temp(const char *content)
+{
+    char *path = weft_xstrdup("/tmp/weft-direct-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+/* Runs `weft CMD FILE ...` and returns exit status, stdout and stderr (new strings). */
+static int weft(const char *cmd, const char *file, char **out, char **err)
+{
+    char errpath[] = "/tmp/weft-direct-err-XXXXXX";
+    int fd = mkstemp(errpath);
+    close(fd);
+    char line[2048];
+    snprintf(line, sizeof line, "'%s' %s '%s' --inputs '{\"in\":7}' 2>'%s'",
+             getenv("WEFT_BIN_WEFT"), cmd, file, errpath);
+    int rc = harness_run(line, out);
+    snprintf(line, sizeof line, "cat '%s'", errpath);
+    harness_run(line, err);
+    remove(errpath);
+    return rc;
+}
+
+static void same_result(const char *definition)
+{
+    char *file = write_temp(definition);
+    char *dout, *derr, *rout, *rerr;
+    int drc = weft("submit --wait --timeout 60", file, &dout, &derr);
+    int rrc = weft("run", file, &rout, &rerr);
+    cr_assert_eq(rrc, drc, "exit codes differ: run %d, distributed %d (%s | %s)", rrc, drc, rerr,
+                 derr);
+    cr_assert_str_eq(rout, dout, "outputs differ");
+    if (drc != 0) {
+        /* same error text, past the workflow uid that differs */
+        const char *de = strstr(derr, ": activity"), *re = strstr(rerr, ": activity");
+        cr_assert(de && re, "errors: %s | %s", derr, rerr);
+        cr_assert_str_eq(re, de);
+    }
+    free(dout);
+    free(derr);
+    free(rout);
+    free(rerr);
+    remove(file);
+    free(file);
+}
+
+Test(direct, chain_gives_the_same_output_in_both_modes)
+{
+    same_result("{\"name\":\"c\",\"activities\":["
+                "{\"name\":\"a\",\"task\":\"noop\",\"params\":{\"a\":1}},"
+                "{\"name\":\"b\",\"task\":\"noop\",\"depends_on\":[\"a\"],\"params\":{\"b\":2}},"
+                "{\"name\":\"c\",\"task\":\"noop\",\"depends_on\":[\"b\"],\"params\":{\"c\":3}}]}");
+}
+
+Test(direct, diamond_gives_the_same_output_in_both_modes)
+{
+    same_result("{\"name\":\"d\",\"activities\":["
+                "{\"name\":\"a\",\"task\":\"noop\",\"params\":{\"k\":\"a\"}},"
+                "{\"name\":\"b\",\"task\":\"sleep\",\"depends_on\":[\"a\"],"
+                "\"params\":{\"k\":\"b\",\"ms\":100}},"
+                "{\"name\":\"c\",\"task\":\"noop\",\"depends_on\":[\"a\"],\"params\":{\"k\":\"c\"}},"
+                "{\"name\":\"d\",\"task\":\"noop\",\"depends_on\":[\"b\",\"c\"]}]}");
+}
+
+Test(direct, failure_gives_the_same_error_and_exit_code_in_both_modes)
+{
+    same_result("{\"name\":\"f\",\"activities\":["
+                "{\"name\":\"a\",\"task\":\"noop\"},"
+                "{\"name\":\"b\",\"task\":\"fail\",\"depends_on\":[\"a\"],"
+                "\"params\":{\"code\":\"TRANSIENT\",\"message\":\"flaky\"},"
+                "\"retry\":{\"max_retries\":1,\"initial_delay_ms\":50}}]}");
+}
+
+Test(direct, run_works_without_any_broker)
+{
+    char *file = write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
+    char cmd[1024], *out;
+    snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://guest:guest@127.0.0.1:1 '%s' run '%s'",
+             getenv("WEFT_BIN_WEFT"), file);
+    cr_assert_eq(harness_run(cmd, &out), 0);
+    cr_assert(strstr(out, "\"x\""), "%s", out);
+    free(out);
+    remove(file);
+    free(file);
+}
