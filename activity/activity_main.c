@@ -12,9 +12,11 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-activity [--concurrency N] [--log-level L] [--log-format F]\n"
+    "usage: weft-activity [--concurrency N] [--grace S] [--log-level L] [--log-format F]\n"
     "Consumes the default queue with N worker threads (default 2), each running one\n"
-    "activity attempt at a time.";
+    "activity attempt at a time in a child process. On SIGTERM it takes no new work and\n"
+    "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
+    "then is handed back for redelivery.";
 
 typedef struct {
     const weft_config *cfg;
@@ -39,7 +41,8 @@ static void *worker_main(void *arg)
     char *worker = weft_runtime_worker_id(suffix);
     if (store) {
         weft_engine e = {.store = store, .tasks = w->tasks, .limits = w->cfg->limits,
-                         .worker = worker, .data_dir = w->cfg->data_dir};
+                         .worker = worker, .data_dir = w->cfg->data_dir,
+                         .grace_s = w->cfg->grace_s};
         weft_consumer c = {.name = name, .queue = "default", .prefetch = 1,
                            .amqp_url = w->cfg->amqp_url, .handle = handle, .ctx = &e};
         weft_consumer_run(&c);

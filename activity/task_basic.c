@@ -4,6 +4,8 @@
 #include "alloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -15,6 +17,36 @@ weft_task_result weft_task_noop(const weft_task_ctx *ctx, json_t **output, char 
     return WEFT_TASK_OK;
 }
 
+/* Appends "<activity_uid> <attempt>" to the file `record` names: the fault tests count
+ * executions with it, including those a crash cut short, so it is written first. O_APPEND
+ * keeps concurrent one-line writes whole. */
+static weft_task_result record_execution(const weft_task_ctx *ctx, char *errbuf, size_t errlen)
+{
+    const char *record;
+    if (!weft_task_str_arg(ctx, "record", "", &record))
+        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                               "sleep: 'record' must be a file name");
+    if (!*record)
+        return WEFT_TASK_OK;
+    char *path;
+    weft_task_result r = weft_task_data_path(ctx, "sleep", record, false, &path, errbuf, errlen);
+    if (r != WEFT_TASK_OK)
+        return r;
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "sleep: cannot open '%s': %s",
+                               record, strerror(errno));
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s %d\n", ctx->activity_uid, ctx->attempt);
+    ssize_t w = write(fd, line, (size_t)n);
+    close(fd);
+    if (w != n)
+        return weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "sleep: cannot write '%s'",
+                               record);
+    return WEFT_TASK_OK;
+}
+
 weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char *errbuf,
                                  size_t errlen)
 {
@@ -22,6 +54,9 @@ weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char
     if (!weft_task_int_arg(ctx, "ms", 0, &ms) || ms < 0)
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                "sleep: 'ms' must be an integer >= 0");
+    weft_task_result r = record_execution(ctx, errbuf, errlen);
+    if (r != WEFT_TASK_OK)
+        return r;
 
     struct timespec left = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
     while (nanosleep(&left, &left) != 0 && errno == EINTR)
@@ -50,9 +85,10 @@ weft_task_result weft_task_fail(const weft_task_ctx *ctx, json_t **output, char 
     const char *code, *message, *while_file;
     json_int_t times;
     if (!weft_task_str_arg(ctx, "code", "PERMANENT", &code) ||
-        (strcmp(code, "TRANSIENT") != 0 && strcmp(code, "PERMANENT") != 0))
+        (strcmp(code, "TRANSIENT") != 0 && strcmp(code, "PERMANENT") != 0 &&
+         strcmp(code, "CRASH") != 0))
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
-                               "fail: 'code' must be \"TRANSIENT\" or \"PERMANENT\"");
+                               "fail: 'code' must be \"TRANSIENT\", \"PERMANENT\" or \"CRASH\"");
     if (!weft_task_str_arg(ctx, "message", "fail task", &message))
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                "fail: 'message' must be a string");
@@ -73,6 +109,8 @@ weft_task_result weft_task_fail(const weft_task_ctx *ctx, json_t **output, char 
         *output = weft_task_input_copy(ctx);
         return WEFT_TASK_OK;
     }
+    if (strcmp(code, "CRASH") == 0)
+        abort(); /* a handler that dies: the worker must survive it */
     return weft_task_error(
         errbuf, errlen, strcmp(code, "TRANSIENT") == 0 ? WEFT_TASK_TRANSIENT : WEFT_TASK_PERMANENT,
         "%s", message);

@@ -2,7 +2,8 @@
  *
  *   noop          output = the input
  *   sleep         waits `ms` (integer >= 0, default 0); output = input + {"slept_ms": ms}
- *   fail          fails with `code` (TRANSIENT | PERMANENT, default PERMANENT) and `message`
+ *   fail          fails with `code` (TRANSIENT | PERMANENT, default PERMANENT; CRASH aborts
+ *                 the task process) and `message`
  *                 ("fail task"); only while file `while_file` exists and only while
  *                 attempt <= `times`, when those are given; otherwise output = the input
  *   http.fetch    GET `url` (http/https) into a file of the data dir

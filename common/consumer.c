@@ -46,16 +46,12 @@ static long mono_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-static bool is_poison(weft_status st)
-{
-    return st == WEFT_EINVAL || st == WEFT_ENOTFOUND || st == WEFT_ETOOBIG;
-}
-
 /* What a consumer did over its life, logged when it stops: the per-message cost of the
  * handoff singleton is the figure that bounds throughput. */
 typedef struct {
     long messages;
     double busy_ms;
+    double outage_since; /* ms; 0 when all is well */
 } consumer_stats;
 
 static double mono_ms_f(void)
@@ -63,6 +59,31 @@ static double mono_ms_f(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One line when an outage starts and one when it ends, however many retries between. */
+static void outage_begin(const weft_consumer *c, consumer_stats *stats, const char *what)
+{
+    if (stats->outage_since == 0) {
+        stats->outage_since = mono_ms_f();
+        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s; retrying with backoff", c->name, what);
+    } else {
+        WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL, "%s: still failing: %s", c->name, what);
+    }
+}
+
+static void outage_end(const weft_consumer *c, consumer_stats *stats)
+{
+    if (stats->outage_since == 0)
+        return;
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: recovered after %.1f s", c->name,
+             (mono_ms_f() - stats->outage_since) / 1000.0);
+    stats->outage_since = 0;
+}
+
+static bool is_poison(weft_status st)
+{
+    return st == WEFT_EINVAL || st == WEFT_ENOTFOUND || st == WEFT_ETOOBIG;
 }
 
 /* Serves one connection until it fails or a stop is requested. *backoff_ms is reset after
@@ -73,7 +94,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
     weft_err err = {0};
     weft_status st = weft_broker_consume(b, c->queue, c->prefetch, &err);
     if (st) {
-        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, err.msg);
+        outage_begin(c, stats, err.msg);
         return st;
     }
     weft_broker_transport t;
@@ -93,7 +114,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         if (st == WEFT_ETIMEOUT)
             continue;
         if (st) {
-            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, err.msg);
+            outage_begin(c, stats, err.msg);
             return st;
         }
         err.msg[0] = '\0';
@@ -104,6 +125,11 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         if (st == WEFT_OK) {
             ast = weft_broker_ack(b, d.tag, &aerr);
             *backoff_ms = BACKOFF_START_MS;
+            outage_end(c, stats);
+        } else if (st == WEFT_ESHUTDOWN) {
+            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
+                     c->name);
+            ast = weft_broker_reject(b, d.tag, true, &aerr);
         } else if (is_poison(st)) {
             WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
                      WEFT_QUEUE_DEAD, err.msg);
@@ -111,8 +137,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
             *backoff_ms = BACKOFF_START_MS;
         } else {
             /* infrastructure: leave the message to the broker and slow down */
-            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: will retry the message: %s", c->name,
-                     err.msg);
+            outage_begin(c, stats, err.msg);
             ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
             weft_delivery_finish(&d);
             weft_sleep_ms(*backoff_ms);
@@ -125,7 +150,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         stats->messages++;
         stats->busy_ms += mono_ms_f() - t0;
         if (ast) {
-            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s", c->name, aerr.msg);
+            outage_begin(c, stats, aerr.msg);
             return ast;
         }
     }
@@ -135,36 +160,27 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
 int weft_consumer_run(const weft_consumer *c)
 {
     int backoff = BACKOFF_START_MS;
-    long outage_since = 0;
-    consumer_stats stats = {0, 0.0};
+    consumer_stats stats = {0, 0.0, 0.0};
+    bool first = true;
     while (!weft_stop_requested) {
         weft_err err = {0};
         weft_broker *b = NULL;
         weft_status st = weft_broker_connect(c->amqp_url, HEARTBEAT_S, &b, &err);
         if (st) {
-            if (!outage_since) {
-                outage_since = mono_ms();
-                WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: cannot reach the broker, retrying: %s",
-                         c->name, err.msg);
-            }
+            outage_begin(c, &stats, err.msg);
             weft_sleep_ms(backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             continue;
         }
-        if (outage_since)
-            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: broker reachable again after %.1f s",
-                     c->name, (double)(mono_ms() - outage_since) / 1000.0);
-        else
+        if (first)
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
                      c->queue, c->prefetch);
-        outage_since = 0;
+        first = false;
         backoff = BACKOFF_START_MS;
         st = serve(c, b, &backoff, &stats);
         weft_broker_destroy(b);
-        if (st && !weft_stop_requested) {
-            outage_since = mono_ms();
+        if (st && !weft_stop_requested)
             weft_sleep_ms(backoff);
-        }
     }
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
              "%s: stopping; handled %ld messages, busy %.1f ms (%.1f us per message)", c->name,

@@ -91,6 +91,12 @@ static weft_status lt_flush(weft_transport *t, weft_err *err)
     return WEFT_OK;
 }
 
+static void lt_idle(weft_transport *t, int ms)
+{
+    (void)t;
+    (void)ms; /* nothing to keep alive in-process */
+}
+
 /* Takes the highest-priority message of a list, first come first served within a priority,
  * as the broker's priority queue does. */
 static local_msg *take_highest(local_msg **list)
@@ -146,9 +152,10 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
                             const weft_limits *limits, const char *data_dir, const json_t *doc,
                             const json_t *inputs, char uid[WEFT_UUID_LEN + 1], weft_err *err)
 {
-    local_transport lt = {{lt_publish, lt_publish_delayed, lt_flush}, NULL, {NULL}};
+    local_transport lt = {{lt_publish, lt_publish_delayed, lt_flush, lt_idle}, NULL, {NULL}};
     weft_engine e = {.store = store, .transport = &lt.base, .tasks = tasks, .limits = *limits,
-                     .worker = "direct", .data_dir = data_dir};
+                     .worker = "direct", .data_dir = data_dir,
+                     .grace_s = 0};
     weft_uuid_new(uid);
     size_t len;
     char *body = weft_msg_encode_entry(doc, inputs, uid, &len);

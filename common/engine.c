@@ -6,17 +6,48 @@
 #include "definition.h"
 #include "log.h"
 #include "message.h"
+#include "runner.h"
+#include "consumer.h"
 #include "uuid.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A handoff holds the workflow lock for one short transaction; the lease only matters when
  * the holder dies, and the wait covers a resume running at the same moment. */
 #define LOCK_LEASE_MS 30000
 #define LOCK_WAIT_MS 10000
+/* A finished attempt's result is worth waiting for: while Postgres is down the worker keeps
+ * the message and retries the write this long before giving the message back. */
+#define STORE_RETRY_S 300
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits before retrying a store write, keeping the transport alive; false when the caller
+ * should give up (too long, or the process is stopping with its grace spent). */
+static bool store_backoff(weft_engine *e, double started, int *delay_ms, weft_status st,
+                          const weft_err *err)
+{
+    if (st != WEFT_EDB || now_s() - started > STORE_RETRY_S || weft_stop_requested)
+        return false;
+    if (*delay_ms == 100)
+        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; keeping the result and retrying", err->msg);
+    for (int waited = 0; waited < *delay_ms; waited += 100) {
+        e->transport->idle(e->transport, 0);
+        struct timespec ts = {0, 100 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    *delay_ms = *delay_ms * 2 > 5000 ? 5000 : *delay_ms * 2;
+    return true;
+}
 
 static weft_status publish_attempt(weft_engine *e, const char *queue, const char *wf,
                                    const char *act, int attempt, int priority, weft_err *err)
@@ -161,9 +192,13 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
 {
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
-    int next = m->attempt;
-    weft_status st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay,
-                                     &next, err);
+    int next = m->attempt, backoff = 100;
+    double started = now_s();
+    weft_status st;
+    do
+        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next,
+                             err);
+    while (st && store_backoff(e, started, &backoff, st, err));
     if (st == WEFT_ESTALE)
         return WEFT_OK;
     if (st)
@@ -227,6 +262,12 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
     return WEFT_OK;
 }
 
+static void idle(void *arg, int ms)
+{
+    weft_transport *t = arg;
+    t->idle(t, ms);
+}
+
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err)
 {
@@ -253,22 +294,37 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     json_t *output = NULL;
     char errbuf[512] = "";
     weft_task_result res;
+    bool abandoned = false;
     if (!fn) {
         res = WEFT_TASK_PERMANENT;
         snprintf(errbuf, sizeof errbuf, "task '%s' is not registered in this worker", c.task);
     } else {
         weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
                              input,          c.params,       c.upstream, e->data_dir};
+        weft_runner_opts opts = {c.timeout_s, e->grace_s, idle, e->transport};
         WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
                  m.attempt);
-        res = fn(&ctx, &output, errbuf, sizeof errbuf);
+        res = weft_runner_run(fn, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
         if (res == WEFT_TASK_OK && !json_is_object(output)) {
             res = WEFT_TASK_PERMANENT;
             snprintf(errbuf, sizeof errbuf, "task '%s' returned no JSON object", c.task);
         }
     }
+    if (abandoned) {
+        /* stopping, grace spent: hand the attempt back so its redelivery is no failure */
+        WEFT_LOG(WEFT_LOG_WARN, m.workflow_uid, m.activity_uid,
+                 "attempt %d unfinished at shutdown: handed back for redelivery", m.attempt);
+        st = weft_store_release(e->store, m.activity_uid, m.attempt, err);
+        json_decref(input);
+        weft_claim_finish(&c);
+        return st == WEFT_OK || st == WEFT_ESTALE ? WEFT_ESHUTDOWN : st;
+    }
     if (res == WEFT_TASK_OK) {
-        st = weft_store_complete(e->store, m.activity_uid, m.attempt, input, output, err);
+        int backoff = 100;
+        double started = now_s();
+        do
+            st = weft_store_complete(e->store, m.activity_uid, m.attempt, input, output, err);
+        while (st && store_backoff(e, started, &backoff, st, err));
         if (st == WEFT_ESTALE)
             st = WEFT_OK; /* someone else settled this attempt: nothing to hand off */
         else if (!st)
@@ -324,9 +380,20 @@ weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft
             st = publish_attempt(e, WEFT_QUEUE_DEFAULT, s.workflow_uid, l.items[i].uid,
                                  l.items[i].attempt, l.items[i].priority, err);
     }
+    size_t swept = l.n;
+    weft_dispatch_list_finish(&l);
+    char **workflows = NULL;
+    if (!st)
+        st = weft_store_sweep_handoffs(e->store, older_than_s, &l, &workflows, err);
+    for (size_t i = 0; !st && i < l.n; i++)
+        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, workflows[i], l.items[i].uid,
+                             l.items[i].attempt, 0, err);
+    for (size_t i = 0; workflows && workflows[i]; i++)
+        free(workflows[i]);
+    free(workflows);
     if (!st)
         st = e->transport->flush(e->transport, err);
-    *count = (int)l.n;
+    *count = (int)(swept + l.n);
     weft_dispatch_list_finish(&l);
     return st;
 }

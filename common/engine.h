@@ -23,6 +23,7 @@ typedef struct {
     weft_limits limits;
     const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
     const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
+    int grace_s;          /* after a stop request, how long a running task may finish */
 } weft_engine;
 
 /* workflow_entry: create, idempotent re-submit, or resume. created_uid (caller's buffer, may
@@ -30,16 +31,19 @@ typedef struct {
 weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
                               char created_uid[WEFT_UUID_LEN + 1], weft_err *err);
 
-/* default: run one attempt. redelivered: the broker delivered this message before (its
- * previous holder died), so an attempt found `running` is treated as crashed. */
+/* default: run one attempt (in a child process: see runner.h). redelivered: the broker
+ * delivered this message before (its previous holder died), so an attempt found `running`
+ * is treated as crashed. WEFT_ESHUTDOWN: a stop request's grace ran out; the attempt was
+ * handed back and the message must be returned to the broker, not acked. */
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err);
 
 /* workflow_handoff: propagate a terminal attempt and decide the workflow's fate. */
 weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 
-/* Re-dispatches queued/retrying activities waiting longer than older_than_s (the stuck-work
- * sweeper); *count gets how many. */
+/* The stuck-work sweeper: re-dispatches queued/retrying activities waiting longer than
+ * older_than_s and re-sends handoffs of terminal attempts not handed off by then; *count
+ * gets how many messages it sent. */
 weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err);
 
 /* The retry delay before attempt number `retries + 1` of a retry: exponential backoff from

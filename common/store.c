@@ -97,6 +97,8 @@ enum {
     SQL_WORKFLOW,
     SQL_ACTIVITIES,
     SQL_SWEEP,
+    SQL_RELEASE,
+    SQL_SWEEP_HANDOFFS,
     N_SQL
 };
 
@@ -251,6 +253,16 @@ static const struct {
          " AND a.queued_at < now() - make_interval(secs => $1::float8)"
          " RETURNING a.uid, a.attempt, a.priority",
          1},
+    [SQL_RELEASE] = {"UPDATE weft_activity SET status = 'queued', started_at = NULL,"
+                     " worker = NULL, queued_at = now() WHERE uid = $1 AND attempt = $2"
+                     " AND status = 'running' RETURNING 1",
+                     2},
+    [SQL_SWEEP_HANDOFFS] =
+        {"SELECT a.uid, a.attempt, a.priority, a.workflow_uid FROM weft_activity a"
+         " JOIN weft_workflow w ON w.uid = a.workflow_uid WHERE w.status = 'running'"
+         " AND a.status IN ('completed','failed') AND NOT a.handed_off"
+         " AND a.finished_at < now() - make_interval(secs => $1::float8)",
+         1},
 };
 
 struct weft_store {
@@ -322,11 +334,21 @@ static weft_status exec_simple(weft_store *s, const char *sql, weft_err *err)
     return st;
 }
 
+static weft_status exec_params(weft_store *s, const char *sql, const char *param, weft_err *err)
+{
+    PGresult *r = PQexecParams(s->conn, sql, 1, NULL, &param, NULL, NULL, 0);
+    ExecStatusType t = PQresultStatus(r);
+    weft_status st = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? WEFT_OK
+                                                                  : db_error(s, r, sql, err);
+    PQclear(r);
+    return st;
+}
+
 static weft_status migrate(weft_store *s, weft_err *err)
 {
-    char sql[160];
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK_KEY);
-    weft_status st = exec_simple(s, sql, err);
+    char key[16], version[16];
+    snprintf(key, sizeof key, "%d", MIGRATION_LOCK_KEY);
+    weft_status st = exec_params(s, "SELECT pg_advisory_lock($1::bigint)", key, err);
     if (st)
         return st;
     st = exec_simple(s,
@@ -347,8 +369,9 @@ static weft_status migrate(weft_store *s, weft_err *err)
         if (!st)
             st = exec_simple(s, migrations[v - 1], err);
         if (!st) {
-            snprintf(sql, sizeof sql, "INSERT INTO weft_schema_version (version) VALUES (%d)", v);
-            st = exec_simple(s, sql, err);
+            snprintf(version, sizeof version, "%d", v);
+            st = exec_params(s, "INSERT INTO weft_schema_version (version) VALUES ($1::integer)",
+                             version, err);
         }
         if (!st)
             st = exec_simple(s, "COMMIT", err);
@@ -357,8 +380,7 @@ static weft_status migrate(weft_store *s, weft_err *err)
         else
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "applied schema migration %d", v);
     }
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK_KEY);
-    exec_simple(s, sql, NULL);
+    exec_params(s, "SELECT pg_advisory_unlock($1::bigint)", key, NULL);
     return st;
 }
 
@@ -893,6 +915,44 @@ weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list
     if (st)
         return st;
     append_dispatches(r, dispatch, -1);
+    PQclear(r);
+    return WEFT_OK;
+}
+
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
+{
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *p[] = {uid, att};
+    PGresult *r;
+    weft_status st = ensure(s, err);
+    if (!st)
+        st = run(s, SQL_RELEASE, p, &r, err);
+    if (st)
+        return st;
+    st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s,
+                                      weft_dispatch_list *dispatch, char ***workflows,
+                                      weft_err *err)
+{
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", older_than_s);
+    const char *p[] = {secs};
+    PGresult *r;
+    *workflows = NULL;
+    weft_status st = ensure(s, err);
+    if (!st)
+        st = run(s, SQL_SWEEP_HANDOFFS, p, &r, err);
+    if (st)
+        return st;
+    append_dispatches(r, dispatch, -1);
+    *workflows = weft_xcalloc((size_t)PQntuples(r) + 1, sizeof(char *));
+    for (int i = 0; i < PQntuples(r); i++)
+        (*workflows)[i] = weft_xstrdup(PQgetvalue(r, i, 3));
     PQclear(r);
     return WEFT_OK;
 }

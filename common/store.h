@@ -112,6 +112,10 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
                                int attempt, weft_dispatch_list *dispatch,
                                char workflow_status[16], weft_err *err);
 
+/* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
+ * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err);
+
 /* Where an activity stands (WEFT_ENOTFOUND if unknown). */
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
                                       weft_err *err);
@@ -133,5 +137,12 @@ weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err)
  * next sweep does not repeat them at once. */
 weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
                              weft_err *err);
+
+/* Terminal attempts of running workflows whose handoff has not run for older_than_s: their
+ * handoff message was lost with a broker's data. Appended with the workflow uid in
+ * workflows (parallel to dispatch; caller frees each string and the array). */
+weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s,
+                                      weft_dispatch_list *dispatch, char ***workflows,
+                                      weft_err *err);
 
 #endif

@@ -19,6 +19,8 @@ struct weft_transport {
                                    int delay_ms, weft_err *err);
     /* Returns once everything published so far is durable (confirmed). */
     weft_status (*flush)(weft_transport *t, weft_err *err);
+    /* Keeps the transport alive (heartbeats) while the caller waits, for up to ms. */
+    void (*idle)(weft_transport *t, int ms);
 };
 
 typedef struct weft_broker weft_broker;
@@ -27,6 +29,7 @@ typedef struct weft_broker weft_broker;
 typedef struct {
     weft_transport base;
     weft_broker *broker;
+    int copies; /* 1, or 2 under the WEFT_TEST_DUPLICATE_PUBLISH fault-test hook */
 } weft_broker_transport;
 
 /* Initializes t (caller's memory) over b. */
