@@ -40,11 +40,18 @@ static void *worker_main(void *arg)
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
     if (store) {
-        weft_engine e = {.store = store, .tasks = w->tasks, .limits = w->cfg->limits,
-                         .worker = worker, .data_dir = w->cfg->data_dir,
+        weft_engine e = {.store = store,
+                         .tasks = w->tasks,
+                         .limits = w->cfg->limits,
+                         .worker = worker,
+                         .data_dir = w->cfg->data_dir,
                          .grace_s = w->cfg->grace_s};
-        weft_consumer c = {.name = name, .queue = "default", .prefetch = 1,
-                           .amqp_url = w->cfg->amqp_url, .handle = handle, .ctx = &e};
+        weft_consumer c = {.name = name,
+                           .queue = "default",
+                           .prefetch = 1,
+                           .amqp_url = w->cfg->amqp_url,
+                           .handle = handle,
+                           .ctx = &e};
         weft_consumer_run(&c);
     }
     free(worker);

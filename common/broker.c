@@ -21,9 +21,9 @@
 /* Delay buckets in ms, ~1.5x apart: a retry waits at most ~50% longer than its policy asks,
  * and each bucket is its own queue so one TTL never blocks another (DESIGN §2). */
 static const int delay_buckets[] = {
-    50,    100,   200,   300,    500,    750,    1000,   1500,    2000,    3000,
-    5000,  7500,  10000, 15000,  20000,  30000,  45000,  60000,   90000,   120000,
-    180000, 300000, 600000, 900000, 1800000, 3600000,
+    50,    100,    200,    300,    500,    750,    1000,    1500,    2000,
+    3000,  5000,   7500,   10000,  15000,  20000,  30000,   45000,   60000,
+    90000, 120000, 180000, 300000, 600000, 900000, 1800000, 3600000,
 };
 #define N_BUCKETS (sizeof delay_buckets / sizeof delay_buckets[0])
 
@@ -61,8 +61,7 @@ static weft_status fail(weft_broker *b, weft_err *err, const char *what, const c
     return weft_err_set(err, WEFT_EAMQP, "broker %s: %s: %s", b ? b->where : "?", what, detail);
 }
 
-static weft_status check_reply(weft_broker *b, amqp_rpc_reply_t r, const char *what,
-                               weft_err *err)
+static weft_status check_reply(weft_broker *b, amqp_rpc_reply_t r, const char *what, weft_err *err)
 {
     char detail[256];
     switch (r.reply_type) {
@@ -116,8 +115,8 @@ static amqp_table_entry_t entry_bool(const char *key, bool value)
     return e;
 }
 
-static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t *args,
-                           int nargs, weft_err *err)
+static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t *args, int nargs,
+                           weft_err *err)
 {
     amqp_table_t table = {nargs, args};
     amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
@@ -158,8 +157,7 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
     return st;
 }
 
-weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out,
-                                weft_err *err)
+weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out, weft_err *err)
 {
     *out = NULL;
     char *buf = weft_xstrdup(url);
@@ -195,8 +193,7 @@ weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **
     int rc;
     if (!sock) {
         st = fail(b, err, "connect", "cannot create a socket");
-    } else if ((rc = amqp_socket_open_noblock(sock, info.host, info.port, &tv)) !=
-               AMQP_STATUS_OK) {
+    } else if ((rc = amqp_socket_open_noblock(sock, info.host, info.port, &tv)) != AMQP_STATUS_OK) {
         st = fail(b, err, "connect", amqp_error_string2(rc));
     } else {
         b->healthy = true;
@@ -259,8 +256,8 @@ weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch,
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     if (st)
         return st;
-    amqp_basic_consume_ok_t *ok = amqp_basic_consume(
-        b->conn, CHANNEL, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    amqp_basic_consume_ok_t *ok = amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(queue),
+                                                     amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
     st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
     if (st)
         return st;
@@ -293,15 +290,17 @@ static weft_status publish(weft_broker *b, const char *queue, const char *body, 
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
     props.message_id = amqp_cstring_bytes(id);
-    props.priority = (uint8_t)(priority < 0 ? 0 : priority > MAX_PRIORITY ? MAX_PRIORITY : priority);
+    props.priority = (uint8_t)(priority < 0              ? 0
+                               : priority > MAX_PRIORITY ? MAX_PRIORITY
+                                                         : priority);
     if (headers) {
         props._flags |= AMQP_BASIC_HEADERS_FLAG;
         props.headers = *headers;
     }
     amqp_bytes_t bytes = {len, (void *)body};
     /* mandatory: a message no queue takes comes back as basic.return instead of vanishing */
-    int rc = amqp_basic_publish(b->conn, CHANNEL, amqp_empty_bytes, amqp_cstring_bytes(queue), 1,
-                                0, &props, bytes);
+    int rc = amqp_basic_publish(b->conn, CHANNEL, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0,
+                                &props, bytes);
     if (rc != AMQP_STATUS_OK)
         return fail(b, err, "publish", amqp_error_string2(rc));
     if (b->nunconfirmed == b->capunconfirmed) {
@@ -318,9 +317,8 @@ weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *b
     return publish(b, queue, body, len, priority, NULL, err);
 }
 
-weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len,
-                                        int priority, int delay_ms, int *bucket_ms,
-                                        weft_err *err)
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
+                                        int delay_ms, int *bucket_ms, weft_err *err)
 {
     int bucket = weft_broker_delay_bucket(delay_ms);
     if (bucket_ms)
@@ -360,8 +358,7 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
             amqp_table_entry_t *e = &p->headers.entries[i];
             if (e->key.len == 13 && memcmp(e->key.bytes, "x-weft-reason", 13) == 0 &&
                 (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES))
-                d->reason =
-                    weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
+                d->reason = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
         }
     }
     d->body = weft_xmalloc(size + 1);
@@ -371,8 +368,7 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
         rc = amqp_simple_wait_frame(b->conn, &f);
         if (rc != AMQP_STATUS_OK)
             return fail(b, err, "reading a message body", amqp_error_string2(rc));
-        if (f.frame_type != AMQP_FRAME_BODY ||
-            got + f.payload.body_fragment.len > size)
+        if (f.frame_type != AMQP_FRAME_BODY || got + f.payload.body_fragment.len > size)
             return fail(b, err, "reading a message body", "unexpected frame");
         memcpy(d->body + got, f.payload.body_fragment.bytes, f.payload.body_fragment.len);
         got += f.payload.body_fragment.len;
@@ -565,8 +561,8 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err)
 {
-    amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue),
-                                                     1, 0, 0, 0, amqp_empty_table);
+    amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1,
+                                                     0, 0, 0, amqp_empty_table);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "inspecting a queue", err);
     if (st)
         return st;

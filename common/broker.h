@@ -31,8 +31,7 @@ typedef struct {
  * logs in, opens channel 1 in confirm mode and declares the topology. *out is new; free
  * with weft_broker_destroy. WEFT_EINVAL for a malformed URL; WEFT_EAMQP when the broker
  * cannot be reached or refuses (err names host:port, never the password). */
-weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out,
-                                weft_err *err);
+weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out, weft_err *err);
 
 /* Closes politely when the connection is healthy; accepts NULL. Unacked deliveries go back
  * to their queues. */
@@ -53,9 +52,8 @@ weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *b
 
 /* Publishes to a retry delay queue: the message reaches `default` after at least delay_ms
  * (rounded up to a bucket; *bucket_ms gets it when not NULL). */
-weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len,
-                                        int priority, int delay_ms, int *bucket_ms,
-                                        weft_err *err);
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
+                                        int delay_ms, int *bucket_ms, weft_err *err);
 
 /* Publishes body unchanged to weft.dead with x-weft-reason and x-weft-queue headers, waits
  * for its confirm, then acks tag: the message is parked for an operator, with its reason. */

@@ -109,8 +109,7 @@ void weft_config_finish(weft_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value,
-                             weft_err *err)
+weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err)
 {
     long v;
     static const struct {

@@ -18,9 +18,9 @@ typedef struct {
     weft_log_level log_level;
     weft_log_format log_format;
     weft_limits limits;
-    int prefetch;    /* messages in flight per consumer connection */
-    int concurrency; /* worker threads (weft-activity) */
-    int grace_s;     /* seconds to finish in-flight work after SIGTERM */
+    int prefetch;         /* messages in flight per consumer connection */
+    int concurrency;      /* worker threads (weft-activity) */
+    int grace_s;          /* seconds to finish in-flight work after SIGTERM */
     int sweep_interval_s; /* stuck-work sweeper period (weft-handoff); 0 = off */
     int sweep_after_s;    /* how long queued/running work may sit before it counts as stuck */
 } weft_config;
@@ -34,8 +34,7 @@ void weft_config_finish(weft_config *cfg);
  * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after) given as
  * name without dashes and its value. Returns WEFT_ENOTFOUND for a flag it does not know
  * (the caller may handle it), WEFT_EINVAL for a bad value. */
-weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value,
-                             weft_err *err);
+weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);
 
 /* Help text lines for the shared flags and variables (static). */
 const char *weft_config_help(void);

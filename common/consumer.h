@@ -25,8 +25,8 @@ typedef weft_status (*weft_consumer_fn)(void *ctx, weft_transport *t, const weft
 typedef weft_status (*weft_consumer_tick_fn)(void *ctx, weft_transport *t, weft_err *err);
 
 typedef struct {
-    const char *name;     /* borrowed: for log lines ("entry", "activity-3") */
-    const char *queue;    /* borrowed */
+    const char *name;  /* borrowed: for log lines ("entry", "activity-3") */
+    const char *queue; /* borrowed */
     int prefetch;
     const char *amqp_url; /* borrowed */
     weft_consumer_fn handle;

@@ -70,8 +70,8 @@ static weft_status lt_publish(weft_transport *t, const char *queue, const char *
     return WEFT_OK;
 }
 
-static weft_status lt_publish_delayed(weft_transport *t, const char *body, size_t len,
-                                      int priority, int delay_ms, weft_err *err)
+static weft_status lt_publish_delayed(weft_transport *t, const char *body, size_t len, int priority,
+                                      int delay_ms, weft_err *err)
 {
     local_msg *m = make(body, len, priority);
     m->queue = Q_DELAYED;
@@ -153,8 +153,12 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
                             const json_t *inputs, char uid[WEFT_UUID_LEN + 1], weft_err *err)
 {
     local_transport lt = {{lt_publish, lt_publish_delayed, lt_flush, lt_idle}, NULL, {NULL}};
-    weft_engine e = {.store = store, .transport = &lt.base, .tasks = tasks, .limits = *limits,
-                     .worker = "direct", .data_dir = data_dir,
+    weft_engine e = {.store = store,
+                     .transport = &lt.base,
+                     .tasks = tasks,
+                     .limits = *limits,
+                     .worker = "direct",
+                     .data_dir = data_dir,
                      .grace_s = 0};
     weft_uuid_new(uid);
     size_t len;

@@ -157,8 +157,9 @@ weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
     } else if (!st) {
         st = dispatch_all(e, uid, &l, err);
         if (!st)
-            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "created workflow '%s' (%zu activities), dispatched %zu",
-                     def->name, def->n, l.n);
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL,
+                     "created workflow '%s' (%zu activities), dispatched %zu", def->name, def->n,
+                     l.n);
     }
     weft_dispatch_list_finish(&l);
     weft_definition_destroy(def);
@@ -196,8 +197,8 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     double started = now_s();
     weft_status st;
     do
-        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next,
-                             err);
+        st =
+            weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next, err);
     while (st && store_backoff(e, started, &backoff, st, err));
     if (st == WEFT_ESTALE)
         return WEFT_OK;
@@ -216,8 +217,8 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     } else {
         WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good: %s",
                  m->attempt, error);
-        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt,
-                             0, err);
+        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0,
+                             err);
     }
     return st ? st : e->transport->flush(e->transport, err);
 }
@@ -356,8 +357,8 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
         return st;
     weft_dispatch_list l = {0};
     char wf_status[16] = "";
-    st = weft_store_handoff(e->store, m.workflow_uid, m.activity_uid, m.attempt, &l, wf_status,
-                            err);
+    st =
+        weft_store_handoff(e->store, m.workflow_uid, m.activity_uid, m.attempt, &l, wf_status, err);
     if (st == WEFT_ESTALE)
         st = WEFT_OK;
     if (!st)

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 
 typedef struct {
-    weft_store *store;              /* borrowed */
-    weft_lock *lock;                /* borrowed; NULL: no Redis lock (direct mode) */
-    weft_transport *transport;      /* borrowed */
+    weft_store *store;               /* borrowed */
+    weft_lock *lock;                 /* borrowed; NULL: no Redis lock (direct mode) */
+    weft_transport *transport;       /* borrowed */
     const weft_task_registry *tasks; /* borrowed; needed by entry (validation) and activity */
     weft_limits limits;
     const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */

@@ -21,10 +21,10 @@ bool weft_log_parse_format(const char *s, weft_log_format *out);
 void weft_log_emit(weft_log_level level, const char *file, int line, const char *wf,
                    const char *act, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
-#define WEFT_LOG(level, wf, act, ...)                                                            \
-    do {                                                                                         \
-        if ((level) >= weft_log_min_level)                                                       \
-            weft_log_emit((level), __FILE__, __LINE__, (wf), (act), __VA_ARGS__);                \
+#define WEFT_LOG(level, wf, act, ...)                                                              \
+    do {                                                                                           \
+        if ((level) >= weft_log_min_level)                                                         \
+            weft_log_emit((level), __FILE__, __LINE__, (wf), (act), __VA_ARGS__);                  \
     } while (0)
 
 #endif

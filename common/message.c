@@ -7,8 +7,8 @@ json_t *weft_json_parse(const char *text, size_t len, const char *what, weft_err
     json_error_t je;
     json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!j)
-        weft_err_set(err, WEFT_EINVAL, "%s is not valid JSON: line %d column %d: %s", what,
-                     je.line, je.column, je.text);
+        weft_err_set(err, WEFT_EINVAL, "%s is not valid JSON: line %d column %d: %s", what, je.line,
+                     je.column, je.text);
     return j;
 }
 
@@ -35,8 +35,7 @@ static weft_status only_fields(json_t *o, const char *const *allowed, weft_err *
     return WEFT_OK;
 }
 
-static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN + 1],
-                           weft_err *err)
+static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN + 1], weft_err *err)
 {
     json_t *v = json_object_get(o, field);
     if (!v)

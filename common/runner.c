@@ -63,10 +63,10 @@ static void child_main(int fd, pid_t parent, weft_task_fn fn, const weft_task_ct
     _exit(write_all(fd, text, strlen(text)) ? 0 : 1);
 }
 
-static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result r,
-                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result r,
-                                  const char *fmt, ...)
+static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result r, const char *fmt,
+                                  ...) __attribute__((format(printf, 4, 5)));
+static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result r, const char *fmt,
+                                  ...)
 {
     va_list ap;
     va_start(ap, fmt);

@@ -7,18 +7,30 @@
 const char *weft_strerror(weft_status s)
 {
     switch (s) {
-    case WEFT_OK: return "ok";
-    case WEFT_EINVAL: return "invalid input";
-    case WEFT_ENOTFOUND: return "not found";
-    case WEFT_ETOOBIG: return "over a limit";
-    case WEFT_ESTALE: return "stale or duplicate";
-    case WEFT_EDB: return "database failure";
-    case WEFT_EAMQP: return "broker failure";
-    case WEFT_EREDIS: return "redis failure";
-    case WEFT_EIO: return "i/o failure";
-    case WEFT_ETIMEOUT: return "timed out";
-    case WEFT_EBUSY: return "busy";
-    case WEFT_ESHUTDOWN: return "shutting down";
+    case WEFT_OK:
+        return "ok";
+    case WEFT_EINVAL:
+        return "invalid input";
+    case WEFT_ENOTFOUND:
+        return "not found";
+    case WEFT_ETOOBIG:
+        return "over a limit";
+    case WEFT_ESTALE:
+        return "stale or duplicate";
+    case WEFT_EDB:
+        return "database failure";
+    case WEFT_EAMQP:
+        return "broker failure";
+    case WEFT_EREDIS:
+        return "redis failure";
+    case WEFT_EIO:
+        return "i/o failure";
+    case WEFT_ETIMEOUT:
+        return "timed out";
+    case WEFT_EBUSY:
+        return "busy";
+    case WEFT_ESHUTDOWN:
+        return "shutting down";
     }
     return "unknown status";
 }

@@ -161,10 +161,11 @@ static const struct {
          " WHERE u.workflow_uid = c.workflow_uid AND u.idx = ANY(c.deps)), '[]'::jsonb)"
          " FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid",
          3},
-    [SQL_ACTIVITY_STATE] = {"SELECT workflow_uid, status, attempt, handed_off, priority, retries,"
-                            " max_retries, initial_delay_ms, backoff, max_delay_ms FROM weft_activity"
-                            " WHERE uid = $1",
-                            1},
+    [SQL_ACTIVITY_STATE] =
+        {"SELECT workflow_uid, status, attempt, handed_off, priority, retries,"
+         " max_retries, initial_delay_ms, backoff, max_delay_ms FROM weft_activity"
+         " WHERE uid = $1",
+         1},
     [SQL_COMPLETE] =
         {"WITH u AS (UPDATE weft_activity SET status = 'completed', input = $3, output = $4,"
          " error = NULL, finished_at = now() WHERE uid = $1 AND attempt = $2"
@@ -229,12 +230,11 @@ static const struct {
          " WHERE uid = $1 AND status = 'running'",
          2},
     [SQL_NOTIFY] = {"SELECT pg_notify('" NOTIFY_CHANNEL "', $1)", 1},
-    [SQL_WORKFLOW] =
-        {"SELECT uid, name, status, output, error, total, remaining,"
-         " extract(epoch FROM now() - created_at),"
-         " extract(epoch FROM coalesce(finished_at, now()) - created_at)"
-         " FROM weft_workflow WHERE uid = $1",
-         1},
+    [SQL_WORKFLOW] = {"SELECT uid, name, status, output, error, total, remaining,"
+                      " extract(epoch FROM now() - created_at),"
+                      " extract(epoch FROM coalesce(finished_at, now()) - created_at)"
+                      " FROM weft_workflow WHERE uid = $1",
+                      1},
     [SQL_ACTIVITIES] =
         {"SELECT coalesce(jsonb_agg(jsonb_build_object('name', a.name, 'uid', a.uid,"
          " 'task', a.task, 'status', a.status, 'attempt', a.attempt, 'retries', a.retries,"
@@ -246,13 +246,12 @@ static const struct {
          " '[]'::jsonb) FROM weft_attempt t WHERE t.activity_uid = a.uid))"
          " ORDER BY a.idx), '[]'::jsonb) FROM weft_activity a WHERE a.workflow_uid = $1",
          1},
-    [SQL_SWEEP] =
-        {"UPDATE weft_activity a SET queued_at = now() FROM weft_workflow w"
-         " WHERE w.uid = a.workflow_uid AND w.status = 'running'"
-         " AND a.status IN ('queued','retrying')"
-         " AND a.queued_at < now() - make_interval(secs => $1::float8)"
-         " RETURNING a.uid, a.attempt, a.priority",
-         1},
+    [SQL_SWEEP] = {"UPDATE weft_activity a SET queued_at = now() FROM weft_workflow w"
+                   " WHERE w.uid = a.workflow_uid AND w.status = 'running'"
+                   " AND a.status IN ('queued','retrying')"
+                   " AND a.queued_at < now() - make_interval(secs => $1::float8)"
+                   " RETURNING a.uid, a.attempt, a.priority",
+                   1},
     [SQL_RELEASE] = {"UPDATE weft_activity SET status = 'queued', started_at = NULL,"
                      " worker = NULL, queued_at = now() WHERE uid = $1 AND attempt = $2"
                      " AND status = 'running' RETURNING 1",
@@ -328,8 +327,8 @@ static weft_status exec_simple(weft_store *s, const char *sql, weft_err *err)
 {
     PGresult *r = PQexec(s->conn, sql);
     ExecStatusType t = PQresultStatus(r);
-    weft_status st = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? WEFT_OK
-                                                                  : db_error(s, r, sql, err);
+    weft_status st =
+        t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? WEFT_OK : db_error(s, r, sql, err);
     PQclear(r);
     return st;
 }
@@ -338,8 +337,8 @@ static weft_status exec_params(weft_store *s, const char *sql, const char *param
 {
     PGresult *r = PQexecParams(s->conn, sql, 1, NULL, &param, NULL, NULL, 0);
     ExecStatusType t = PQresultStatus(r);
-    weft_status st = t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? WEFT_OK
-                                                                  : db_error(s, r, sql, err);
+    weft_status st =
+        t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK ? WEFT_OK : db_error(s, r, sql, err);
     PQclear(r);
     return st;
 }
@@ -390,8 +389,8 @@ static weft_status prepare_all(weft_store *s, weft_err *err)
         char name[16];
         snprintf(name, sizeof name, "weft%d", i);
         PGresult *r = PQprepare(s->conn, name, statements[i].sql, statements[i].nparams, NULL);
-        weft_status st = PQresultStatus(r) == PGRES_COMMAND_OK ? WEFT_OK
-                                                               : db_error(s, r, "prepare", err);
+        weft_status st =
+            PQresultStatus(r) == PGRES_COMMAND_OK ? WEFT_OK : db_error(s, r, "prepare", err);
         PQclear(r);
         if (st)
             return weft_err_prefix(err, "statement %d: ", i);
@@ -458,8 +457,7 @@ static weft_status run(weft_store *s, int which, const char *const *params, PGre
 {
     char name[16];
     snprintf(name, sizeof name, "weft%d", which);
-    PGresult *r =
-        PQexecPrepared(s->conn, name, statements[which].nparams, params, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(s->conn, name, statements[which].nparams, params, NULL, NULL, 0);
     ExecStatusType t = PQresultStatus(r);
     if (t != PGRES_COMMAND_OK && t != PGRES_TUPLES_OK) {
         char what[32];
@@ -509,13 +507,13 @@ static json_t *activity_rows(const weft_definition *def)
         for (size_t k = 0; k < a->ndeps; k++)
             json_array_append_new(deps, json_integer((json_int_t)a->deps[k]));
         json_array_append_new(
-            rows, json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:i, s:f, s:f, s:f, s:i, s:i}",
-                            "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task,
-                            "params", a->params, "deps", deps, "downstream", downs[i],
-                            "max_retries", a->retry.max_retries, "initial_delay_ms",
-                            a->retry.initial_delay_ms, "backoff", a->retry.backoff,
-                            "max_delay_ms", a->retry.max_delay_ms, "timeout_s", a->timeout_s,
-                            "priority", a->priority));
+            rows,
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:i, s:f, s:f, s:f, s:i, s:i}", "idx",
+                      (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
+                      a->params, "deps", deps, "downstream", downs[i], "max_retries",
+                      a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
+                      "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
+                      "timeout_s", a->timeout_s, "priority", a->priority));
     }
     free(downs);
     return rows;
@@ -782,8 +780,8 @@ static weft_status apply_handoff(weft_store *s, const char *wf, PGresult *r, boo
 }
 
 weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
-                               int attempt, weft_dispatch_list *dispatch,
-                               char workflow_status[16], weft_err *err)
+                               int attempt, weft_dispatch_list *dispatch, char workflow_status[16],
+                               weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
@@ -935,9 +933,8 @@ weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft
     return st;
 }
 
-weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s,
-                                      weft_dispatch_list *dispatch, char ***workflows,
-                                      weft_err *err)
+weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
+                                      char ***workflows, weft_err *err)
 {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", older_than_s);

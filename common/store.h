@@ -30,16 +30,16 @@ void weft_dispatch_list_finish(weft_dispatch_list *l);
 /* What the activity consumer needs to run an attempt it claimed. */
 typedef struct {
     char workflow_uid[WEFT_UUID_LEN + 1];
-    char *name;        /* owned */
-    char *task;        /* owned */
-    json_t *params;    /* owned reference */
-    json_t *inputs;    /* owned reference: the workflow's inputs */
-    json_t *upstream;  /* owned reference: {dependency name: output} */
+    char *name;                /* owned */
+    char *task;                /* owned */
+    json_t *params;            /* owned reference */
+    json_t *inputs;            /* owned reference: the workflow's inputs */
+    json_t *upstream;          /* owned reference: {dependency name: output} */
     json_t **upstream_ordered; /* owned array of borrowed refs into upstream, depends_on order */
     size_t nupstream;
     int priority;
     int timeout_s;
-    int retries;      /* retries already used */
+    int retries; /* retries already used */
     weft_retry_policy retry;
 } weft_claim;
 void weft_claim_finish(weft_claim *c);
@@ -109,8 +109,8 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
  * appends the already-queued downstream activities again, so a crash between commit and
  * publish is repaired by the redelivery. *workflow_status gets the status after it. */
 weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
-                               int attempt, weft_dispatch_list *dispatch,
-                               char workflow_status[16], weft_err *err);
+                               int attempt, weft_dispatch_list *dispatch, char workflow_status[16],
+                               weft_err *err);
 
 /* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
  * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */
@@ -141,8 +141,7 @@ weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list
 /* Terminal attempts of running workflows whose handoff has not run for older_than_s: their
  * handoff message was lost with a broker's data. Appended with the workflow uid in
  * workflows (parallel to dispatch; caller frees each string and the array). */
-weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s,
-                                      weft_dispatch_list *dispatch, char ***workflows,
-                                      weft_err *err);
+weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
+                                      char ***workflows, weft_err *err);
 
 #endif

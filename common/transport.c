@@ -19,8 +19,8 @@ static weft_status bt_publish(weft_transport *t, const char *queue, const char *
     return st;
 }
 
-static weft_status bt_publish_delayed(weft_transport *t, const char *body, size_t len,
-                                      int priority, int delay_ms, weft_err *err)
+static weft_status bt_publish_delayed(weft_transport *t, const char *body, size_t len, int priority,
+                                      int delay_ms, weft_err *err)
 {
     weft_broker_transport *bt = (weft_broker_transport *)t;
     weft_status st = WEFT_OK;
@@ -31,8 +31,7 @@ static weft_status bt_publish_delayed(weft_transport *t, const char *body, size_
 
 static weft_status bt_flush(weft_transport *t, weft_err *err)
 {
-    return weft_broker_wait_confirms(((weft_broker_transport *)t)->broker, CONFIRM_TIMEOUT_MS,
-                                     err);
+    return weft_broker_wait_confirms(((weft_broker_transport *)t)->broker, CONFIRM_TIMEOUT_MS, err);
 }
 
 static void bt_idle(weft_transport *t, int ms)

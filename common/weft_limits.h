@@ -20,7 +20,7 @@ typedef struct {
     size_t max_activities;    /* activities per workflow */
 } weft_limits;
 
-#define WEFT_LIMITS_DEFAULT                                                                      \
+#define WEFT_LIMITS_DEFAULT                                                                        \
     ((weft_limits){WEFT_DEFAULT_MAX_MESSAGE_BYTES, WEFT_DEFAULT_MAX_ACTIVITIES})
 
 #endif

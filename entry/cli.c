@@ -77,8 +77,8 @@ static bool parse_args(int argc, char **argv, cli_args *a, const char *allowed)
             die("unknown option '%s' for '%s' (see weft --help)", s, argv[1]);
             return false;
         }
-        bool needs_value = strcmp(flag, "inputs") == 0 || strcmp(flag, "uid") == 0 ||
-                           strcmp(flag, "timeout") == 0;
+        bool needs_value =
+            strcmp(flag, "inputs") == 0 || strcmp(flag, "uid") == 0 || strcmp(flag, "timeout") == 0;
         if (needs_value && i + 1 >= argc) {
             die("option '%s' needs a value", s);
             return false;
@@ -160,8 +160,8 @@ static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t *
         return false;
     }
     weft_definition_destroy(def);
-    *inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
-                        : json_object();
+    *inputs =
+        a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err) : json_object();
     if (!*inputs || !json_is_object(*inputs)) {
         die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
         json_decref(*inputs);
@@ -346,10 +346,10 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     if (st)
         return die("%s", err.msg);
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid,
-                              "name", w.name, "status", w.status, "output", w.output, "error",
-                              w.error, "total", w.total, "remaining", w.remaining, "duration_s",
-                              w.run_s, "activities", acts);
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid, "name",
+                      w.name, "status", w.status, "output", w.output, "error", w.error, "total",
+                      w.total, "remaining", w.remaining, "duration_s", w.run_s, "activities", acts);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);
@@ -370,12 +370,11 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             if (json_is_number(d))
                 snprintf(dur, sizeof dur, "%.3fs", json_number_value(d));
             const char *error = json_string_value(json_object_get(act, "error"));
-            printf("%-24s %-14s %-10s %7d %10s  %s\n",
-                   json_string_value(json_object_get(act, "name")),
-                   json_string_value(json_object_get(act, "task")),
-                   json_string_value(json_object_get(act, "status")),
-                   (int)json_integer_value(json_object_get(act, "attempt")), dur,
-                   error ? error : "");
+            printf(
+                "%-24s %-14s %-10s %7d %10s  %s\n", json_string_value(json_object_get(act, "name")),
+                json_string_value(json_object_get(act, "task")),
+                json_string_value(json_object_get(act, "status")),
+                (int)json_integer_value(json_object_get(act, "attempt")), dur, error ? error : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)
@@ -448,13 +447,15 @@ int main(int argc, char **argv)
     if (weft_config_init(&cfg, &err))
         return die("%s", err.msg);
     /* the CLI speaks through stdout/stderr; library log lines only when asked for */
-    weft_log_init("weft", getenv("WEFT_LOG_LEVEL") ? cfg.log_level : WEFT_LOG_WARN,
-                  cfg.log_format);
+    weft_log_init("weft", getenv("WEFT_LOG_LEVEL") ? cfg.log_level : WEFT_LOG_WARN, cfg.log_format);
     static const struct {
         const char *name;
         int (*fn)(const weft_config *, int, char **);
-    } cmds[] = {{"submit", cmd_submit}, {"status", cmd_status}, {"wait", cmd_wait},
-                {"resume", cmd_resume}, {"run", cmd_run}};
+    } cmds[] = {{"submit", cmd_submit},
+                {"status", cmd_status},
+                {"wait", cmd_wait},
+                {"resume", cmd_resume},
+                {"run", cmd_run}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)

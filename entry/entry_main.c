@@ -32,10 +32,18 @@ int main(int argc, char **argv)
     char *worker = weft_runtime_worker_id("entry");
     int rc = 0;
     if (store && lock) {
-        weft_engine e = {.store = store, .lock = lock, .tasks = tasks, .limits = cfg.limits,
-                         .worker = worker, .data_dir = cfg.data_dir};
-        weft_consumer c = {.name = "entry", .queue = WEFT_QUEUE_ENTRY, .prefetch = cfg.prefetch,
-                           .amqp_url = cfg.amqp_url, .handle = handle, .ctx = &e};
+        weft_engine e = {.store = store,
+                         .lock = lock,
+                         .tasks = tasks,
+                         .limits = cfg.limits,
+                         .worker = worker,
+                         .data_dir = cfg.data_dir};
+        weft_consumer c = {.name = "entry",
+                           .queue = WEFT_QUEUE_ENTRY,
+                           .prefetch = cfg.prefetch,
+                           .amqp_url = cfg.amqp_url,
+                           .handle = handle,
+                           .ctx = &e};
         rc = weft_consumer_run(&c);
     }
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");

@@ -47,12 +47,19 @@ int main(int argc, char **argv)
     char *worker = weft_runtime_worker_id("handoff");
     int rc = 0;
     if (store && lock) {
-        handoff_ctx h = {.engine = {.store = store, .lock = lock, .limits = cfg.limits,
-                                    .worker = worker, .data_dir = cfg.data_dir},
+        handoff_ctx h = {.engine = {.store = store,
+                                    .lock = lock,
+                                    .limits = cfg.limits,
+                                    .worker = worker,
+                                    .data_dir = cfg.data_dir},
                          .sweep_after_s = cfg.sweep_after_s};
         /* prefetch is fixed at 1: completion checks must stay serialized (DESIGN §1) */
-        weft_consumer c = {.name = "handoff", .queue = WEFT_QUEUE_HANDOFF, .prefetch = 1,
-                           .amqp_url = cfg.amqp_url, .handle = handle, .ctx = &h,
+        weft_consumer c = {.name = "handoff",
+                           .queue = WEFT_QUEUE_HANDOFF,
+                           .prefetch = 1,
+                           .amqp_url = cfg.amqp_url,
+                           .handle = handle,
+                           .ctx = &h,
                            .tick = cfg.sweep_interval_s > 0 ? sweep : NULL,
                            .tick_interval_ms = cfg.sweep_interval_s * 1000};
         rc = weft_consumer_run(&c);

@@ -1,6 +1,7 @@
 /* Test harness for integration tests: the real RabbitMQ, Postgres and Redis (their URLs in
  * WEFT_AMQP_URL, WEFT_DATABASE_URL, WEFT_REDIS_URL, set by the test command) and weft's
- * binaries (WEFT_BIN_WEFT_ENTRY and so on, set by meson) as separate processes. A missing service fails the test. */
+ * binaries (WEFT_BIN_WEFT_ENTRY and so on, set by meson) as separate processes. A missing service
+ * fails the test. */
 #ifndef WEFT_TEST_HARNESS_H
 #define WEFT_TEST_HARNESS_H
 

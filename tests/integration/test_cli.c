@@ -8,8 +8,14 @@
 #include <string.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 2); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 2);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(cli, .init = up, .fini = down, .timeout = 120);
 
@@ -74,8 +80,9 @@ Test(cli, submit_then_wait_prints_only_the_output_json_and_exits_0)
 
 Test(cli, wait_on_a_failed_workflow_exits_1_with_the_error_on_stderr)
 {
-    char *def = write_temp("{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
-                           "\"params\":{\"message\":\"nope-42\"}}]}");
+    char *def =
+        write_temp("{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
+                   "\"params\":{\"message\":\"nope-42\"}}]}");
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "'%s' submit '%s' --wait --timeout 60 2>&1 >/dev/null",
              getenv("WEFT_BIN_WEFT"), def);

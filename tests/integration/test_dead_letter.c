@@ -8,8 +8,14 @@
 #include <string.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 2); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 2);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(dead_letter, .init = up, .fini = down, .timeout = 120);
 
@@ -74,8 +80,8 @@ Test(dead_letter, consumers_still_run_workflows_after_poison)
 {
     expect_dead(WEFT_QUEUE_ENTRY, "\xff\xfe marker-utf8", "marker-utf8", "not valid JSON");
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"after\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}",
-                   NULL, uid);
+    harness_submit("{\"name\":\"after\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}", NULL,
+                   uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
     cr_assert_str_eq(w.status, "completed");

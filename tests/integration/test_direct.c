@@ -9,8 +9,14 @@
 #include <unistd.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 2); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 2);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(direct, .init = up, .fini = down, .timeout = 120);
 
@@ -74,12 +80,13 @@ Test(direct, chain_gives_the_same_output_in_both_modes)
 
 Test(direct, diamond_gives_the_same_output_in_both_modes)
 {
-    same_result("{\"name\":\"d\",\"activities\":["
-                "{\"name\":\"a\",\"task\":\"noop\",\"params\":{\"k\":\"a\"}},"
-                "{\"name\":\"b\",\"task\":\"sleep\",\"depends_on\":[\"a\"],"
-                "\"params\":{\"k\":\"b\",\"ms\":100}},"
-                "{\"name\":\"c\",\"task\":\"noop\",\"depends_on\":[\"a\"],\"params\":{\"k\":\"c\"}},"
-                "{\"name\":\"d\",\"task\":\"noop\",\"depends_on\":[\"b\",\"c\"]}]}");
+    same_result(
+        "{\"name\":\"d\",\"activities\":["
+        "{\"name\":\"a\",\"task\":\"noop\",\"params\":{\"k\":\"a\"}},"
+        "{\"name\":\"b\",\"task\":\"sleep\",\"depends_on\":[\"a\"],"
+        "\"params\":{\"k\":\"b\",\"ms\":100}},"
+        "{\"name\":\"c\",\"task\":\"noop\",\"depends_on\":[\"a\"],\"params\":{\"k\":\"c\"}},"
+        "{\"name\":\"d\",\"task\":\"noop\",\"depends_on\":[\"b\",\"c\"]}]}");
 }
 
 Test(direct, failure_gives_the_same_error_and_exit_code_in_both_modes)
@@ -93,7 +100,8 @@ Test(direct, failure_gives_the_same_error_and_exit_code_in_both_modes)
 
 Test(direct, run_works_without_any_broker)
 {
-    char *file = write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
+    char *file =
+        write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
     char cmd[1024], *out;
     snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://guest:guest@127.0.0.1:1 '%s' run '%s'",
              getenv("WEFT_BIN_WEFT"), file);

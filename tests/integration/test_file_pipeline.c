@@ -117,8 +117,8 @@ Test(file_pipeline, service_unavailable_then_ok_is_retried_and_completes)
     json_t *fetch = activity(uid, "fetch", &acts);
     json_t *attempts = json_object_get(fetch, "attempts");
     cr_assert_eq(json_array_size(attempts), 2, "one 503, then success");
-    cr_assert(strstr(json_string_value(json_object_get(json_array_get(attempts, 0), "error")),
-                     "503"));
+    cr_assert(
+        strstr(json_string_value(json_object_get(json_array_get(attempts, 0), "error")), "503"));
     json_decref(acts);
 }
 

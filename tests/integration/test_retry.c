@@ -6,8 +6,14 @@
 #include <string.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 2); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 2);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(retry, .init = up, .fini = down, .timeout = 120);
 
@@ -64,8 +70,8 @@ Test(retry, exhausted_retries_fail_the_workflow_with_the_last_error)
     json_t *h = harness_activity(acts, "h");
     cr_assert_eq(json_array_size(json_object_get(h, "attempts")), 3, "1 try + 2 retries");
     cr_assert_str_eq(json_string_value(json_object_get(h, "status")), "failed");
-    cr_assert_str_eq(
-        json_string_value(json_object_get(harness_activity(acts, "never"), "status")), "canceled");
+    cr_assert_str_eq(json_string_value(json_object_get(harness_activity(acts, "never"), "status")),
+                     "canceled");
     json_decref(acts);
 }
 

@@ -9,8 +9,14 @@
 #include <unistd.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 2); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 2);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(timeout, .init = up, .fini = down, .timeout = 120);
 

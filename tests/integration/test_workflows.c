@@ -6,8 +6,14 @@
 #include <string.h>
 
 static harness_procs procs;
-static void up(void) { harness_start(&procs, 4); }
-static void down(void) { harness_stop(&procs); }
+static void up(void)
+{
+    harness_start(&procs, 4);
+}
+static void down(void)
+{
+    harness_stop(&procs);
+}
 
 TestSuite(workflows, .init = up, .fini = down, .timeout = 120);
 
@@ -21,14 +27,15 @@ static json_t *output_of(weft_workflow_info *w, const char *sink)
 Test(workflows, six_step_chain_completes_in_order_with_every_step_once)
 {
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"chain6\",\"activities\":["
-                   "{\"name\":\"s1\",\"task\":\"noop\",\"params\":{\"s1\":1}},"
-                   "{\"name\":\"s2\",\"task\":\"noop\",\"depends_on\":[\"s1\"],\"params\":{\"s2\":2}},"
-                   "{\"name\":\"s3\",\"task\":\"noop\",\"depends_on\":[\"s2\"],\"params\":{\"s3\":3}},"
-                   "{\"name\":\"s4\",\"task\":\"noop\",\"depends_on\":[\"s3\"],\"params\":{\"s4\":4}},"
-                   "{\"name\":\"s5\",\"task\":\"noop\",\"depends_on\":[\"s4\"],\"params\":{\"s5\":5}},"
-                   "{\"name\":\"s6\",\"task\":\"noop\",\"depends_on\":[\"s5\"],\"params\":{\"s6\":6}}]}",
-                   "{\"seed\":\"x\"}", uid);
+    harness_submit(
+        "{\"name\":\"chain6\",\"activities\":["
+        "{\"name\":\"s1\",\"task\":\"noop\",\"params\":{\"s1\":1}},"
+        "{\"name\":\"s2\",\"task\":\"noop\",\"depends_on\":[\"s1\"],\"params\":{\"s2\":2}},"
+        "{\"name\":\"s3\",\"task\":\"noop\",\"depends_on\":[\"s2\"],\"params\":{\"s3\":3}},"
+        "{\"name\":\"s4\",\"task\":\"noop\",\"depends_on\":[\"s3\"],\"params\":{\"s4\":4}},"
+        "{\"name\":\"s5\",\"task\":\"noop\",\"depends_on\":[\"s4\"],\"params\":{\"s5\":5}},"
+        "{\"name\":\"s6\",\"task\":\"noop\",\"depends_on\":[\"s5\"],\"params\":{\"s6\":6}}]}",
+        "{\"seed\":\"x\"}", uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
     cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
