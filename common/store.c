@@ -74,6 +74,79 @@ static const char *const migrations[] = {
     "  started_at timestamptz,"
     "  finished_at timestamptz NOT NULL DEFAULT now(),"
     "  PRIMARY KEY (activity_uid, attempt));",
+    /* 2: the handoff as one server-side call. It runs on the singleton's serial path, so
+     * one round trip and one commit instead of seven: the count-down of unmet dependencies
+     * (O(out-degree), never a rescan), failure with cancellation, or completion. */
+    "CREATE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer)"
+    " RETURNS TABLE (o_status text, o_outcome text, o_uid uuid, o_attempt integer,"
+    "  o_priority integer)"
+    " LANGUAGE plpgsql AS $fn$"
+    " DECLARE"
+    "  v_status text; v_act_status text; v_downstream integer[]; v_name text;"
+    "  v_error text; v_remaining integer; v_state record;"
+    " BEGIN"
+    "  SELECT w.status INTO v_status FROM weft_workflow w WHERE w.uid = p_wf FOR UPDATE;"
+    "  IF NOT FOUND THEN"
+    "   o_outcome := 'unknown_workflow'; RETURN NEXT; RETURN;"
+    "  END IF;"
+    "  UPDATE weft_activity a SET handed_off = true"
+    "   WHERE a.uid = p_act AND a.attempt = p_attempt AND a.workflow_uid = p_wf"
+    "   AND a.status IN ('completed','failed') AND NOT a.handed_off"
+    "   RETURNING a.status, a.downstream, a.name, a.error"
+    "   INTO v_act_status, v_downstream, v_name, v_error;"
+    "  IF NOT FOUND THEN"
+    "   SELECT a.workflow_uid, a.status, a.attempt, a.handed_off INTO v_state"
+    "    FROM weft_activity a WHERE a.uid = p_act;"
+    "   o_status := v_status;"
+    "   IF NOT FOUND OR v_state.workflow_uid <> p_wf THEN"
+    "    o_outcome := 'unknown_activity';"
+    "   ELSIF v_state.attempt = p_attempt AND v_state.handed_off"
+    "    AND v_state.status = 'completed' THEN"
+    /* a duplicate: re-send what the first run queued, in case it died before publishing */
+    "    RETURN QUERY SELECT NULL::text, NULL::text, d.uid, d.attempt, d.priority"
+    "     FROM weft_activity a JOIN weft_activity d ON d.workflow_uid = a.workflow_uid"
+    "     AND d.idx = ANY(a.downstream) WHERE a.uid = p_act AND d.status = 'queued';"
+    "    o_outcome := 'duplicate';"
+    "   ELSE"
+    "    o_outcome := 'stale';"
+    "   END IF;"
+    "   RETURN NEXT; RETURN;"
+    "  END IF;"
+    "  IF v_act_status = 'completed' THEN"
+    /* SET expressions see the old row: unmet = 1 means "about to reach 0" */
+    "   RETURN QUERY WITH r AS (UPDATE weft_activity d SET unmet = d.unmet - 1,"
+    "     status = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
+    "      THEN 'queued' ELSE d.status END,"
+    "     queued_at = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
+    "      THEN now() ELSE d.queued_at END"
+    "    WHERE d.workflow_uid = p_wf AND d.idx = ANY(v_downstream)"
+    "    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0 AS ready)"
+    "    SELECT NULL::text, NULL::text, r.uid, r.attempt, r.priority FROM r WHERE r.ready;"
+    "  ELSIF v_status = 'running' THEN"
+    "   WITH c AS (UPDATE weft_activity d SET status = 'canceled', finished_at = now()"
+    "     WHERE d.workflow_uid = p_wf AND d.status IN ('pending','queued','retrying')"
+    "     RETURNING 1)"
+    "   UPDATE weft_workflow w SET status = 'failed', finished_at = now(), updated_at = now(),"
+    "    error = format('activity ''%s'' failed: %s', v_name,"
+    "     coalesce(v_error, 'unknown error')),"
+    "    remaining = w.remaining - (SELECT count(*) FROM c) WHERE w.uid = p_wf;"
+    "   PERFORM pg_notify('" NOTIFY_CHANNEL "', p_wf::text);"
+    "   v_status := 'failed';"
+    "  END IF;"
+    "  UPDATE weft_workflow w SET remaining = w.remaining - 1, updated_at = now()"
+    "   WHERE w.uid = p_wf RETURNING w.remaining INTO v_remaining;"
+    "  IF v_remaining = 0 AND v_act_status = 'completed' AND v_status = 'running' THEN"
+    "   UPDATE weft_workflow w SET status = 'completed', finished_at = now(),"
+    "    output = (SELECT jsonb_object_agg(a.name, a.output) FROM weft_activity a"
+    "     WHERE a.workflow_uid = p_wf AND cardinality(a.downstream) = 0)"
+    "    WHERE w.uid = p_wf;"
+    "   PERFORM pg_notify('" NOTIFY_CHANNEL "', p_wf::text);"
+    "   v_status := 'completed';"
+    "  END IF;"
+    "  o_status := v_status; o_outcome := 'handed_off';"
+    "  o_uid := NULL; o_attempt := NULL; o_priority := NULL;"
+    "  RETURN NEXT;"
+    " END $fn$;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -87,17 +160,11 @@ enum {
     SQL_ACTIVITY_STATE,
     SQL_COMPLETE,
     SQL_FAIL,
-    SQL_MARK_HANDED_OFF,
-    SQL_QUEUED_DOWNSTREAM,
-    SQL_RELEASE_DOWNSTREAM,
-    SQL_COUNT_TERMINAL,
-    SQL_COMPLETE_WORKFLOW,
-    SQL_FAIL_WORKFLOW,
-    SQL_NOTIFY,
     SQL_WORKFLOW,
     SQL_ACTIVITIES,
     SQL_SWEEP,
     SQL_RELEASE,
+    SQL_HANDOFF,
     SQL_SWEEP_HANDOFFS,
     N_SQL
 };
@@ -191,45 +258,6 @@ static const struct {
          " error = excluded.error, finished_at = now())"
          " SELECT attempt FROM u",
          5},
-    [SQL_MARK_HANDED_OFF] =
-        {"UPDATE weft_activity SET handed_off = true WHERE uid = $1 AND attempt = $2"
-         " AND workflow_uid = $3 AND status IN ('completed','failed') AND NOT handed_off"
-         " RETURNING status, downstream, name, error",
-         3},
-    [SQL_QUEUED_DOWNSTREAM] =
-        {"SELECT d.uid, d.attempt, d.priority FROM weft_activity a JOIN weft_activity d"
-         " ON d.workflow_uid = a.workflow_uid AND d.idx = ANY(a.downstream)"
-         " WHERE a.uid = $1 AND d.status = 'queued'",
-         1},
-    /* The count-down: each dependent loses one unmet dependency; those reaching 0 while
-     * the workflow runs become queued. O(out-degree), never a rescan of the workflow. SET
-     * expressions see the old row, so unmet = 1 means "about to reach 0". */
-    [SQL_RELEASE_DOWNSTREAM] =
-        {"UPDATE weft_activity SET unmet = unmet - 1,"
-         " status = CASE WHEN unmet = 1 AND status = 'pending' AND $3 THEN 'queued'"
-         " ELSE status END,"
-         " queued_at = CASE WHEN unmet = 1 AND status = 'pending' AND $3 THEN now()"
-         " ELSE queued_at END"
-         " WHERE workflow_uid = $1 AND idx = ANY($2::integer[])"
-         " RETURNING uid, attempt, priority, status = 'queued' AND unmet = 0",
-         3},
-    [SQL_COUNT_TERMINAL] = {"UPDATE weft_workflow SET remaining = remaining - 1,"
-                            " updated_at = now() WHERE uid = $1 RETURNING remaining",
-                            1},
-    [SQL_COMPLETE_WORKFLOW] =
-        {"UPDATE weft_workflow SET status = 'completed', finished_at = now(),"
-         " updated_at = now(), output = (SELECT jsonb_object_agg(name, output)"
-         " FROM weft_activity WHERE workflow_uid = $1 AND cardinality(downstream) = 0)"
-         " WHERE uid = $1 AND status = 'running'",
-         1},
-    [SQL_FAIL_WORKFLOW] =
-        {"WITH c AS (UPDATE weft_activity SET status = 'canceled', finished_at = now()"
-         " WHERE workflow_uid = $1 AND status IN ('pending','queued','retrying') RETURNING 1)"
-         " UPDATE weft_workflow SET status = 'failed', error = $2, finished_at = now(),"
-         " updated_at = now(), remaining = remaining - (SELECT count(*) FROM c)"
-         " WHERE uid = $1 AND status = 'running'",
-         2},
-    [SQL_NOTIFY] = {"SELECT pg_notify('" NOTIFY_CHANNEL "', $1)", 1},
     [SQL_WORKFLOW] = {"SELECT uid, name, status, output, error, total, remaining,"
                       " extract(epoch FROM now() - created_at),"
                       " extract(epoch FROM coalesce(finished_at, now()) - created_at)"
@@ -252,6 +280,9 @@ static const struct {
                    " AND a.queued_at < now() - make_interval(secs => $1::float8)"
                    " RETURNING a.uid, a.attempt, a.priority",
                    1},
+    [SQL_HANDOFF] = {"SELECT o_status, o_outcome, o_uid, o_attempt, o_priority"
+                     " FROM weft_handoff($1, $2, $3)",
+                     3},
     [SQL_RELEASE] = {"UPDATE weft_activity SET status = 'queued', started_at = NULL,"
                      " worker = NULL, queued_at = now() WHERE uid = $1 AND attempt = $2"
                      " AND status = 'running' RETURNING 1",
@@ -730,99 +761,40 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     return st;
 }
 
-static weft_status notify(weft_store *s, const char *workflow_uid, weft_err *err)
-{
-    const char *p[] = {workflow_uid};
-    return run(s, SQL_NOTIFY, p, NULL, err);
-}
-
-/* The body of a handoff whose CAS succeeded: r holds (status, downstream, name, error). */
-static weft_status apply_handoff(weft_store *s, const char *wf, PGresult *r, bool running,
-                                 weft_dispatch_list *dispatch, char wf_status[16], weft_err *err)
-{
-    bool completed = strcmp(PQgetvalue(r, 0, 0), "completed") == 0;
-    weft_status st = WEFT_OK;
-    if (completed) {
-        PGresult *d;
-        const char *p[] = {wf, PQgetvalue(r, 0, 1), running ? "true" : "false"};
-        st = run(s, SQL_RELEASE_DOWNSTREAM, p, &d, err);
-        if (st)
-            return st;
-        append_dispatches(d, dispatch, 3);
-        PQclear(d);
-    } else if (running) {
-        char *why = weft_xasprintf("activity '%s' failed: %s", PQgetvalue(r, 0, 2),
-                                   PQgetisnull(r, 0, 3) ? "unknown error" : PQgetvalue(r, 0, 3));
-        const char *p[] = {wf, why};
-        st = run(s, SQL_FAIL_WORKFLOW, p, NULL, err);
-        free(why);
-        if (!st)
-            st = notify(s, wf, err);
-        if (!st)
-            snprintf(wf_status, 16, "failed");
-    }
-    PGresult *c;
-    const char *p[] = {wf};
-    if (!st)
-        st = run(s, SQL_COUNT_TERMINAL, p, &c, err);
-    if (st)
-        return st;
-    int remaining = PQntuples(c) ? atoi(PQgetvalue(c, 0, 0)) : -1;
-    PQclear(c);
-    if (remaining == 0 && completed && running) {
-        st = run(s, SQL_COMPLETE_WORKFLOW, p, NULL, err);
-        if (!st)
-            st = notify(s, wf, err);
-        if (!st)
-            snprintf(wf_status, 16, "completed");
-    }
-    return st;
-}
-
 weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
-                               int attempt, weft_dispatch_list *dispatch, char workflow_status[16],
-                               weft_err *err)
+                               int attempt, weft_dispatch_list *dispatch,
+                               char workflow_status[16], weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
-    weft_status st = begin(s, err);
+    const char *p[] = {workflow_uid, uid, att};
+    PGresult *r;
+    weft_status st = ensure(s, err);
     if (!st)
-        st = lock_workflow(s, workflow_uid, workflow_status, err);
-    PGresult *r = NULL;
-    if (!st) {
-        const char *p[] = {uid, att, workflow_uid};
-        st = run(s, SQL_MARK_HANDED_OFF, p, &r, err);
-    }
-    if (!st && PQntuples(r) == 1) {
-        st = apply_handoff(s, workflow_uid, r, strcmp(workflow_status, "running") == 0, dispatch,
-                           workflow_status, err);
-    } else if (!st) {
-        /* Already handed off (a redelivery or duplicate): re-send what it queued, since the
-         * first run may have died between its commit and its publishes. */
-        weft_activity_state state;
-        st = weft_store_activity_state(s, uid, &state, err);
-        if (!st && strcmp(state.workflow_uid, workflow_uid) != 0)
-            st = weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", uid,
-                              workflow_uid);
-        if (!st && state.attempt == attempt && state.handed_off &&
-            strcmp(state.status, "completed") == 0) {
-            PGresult *q;
-            const char *p[] = {uid};
-            st = run(s, SQL_QUEUED_DOWNSTREAM, p, &q, err);
-            if (!st) {
-                append_dispatches(q, dispatch, -1);
-                PQclear(q);
-            }
-        } else if (!st) {
-            st = WEFT_ESTALE;
+        st = run(s, SQL_HANDOFF, p, &r, err);
+    if (st)
+        return st;
+    const char *outcome = "";
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetisnull(r, i, 2)) {
+            snprintf(workflow_status, 16, "%s", PQgetvalue(r, i, 0));
+            outcome = PQgetvalue(r, i, 1);
+        } else {
+            dispatch_add(dispatch, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)),
+                         atoi(PQgetvalue(r, i, 4)));
         }
     }
+    if (strcmp(outcome, "unknown_workflow") == 0)
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown workflow %s", workflow_uid);
+    else if (strcmp(outcome, "unknown_activity") == 0)
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown activity %s in workflow %s", uid,
+                          workflow_uid);
+    else if (strcmp(outcome, "stale") == 0)
+        st = WEFT_ESTALE;
+    else if (strcmp(outcome, "handed_off") != 0 && strcmp(outcome, "duplicate") != 0)
+        st = weft_err_set(err, WEFT_EDB, "postgres: weft_handoff returned no outcome");
     PQclear(r);
-    if (st == WEFT_ESTALE) {
-        finish_tx(s, WEFT_OK, err);
-        return WEFT_ESTALE;
-    }
-    return finish_tx(s, st, err);
+    return st;
 }
 
 weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_info *info,
