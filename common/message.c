@@ -46,10 +46,12 @@ static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN 
     return WEFT_OK;
 }
 
-weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
-                                    weft_attempt_msg *out, weft_err *err)
+/* The common start of decoding: size, JSON, an object, only the allowed fields. On WEFT_OK
+ * *out is a new reference. */
+static weft_status decode_object(const char *body, size_t len, size_t max_bytes,
+                                 const char *const *fields, json_t **out, weft_err *err)
 {
-    static const char *const fields[] = {"workflow_uid", "activity_uid", "attempt", NULL};
+    *out = NULL;
     weft_status st = check_size(len, max_bytes, err);
     if (st)
         return st;
@@ -60,8 +62,22 @@ weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_byt
         st = weft_err_set(err, WEFT_EINVAL, "message must be a JSON object");
     if (!st)
         st = only_fields(o, fields, err);
-    if (!st)
-        st = get_uid(o, "workflow_uid", out->workflow_uid, err);
+    if (st)
+        json_decref(o);
+    else
+        *out = o;
+    return st;
+}
+
+weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
+                                    weft_attempt_msg *out, weft_err *err)
+{
+    static const char *const fields[] = {"workflow_uid", "activity_uid", "attempt", NULL};
+    json_t *o;
+    weft_status st = decode_object(body, len, max_bytes, fields, &o, err);
+    if (st)
+        return st;
+    st = get_uid(o, "workflow_uid", out->workflow_uid, err);
     if (!st)
         st = get_uid(o, "activity_uid", out->activity_uid, err);
     if (!st) {
@@ -80,17 +96,11 @@ weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes
 {
     static const char *const fields[] = {"config", "inputs", "workflow_uid", NULL};
     memset(out, 0, sizeof *out);
-    weft_status st = check_size(len, max_bytes, err);
+    json_t *o;
+    weft_status st = decode_object(body, len, max_bytes, fields, &o, err);
     if (st)
         return st;
-    json_t *o = weft_json_parse(body, len, "message", err);
-    if (!o)
-        return WEFT_EINVAL;
-    if (!json_is_object(o))
-        st = weft_err_set(err, WEFT_EINVAL, "message must be a JSON object");
-    if (!st)
-        st = only_fields(o, fields, err);
-    if (!st && json_object_get(o, "workflow_uid")) {
+    if (json_object_get(o, "workflow_uid")) {
         st = get_uid(o, "workflow_uid", out->workflow_uid, err);
         out->has_uid = st == WEFT_OK;
     }

@@ -48,39 +48,32 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
     weft_log_init(component, cfg->log_level, cfg->log_format);
 }
 
-weft_store *weft_runtime_store(const weft_config *cfg)
+typedef weft_status (*connect_fn)(const char *url, void **out, weft_err *err);
+
+static weft_status connect_store(const char *url, void **out, weft_err *err)
 {
-    int backoff = BACKOFF_START_MS;
-    bool logged = false;
-    while (!weft_stop_requested) {
-        weft_err err = {0};
-        weft_store *s;
-        if (weft_store_connect(cfg->database_url, &s, &err) == WEFT_OK) {
-            if (logged)
-                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "postgres reachable again");
-            return s;
-        }
-        if (!logged)
-            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
-        logged = true;
-        weft_sleep_ms(backoff);
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-    }
-    return NULL;
+    return weft_store_connect(url, (weft_store **)out, err);
 }
 
-weft_lock *weft_runtime_lock(const weft_config *cfg)
+static weft_status connect_lock(const char *url, void **out, weft_err *err)
+{
+    return weft_lock_connect(url, (weft_lock **)out, err);
+}
+
+/* Retries connect until it works, a stop is requested (NULL), or the URL itself is wrong
+ * (exit 2: no retry can fix configuration). One log line per outage. */
+static void *connect_with_backoff(const char *service, connect_fn connect, const char *url)
 {
     int backoff = BACKOFF_START_MS;
     bool logged = false;
     while (!weft_stop_requested) {
         weft_err err = {0};
-        weft_lock *l;
-        weft_status st = weft_lock_connect(cfg->redis_url, &l, &err);
+        void *out = NULL;
+        weft_status st = connect(url, &out, &err);
         if (st == WEFT_OK) {
             if (logged)
-                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "redis reachable again");
-            return l;
+                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s reachable again", service);
+            return out;
         }
         if (st == WEFT_EINVAL) {
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", err.msg);
@@ -93,6 +86,16 @@ weft_lock *weft_runtime_lock(const weft_config *cfg)
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     return NULL;
+}
+
+weft_store *weft_runtime_store(const weft_config *cfg)
+{
+    return connect_with_backoff("postgres", connect_store, cfg->database_url);
+}
+
+weft_lock *weft_runtime_lock(const weft_config *cfg)
+{
+    return connect_with_backoff("redis", connect_lock, cfg->redis_url);
 }
 
 char *weft_runtime_worker_id(const char *suffix)

@@ -504,6 +504,14 @@ static weft_status run(weft_store *s, int which, const char *const *params, PGre
     return WEFT_OK;
 }
 
+/* One statement outside a transaction: reconnects first when needed. */
+static weft_status query(weft_store *s, int which, const char *const *params, PGresult **res,
+                         weft_err *err)
+{
+    weft_status st = ensure(s, err);
+    return st ? st : run(s, which, params, res, err);
+}
+
 static weft_status begin(weft_store *s, weft_err *err)
 {
     weft_status st = ensure(s, err);
@@ -644,11 +652,9 @@ static json_t *get_json(PGresult *r, int row, int col)
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
                                       weft_err *err)
 {
-    weft_status st = ensure(s, err);
     PGresult *r;
     const char *p[] = {uid};
-    if (!st)
-        st = run(s, SQL_ACTIVITY_STATE, p, &r, err);
+    weft_status st = query(s, SQL_ACTIVITY_STATE, p, &r, err);
     if (st)
         return st;
     if (PQntuples(r) == 0) {
@@ -677,9 +683,7 @@ weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const 
     snprintf(att, sizeof att, "%d", attempt);
     const char *p[] = {uid, att, worker};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_CLAIM, p, &r, err);
+    weft_status st = query(s, SQL_CLAIM, p, &r, err);
     if (st)
         return st;
     if (PQntuples(r) == 0) {
@@ -728,9 +732,7 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
     char *out = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
     const char *p[] = {uid, att, in, out};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_COMPLETE, p, &r, err);
+    weft_status st = query(s, SQL_COMPLETE, p, &r, err);
     free(in);
     free(out);
     if (st)
@@ -748,9 +750,7 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     snprintf(delay, sizeof delay, "%d", delay_ms);
     const char *p[] = {uid, att, error, retry ? "true" : "false", delay};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_FAIL, p, &r, err);
+    weft_status st = query(s, SQL_FAIL, p, &r, err);
     if (st)
         return st;
     if (PQntuples(r) == 0)
@@ -769,9 +769,7 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
     snprintf(att, sizeof att, "%d", attempt);
     const char *p[] = {workflow_uid, uid, att};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_HANDOFF, p, &r, err);
+    weft_status st = query(s, SQL_HANDOFF, p, &r, err);
     if (st)
         return st;
     const char *outcome = "";
@@ -803,9 +801,7 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
     memset(info, 0, sizeof *info);
     const char *p[] = {uid};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_WORKFLOW, p, &r, err);
+    weft_status st = query(s, SQL_WORKFLOW, p, &r, err);
     if (st)
         return st;
     if (PQntuples(r) == 0) {
@@ -829,9 +825,7 @@ weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, 
 {
     const char *p[] = {uid};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_ACTIVITIES, p, &r, err);
+    weft_status st = query(s, SQL_ACTIVITIES, p, &r, err);
     if (st)
         return st;
     *out = get_json(r, 0, 0);
@@ -879,9 +873,7 @@ weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list
     snprintf(secs, sizeof secs, "%d", older_than_s);
     const char *p[] = {secs};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_SWEEP, p, &r, err);
+    weft_status st = query(s, SQL_SWEEP, p, &r, err);
     if (st)
         return st;
     append_dispatches(r, dispatch, -1);
@@ -895,9 +887,7 @@ weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft
     snprintf(att, sizeof att, "%d", attempt);
     const char *p[] = {uid, att};
     PGresult *r;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_RELEASE, p, &r, err);
+    weft_status st = query(s, SQL_RELEASE, p, &r, err);
     if (st)
         return st;
     st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
@@ -913,9 +903,7 @@ weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s, weft_disp
     const char *p[] = {secs};
     PGresult *r;
     *workflows = NULL;
-    weft_status st = ensure(s, err);
-    if (!st)
-        st = run(s, SQL_SWEEP_HANDOFFS, p, &r, err);
+    weft_status st = query(s, SQL_SWEEP_HANDOFFS, p, &r, err);
     if (st)
         return st;
     append_dispatches(r, dispatch, -1);

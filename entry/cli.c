@@ -110,6 +110,18 @@ static bool parse_args(int argc, char **argv, cli_args *a, const char *allowed)
     return true;
 }
 
+/* parse_args for the commands whose argument is a workflow uid. */
+static bool parse_uid_args(int argc, char **argv, cli_args *a, const char *allowed)
+{
+    if (!parse_args(argc, argv, a, allowed))
+        return false;
+    if (!weft_uuid_valid(a->positional)) {
+        die("'%s' is not a workflow uid", a->positional);
+        return false;
+    }
+    return true;
+}
+
 static char *read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -292,10 +304,8 @@ static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, "wait timeout"))
+    if (!parse_uid_args(argc, argv, &a, "wait timeout"))
         return EXIT_ERROR;
-    if (!weft_uuid_valid(a.positional))
-        return die("'%s' is not a workflow uid", a.positional);
     weft_store *s = open_store(cfg);
     if (!s)
         return EXIT_ERROR;
@@ -319,20 +329,16 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, "timeout"))
+    if (!parse_uid_args(argc, argv, &a, "timeout"))
         return EXIT_ERROR;
-    if (!weft_uuid_valid(a.positional))
-        return die("'%s' is not a workflow uid", a.positional);
     return wait_for(cfg, a.positional, a.timeout_s);
 }
 
 static int cmd_status(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, "json"))
+    if (!parse_uid_args(argc, argv, &a, "json"))
         return EXIT_ERROR;
-    if (!weft_uuid_valid(a.positional))
-        return die("'%s' is not a workflow uid", a.positional);
     weft_store *s = open_store(cfg);
     if (!s)
         return EXIT_ERROR;

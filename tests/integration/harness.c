@@ -232,6 +232,17 @@ int harness_run(const char *cmdline, char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+char *harness_write_temp(const char *content)
+{
+    char *path = weft_xstrdup("/tmp/weft-test-XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0, "cannot create a temporary file");
+    FILE *f = fdopen(fd, "w");
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
 const char *harness_data(const char *name)
 {
     static char path[1024];

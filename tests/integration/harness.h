@@ -48,6 +48,9 @@ char *harness_dead_find(const char *marker, double timeout_s);
 /* Runs a shell command line, returning its exit status; stdout (new string) when out. */
 int harness_run(const char *cmdline, char **out);
 
+/* Writes content to a new temporary file; returns its path (new string). */
+char *harness_write_temp(const char *content);
+
 /* The path of a file in the tests data folder (static buffer). */
 const char *harness_data(const char *name);
 

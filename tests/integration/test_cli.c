@@ -19,17 +19,6 @@ static void down(void)
 
 TestSuite(cli, .init = up, .fini = down, .timeout = 120);
 
-static char *write_temp(const char *content)
-{
-    char *path = weft_xstrdup("/tmp/weft-cli-XXXXXX");
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
-
 static char *last_line(char *out)
 {
     size_t n = strlen(out);
@@ -41,7 +30,7 @@ static char *last_line(char *out)
 
 Test(cli, submit_then_wait_prints_only_the_output_json_and_exits_0)
 {
-    char *def = write_temp("{\"name\":\"cli\",\"activities\":["
+    char *def = harness_write_temp("{\"name\":\"cli\",\"activities\":["
                            "{\"name\":\"one\",\"task\":\"noop\",\"params\":{\"p\":1}},"
                            "{\"name\":\"two\",\"task\":\"noop\",\"depends_on\":[\"one\"]}]}");
     char cmd[2048], *out;
@@ -81,7 +70,7 @@ Test(cli, submit_then_wait_prints_only_the_output_json_and_exits_0)
 Test(cli, wait_on_a_failed_workflow_exits_1_with_the_error_on_stderr)
 {
     char *def =
-        write_temp("{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
+        harness_write_temp("{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
                    "\"params\":{\"message\":\"nope-42\"}}]}");
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "'%s' submit '%s' --wait --timeout 60 2>&1 >/dev/null",
@@ -102,7 +91,7 @@ Test(cli, bad_input_gives_one_line_errors_and_nonzero_exit)
     cr_assert(strstr(out, "cannot read '/nonexistent/x.json'"), "%s", out);
     free(out);
 
-    char *def = write_temp("{\"name\": \"x\",\n \"activities\": [oops]}");
+    char *def = harness_write_temp("{\"name\": \"x\",\n \"activities\": [oops]}");
     snprintf(cmd, sizeof cmd, "'%s' submit '%s' 2>&1", weft, def);
     cr_assert_eq(harness_run(cmd, &out), 3);
     cr_assert(strstr(out, "line 2"), "JSON errors carry line and column: %s", out);
@@ -135,7 +124,7 @@ Test(cli, bad_input_gives_one_line_errors_and_nonzero_exit)
 
 Test(cli, unreachable_broker_is_a_clear_error)
 {
-    char *def = write_temp("{\"name\":\"x\",\"activities\":[{\"name\":\"a\",\"task\":\"noop\"}]}");
+    char *def = harness_write_temp("{\"name\":\"x\",\"activities\":[{\"name\":\"a\",\"task\":\"noop\"}]}");
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://u:secretpw@127.0.0.1:1/ '%s' submit '%s' 2>&1",
              getenv("WEFT_BIN_WEFT"), def);

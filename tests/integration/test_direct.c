@@ -20,17 +20,6 @@ static void down(void)
 
 TestSuite(direct, .init = up, .fini = down, .timeout = 120);
 
-static char *write_temp(const char *content)
-{
-    char *path = weft_xstrdup("/tmp/weft-direct-XXXXXX");
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs(content, f);
-    fclose(f);
-    return path;
-}
-
 /* Runs `weft CMD FILE ...` and returns exit status, stdout and stderr (new strings). */
 static int weft(const char *cmd, const char *file, char **out, char **err)
 {
@@ -49,7 +38,7 @@ static int weft(const char *cmd, const char *file, char **out, char **err)
 
 static void same_result(const char *definition)
 {
-    char *file = write_temp(definition);
+    char *file = harness_write_temp(definition);
     char *dout, *derr, *rout, *rerr;
     int drc = weft("submit --wait --timeout 60", file, &dout, &derr);
     int rrc = weft("run", file, &rout, &rerr);
@@ -101,7 +90,7 @@ Test(direct, failure_gives_the_same_error_and_exit_code_in_both_modes)
 Test(direct, run_works_without_any_broker)
 {
     char *file =
-        write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
+        harness_write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
     char cmd[1024], *out;
     snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://guest:guest@127.0.0.1:1 '%s' run '%s'",
              getenv("WEFT_BIN_WEFT"), file);
