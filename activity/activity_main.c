@@ -4,6 +4,7 @@
 #include "consumer.h"
 #include "engine.h"
 #include "log.h"
+#include "runner.h"
 #include "runtime.h"
 #include "tasks.h"
 
@@ -39,8 +40,10 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "activity-%d", w->index);
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
+    weft_runner *runner = weft_runner_create(w->tasks);
     if (store) {
-        weft_engine e = {.store = store,
+        weft_engine e = {.runner = runner,
+                         .store = store,
                          .tasks = w->tasks,
                          .limits = w->cfg->limits,
                          .worker = worker,
@@ -54,6 +57,7 @@ static void *worker_main(void *arg)
                            .ctx = &e};
         weft_consumer_run(&c);
     }
+    weft_runner_destroy(runner);
     free(worker);
     weft_store_destroy(store);
     return NULL;

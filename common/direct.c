@@ -4,6 +4,7 @@
 #include "broker.h"
 #include "engine.h"
 #include "message.h"
+#include "runner.h"
 #include "transport.h"
 
 #include <stdlib.h>
@@ -153,12 +154,14 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
                             const json_t *inputs, char uid[WEFT_UUID_LEN + 1], weft_err *err)
 {
     local_transport lt = {{lt_publish, lt_publish_delayed, lt_flush, lt_idle}, NULL, {NULL}};
+    weft_runner *runner = weft_runner_create(tasks);
     weft_engine e = {.store = store,
                      .transport = &lt.base,
                      .tasks = tasks,
                      .limits = *limits,
                      .worker = "direct",
                      .data_dir = data_dir,
+                     .runner = runner,
                      .grace_s = 0};
     weft_uuid_new(uid);
     size_t len;
@@ -185,6 +188,7 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
         free(m->body);
         free(m);
     }
+    weft_runner_destroy(runner);
     free_list(lt.unflushed);
     for (int i = 0; i < 4; i++)
         free_list(lt.queues[i]);

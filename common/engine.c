@@ -291,25 +291,19 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
 
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);
-    weft_task_fn fn = weft_task_lookup(e->tasks, c.task);
     json_t *output = NULL;
     char errbuf[512] = "";
-    weft_task_result res;
     bool abandoned = false;
-    if (!fn) {
+    weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
+                         input,          c.params,       c.upstream, e->data_dir};
+    weft_runner_opts opts = {c.timeout_s, e->grace_s, idle, e->transport};
+    WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
+             m.attempt);
+    weft_task_result res =
+        weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
+    if (res == WEFT_TASK_OK && !json_is_object(output)) {
         res = WEFT_TASK_PERMANENT;
-        snprintf(errbuf, sizeof errbuf, "task '%s' is not registered in this worker", c.task);
-    } else {
-        weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
-                             input,          c.params,       c.upstream, e->data_dir};
-        weft_runner_opts opts = {c.timeout_s, e->grace_s, idle, e->transport};
-        WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
-                 m.attempt);
-        res = weft_runner_run(fn, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
-        if (res == WEFT_TASK_OK && !json_is_object(output)) {
-            res = WEFT_TASK_PERMANENT;
-            snprintf(errbuf, sizeof errbuf, "task '%s' returned no JSON object", c.task);
-        }
+        snprintf(errbuf, sizeof errbuf, "task '%s' returned no JSON object", c.task);
     }
     if (abandoned) {
         /* stopping, grace spent: hand the attempt back so its redelivery is no failure */

@@ -20,6 +20,7 @@ typedef struct {
     weft_lock *lock;                 /* borrowed; NULL: no Redis lock (direct mode) */
     weft_transport *transport;       /* borrowed */
     const weft_task_registry *tasks; /* borrowed; needed by entry (validation) and activity */
+    struct weft_runner *runner;      /* borrowed; runs the tasks (activity role only) */
     weft_limits limits;
     const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
     const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
