@@ -85,7 +85,10 @@ static const char *const migrations[] = {
     "  v_status text; v_act_status text; v_downstream integer[]; v_name text;"
     "  v_error text; v_remaining integer; v_state record;"
     " BEGIN"
-    "  SELECT w.status INTO v_status FROM weft_workflow w WHERE w.uid = p_wf FOR UPDATE;"
+    /* Lock the workflow row first (resume locks it first too) and count the activity as
+     * terminal at once, the common case; a stale or duplicate message gives it back. */
+    "  UPDATE weft_workflow w SET remaining = w.remaining - 1, updated_at = now()"
+    "   WHERE w.uid = p_wf RETURNING w.status, w.remaining INTO v_status, v_remaining;"
     "  IF NOT FOUND THEN"
     "   o_outcome := 'unknown_workflow'; RETURN NEXT; RETURN;"
     "  END IF;"
@@ -95,6 +98,7 @@ static const char *const migrations[] = {
     "   RETURNING a.status, a.downstream, a.name, a.error"
     "   INTO v_act_status, v_downstream, v_name, v_error;"
     "  IF NOT FOUND THEN"
+    "   UPDATE weft_workflow w SET remaining = w.remaining + 1 WHERE w.uid = p_wf;"
     "   SELECT a.workflow_uid, a.status, a.attempt, a.handed_off INTO v_state"
     "    FROM weft_activity a WHERE a.uid = p_act;"
     "   o_status := v_status;"
@@ -133,8 +137,6 @@ static const char *const migrations[] = {
     "   PERFORM pg_notify('" NOTIFY_CHANNEL "', p_wf::text);"
     "   v_status := 'failed';"
     "  END IF;"
-    "  UPDATE weft_workflow w SET remaining = w.remaining - 1, updated_at = now()"
-    "   WHERE w.uid = p_wf RETURNING w.remaining INTO v_remaining;"
     "  IF v_remaining = 0 AND v_act_status = 'completed' AND v_status = 'running' THEN"
     "   UPDATE weft_workflow w SET status = 'completed', finished_at = now(),"
     "    output = (SELECT jsonb_object_agg(a.name, a.output) FROM weft_activity a"
