@@ -19,7 +19,11 @@ status=0
 for build in build build-asan; do
     log="$build/meson-logs/testlog.txt"
     echo "== tests in $build" >&2
-    if ! meson test -C "$build" --print-errorlogs --num-processes 2 ${WEFT_TEST_ARGS:-} \
+    # the sanitizer build runs the unit and integration suites; the fault suite and the
+    # benchmark smoke run once, on the plain build
+    suites=()
+    [ "$build" = build ] || suites=(--suite unit --suite integration)
+    if ! meson test -C "$build" "${suites[@]}" --print-errorlogs --num-processes 2 ${WEFT_TEST_ARGS:-} \
             > "$build/test-output.txt" 2>&1; then
         status=1
     fi
@@ -41,5 +45,8 @@ for build in build build-asan; do
     passed=$((passed + ${ok:-0}))
     failed=$((failed + bad))
 done
+# stop the services first: the summary must be the last line printed
+deploy/services.sh stop >&2 || true
+trap - EXIT
 echo "$passed passed, $failed failed"
 [ "$status" = 0 ] && [ "$failed" = 0 ]
