@@ -456,7 +456,12 @@ static weft_status ensure(weft_store *s, weft_err *err)
         line[strcspn(line, "\n")] = '\0';
         return weft_err_set(err, WEFT_EDB, "postgres unreachable: %s", line);
     }
-    weft_status st = migrate(s, err);
+    /* Every weft statement is a lookup by key. Plans are cached from the first executions,
+     * when a fresh database's tables hold a few rows and a sequential scan looks cheapest;
+     * kept as the tables grow, such a plan makes each handoff O(workflows). */
+    weft_status st = exec_simple(s, "SET enable_seqscan = off", err);
+    if (!st)
+        st = migrate(s, err);
     return st ? st : prepare_all(s, err);
 }
 
