@@ -2,6 +2,8 @@
 
 #include "log.h"
 
+#include <malloc.h>
+
 #include <string.h>
 #include <time.h>
 
@@ -100,6 +102,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
     weft_broker_transport t;
     weft_broker_transport_init(&t, b);
     long next_tick = mono_ms() + c->tick_interval_ms;
+    long trimmed_at = stats->messages;
     while (!weft_stop_requested) {
         if (c->tick && mono_ms() >= next_tick) {
             next_tick = mono_ms() + c->tick_interval_ms;
@@ -111,8 +114,15 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         }
         weft_delivery d;
         st = weft_broker_next(b, POLL_MS, &d, &err);
-        if (st == WEFT_ETIMEOUT)
+        if (st == WEFT_ETIMEOUT) {
+            /* idle: hand the heap that a big workflow left behind back to the system, so an
+             * idle consumer's RSS stays what it was before the burst */
+            if (stats->messages != trimmed_at) {
+                malloc_trim(0);
+                trimmed_at = stats->messages;
+            }
             continue;
+        }
         if (st) {
             outage_begin(c, stats, err.msg);
             return st;
