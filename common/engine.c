@@ -16,9 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-/* A handoff holds the workflow lock for one short transaction; the lease only matters when
- * the holder dies, and the wait covers a resume running at the same moment. */
-#define LOCK_LEASE_MS 30000
+/* A handoff holds the workflow lock for one short transaction (a 10,000-way fan-out's
+ * dispatch included); the lease only matters when the holder dies — it bounds how long the
+ * next handoff of that workflow waits — and the wait outlasts it. */
+#define LOCK_LEASE_MS 5000
 #define LOCK_WAIT_MS 10000
 /* A finished attempt's result is worth waiting for: while Postgres is down the worker keeps
  * the message and retries the write this long before giving the message back. */

@@ -4,6 +4,7 @@
 #include "consumer.h"
 #include "log.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,11 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
         }
     }
     weft_log_init(component, cfg->log_level, cfg->log_format);
+    /* A fixed threshold: buffers of big messages are mapped and unmapped on their own. By
+     * default glibc raises the threshold after the first such free, and every later big body
+     * then stays in the heap of the thread that read it. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_ARENA_MAX, 1);
 }
 
 typedef weft_status (*connect_fn)(const char *url, void **out, weft_err *err);

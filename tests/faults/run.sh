@@ -1,0 +1,696 @@
+#!/usr/bin/env bash
+# tests/faults/run.sh [--soak] [--list] [SCENARIO ...] - the fault suite (README.md here).
+#
+# Starts its own RabbitMQ, Postgres and Redis (own state dir and ports, so it never meets
+# the services of the other tests or of the benchmark), then runs each selected scenario
+# (default: all) with fresh consumer processes: a real load, a fault injected mid-run, a
+# drain, and one line of figures checked from Postgres:
+#
+#   SCENARIO: submitted N, completed N, failed N, lost 0, stuck 0, duplicate executions N
+#
+# Exits non-zero when any scenario failed. --soak multiplies the load and the number of
+# fault injections. Stops everything it started on exit.
+#
+# Environment (all optional):
+#   WEFT_FAULTS_BUILD_DIR    build to take the binaries and fault_load from (meson sets it;
+#                            otherwise `deploy/setup.sh build` builds <repo>/build)
+#   WEFT_FAULTS_STATE_DIR    services' state, logs and data (<repo>/tests/faults/.state)
+#   WEFT_FAULTS_AMQP_PORT (5702), WEFT_FAULTS_RABBIT_DIST_PORT (25702),
+#   WEFT_FAULTS_EPMD_PORT (4399), WEFT_FAULTS_REDIS_PORT (6409), WEFT_FAULTS_PG_PORT (5462)
+#   WEFT_FAULTS_LOAD         the driver (default <build>/tests/faults/fault_load)
+#   WEFT_FAULTS_SCALE        multiplies the load (default 1, --soak 5)
+#   WEFT_FAULTS_DRAIN_S      drain timeout per scenario (default 120, --soak 600)
+#   WEFT_FAULTS_HOSTILE_KINDS  hostile scenario: only these kinds (words of their names,
+#                            comma-separated, e.g. "MiB,nesting"), to find what a consumer
+#                            trips on
+#   WEFT_FAULTS_SANITIZE     the build's b_sanitize (meson sets it): the RSS bound of the
+#                            hostile scenario is reported but not enforced under ASan
+#
+# The suite's own WEFT_FAULTS_* names are deliberate: the README's test command exports
+# WEFT_STATE_DIR and the URLs of the shared services, which this script must not follow.
+set -uo pipefail
+
+FAULTS_DIR="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
+
+ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
+               postgres_restart redis_restart duplicates hostile sigterm)
+
+usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+    echo "scenarios: ${ALL_SCENARIOS[*]}"
+}
+
+SOAK=0
+SELECTED=()
+for arg in "$@"; do
+    case "$arg" in
+        --soak) SOAK=1 ;;
+        --list) printf '%s\n' "${ALL_SCENARIOS[@]}"; exit 0 ;;
+        -h|--help) usage; exit 0 ;;
+        -*) echo "run.sh: unknown flag $arg" >&2; usage >&2; exit 2 ;;
+        *)
+            if [[ " ${ALL_SCENARIOS[*]} " != *" $arg "* ]]; then
+                echo "run.sh: unknown scenario '$arg' (known: ${ALL_SCENARIOS[*]})" >&2
+                exit 2
+            fi
+            SELECTED+=("$arg") ;;
+    esac
+done
+[ ${#SELECTED[@]} -gt 0 ] || SELECTED=("${ALL_SCENARIOS[@]}")
+
+# ------------------------------------------------------------------ settings ---
+
+SCALE="${WEFT_FAULTS_SCALE:-$([ "$SOAK" = 1 ] && echo 5 || echo 1)}"
+DRAIN_S="${WEFT_FAULTS_DRAIN_S:-$([ "$SOAK" = 1 ] && echo 600 || echo 120)}"
+LOAD_N=$((300 * SCALE))   # workflows per scenario
+LOAD_MS=20:50             # sleep of each activity
+ROUNDS=$([ "$SOAK" = 1 ] && echo 5 || echo 2)   # injections of the one-shot faults
+ACTIVITY_PROCS=3
+ACTIVITY_CONCURRENCY=3
+SWEEP=(--sweep-interval 5 --sweep-after 10)
+GRACE_S=10
+RSS_LIMIT_KB=10240
+HOSTILE_N=1000
+
+# The suite's own services: never the defaults of deploy/services.sh.
+export WEFT_STATE_DIR="${WEFT_FAULTS_STATE_DIR:-$FAULTS_DIR/.state}"
+export WEFT_AMQP_PORT="${WEFT_FAULTS_AMQP_PORT:-5702}"
+export WEFT_RABBIT_DIST_PORT="${WEFT_FAULTS_RABBIT_DIST_PORT:-25702}"
+export WEFT_EPMD_PORT="${WEFT_FAULTS_EPMD_PORT:-4399}"
+export WEFT_REDIS_PORT="${WEFT_FAULTS_REDIS_PORT:-6409}"
+export WEFT_PG_PORT="${WEFT_FAULTS_PG_PORT:-5462}"
+unset WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL WEFT_TEST_DUPLICATE_PUBLISH
+SERVICES="$REPO/deploy/services.sh"
+
+say() { printf 'faults: %s\n' "$*" >&2; }
+now_ms() { date +%s%3N; }
+
+# ---------------------------------------------------------------- the build ---
+
+if [ -n "${WEFT_FAULTS_BUILD_DIR:-}" ]; then
+    BUILD="$WEFT_FAULTS_BUILD_DIR"
+else
+    "$REPO/deploy/setup.sh" build || { say "build failed"; exit 1; }
+    BUILD="$REPO/build"
+fi
+
+SANITIZED=0
+case "${WEFT_FAULTS_SANITIZE:-none}" in none|"") ;; *) SANITIZED=1 ;; esac
+
+# -------------------------------------------------------------- processes ---
+
+declare -A PID=()   # role (entry, activity-1, handoff-a, ...) -> pid of its current process
+STARTED=()          # every pid this script started, for the cleanup
+CONSUMER_ENV=()     # extra NAME=VALUE for the consumers of the current scenario
+
+alive() { # PID: exists and is no zombie
+    local st
+    [[ "${1:-}" =~ ^[0-9]+$ ]] && kill -0 "$1" 2>/dev/null || return 1
+    read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+    st="${st##*) }"
+    [ "${st%% *}" != Z ]
+}
+
+# start ROLE BINARY [ARGS...]: a consumer with its log in the scenario's folder
+start() {
+    local role="$1" bin="$2"
+    shift 2
+    local log="$SC_LOGS/$role.log"
+    printf '=== %s start %s %s\n' "$(date +%T.%3N)" "${bin##*/}" "$*" >>"$log"
+    env "${CONSUMER_ENV[@]}" "$bin" "$@" >>"$log" 2>&1 8>&- &
+    PID[$role]=$!
+    STARTED+=($!)
+}
+
+# wait_ready ROLE...: each has logged that it consumes (all its threads), or died
+wait_ready() {
+    local role want got deadline=$((SECONDS + 30))
+    for role in "$@"; do
+        want=1
+        [[ "$role" == activity-* ]] && want=$ACTIVITY_CONCURRENCY
+        while :; do
+            got=$(awk '/^=== /{n=0} /consuming/{n++} END{print n+0}' "$SC_LOGS/$role.log")
+            [ "$got" -ge "$want" ] && break
+            alive "${PID[$role]}" || { say "$role exited at start-up"; return 1; }
+            (( SECONDS >= deadline )) && { say "$role not consuming after 30 s"; return 1; }
+            sleep 0.1
+        done
+    done
+}
+
+# reap PID: REAP_RC gets its exit status (bash keeps it for its children). Never call this
+# (or stop) in $(...): a subshell cannot wait for the main shell's children.
+REAP_RC=0
+reap() {
+    REAP_RC=0
+    wait "$1" 2>/dev/null || REAP_RC=$?
+}
+
+# kill9 ROLE: SIGKILL and reap
+kill9() {
+    local p="${PID[$1]:-}"
+    [ -n "$p" ] || return 0
+    printf '=== %s kill -9 %s\n' "$(date +%T.%3N)" "$p" >>"$SC_LOGS/$1.log"
+    kill -KILL "$p" 2>/dev/null
+    reap "$p"
+    unset "PID[$1]"
+}
+
+# stop ROLE [SECONDS]: SIGTERM, SIGKILL after SECONDS (15); STOP_RC and STOP_MS get its
+# exit status and how long it took
+STOP_RC=0
+STOP_MS=0
+stop() {
+    local role="$1" limit="${2:-15}" p="${PID[$1]:-}" t0
+    STOP_RC=none
+    STOP_MS=0
+    [ -n "$p" ] || return 0
+    t0=$(now_ms)
+    kill -TERM "$p" 2>/dev/null
+    while alive "$p" && (( $(now_ms) - t0 < limit * 1000 )); do sleep 0.05; done
+    if alive "$p"; then
+        printf '=== %s no exit %s s after SIGTERM: kill -9\n' "$(date +%T.%3N)" "$limit" \
+            >>"$SC_LOGS/$role.log"
+        kill -KILL "$p" 2>/dev/null
+    fi
+    reap "$p"
+    STOP_RC=$REAP_RC
+    STOP_MS=$(( $(now_ms) - t0 ))
+    printf '=== %s exit %s after %s ms\n' "$(date +%T.%3N)" "$STOP_RC" "$STOP_MS" \
+        >>"$SC_LOGS/$role.log"
+    unset "PID[$role]"
+}
+
+# stop_all: SIGTERM every consumer of the scenario; a dirty exit is noted, not fatal
+stop_all() {
+    local role
+    for role in "${!PID[@]}"; do kill -TERM "${PID[$role]}" 2>/dev/null; done
+    for role in "${!PID[@]}"; do
+        stop "$role"
+        [ "$STOP_RC" = 0 ] || note "$role exited with status $STOP_RC at the end of the scenario"
+    done
+}
+
+# Only what this script started: its consumers and drivers by pid, its own services.
+cleanup() {
+    local p
+    for p in "${STARTED[@]}"; do alive "$p" && kill -TERM "$p" 2>/dev/null; done
+    for _ in $(seq 1 50); do
+        local left=0
+        for p in "${STARTED[@]}"; do alive "$p" && left=1; done
+        [ "$left" = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${STARTED[@]}"; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+    "$SERVICES" stop >/dev/null 2>&1 || true
+}
+
+# start_consumers [ACTIVITY_ARGS...]: the standard set, one handoff
+start_consumers() {
+    local i roles=(entry handoff)
+    start entry "$BIN_ENTRY"
+    start handoff "$BIN_HANDOFF" "${SWEEP[@]}"
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY "$@"
+        roles+=("activity-$i")
+    done
+    wait_ready "${roles[@]}"
+}
+
+# ---------------------------------------------------------------- figures ---
+
+psql_q() { psql "$WEFT_DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 -F ' ' -f - 2>&1; }
+
+# The scenario's workflows (and execution records) as temporary tables u(uid) and r(...).
+sql_tables() {
+    echo "CREATE TEMP TABLE u (uid uuid);"
+    echo "COPY u FROM STDIN;"
+    cat "$SC_UIDS"
+    echo '\.'
+    echo "CREATE TEMP TABLE r (activity_uid uuid, attempt integer);"
+    echo "COPY r FROM STDIN WITH (DELIMITER ' ');"
+    [ -f "$SC_DATA/executions.log" ] && cat "$SC_DATA/executions.log"
+    echo '\.'
+}
+
+terminal_count() {
+    { sql_tables
+      echo "SELECT count(*) FROM u JOIN weft_workflow w USING (uid)
+            WHERE w.status IN ('completed', 'failed', 'canceled');"
+    } | psql_q
+}
+
+# wait_progress FRACTION: until that share of the load is terminal (or the drain timeout)
+wait_progress() {
+    local n want deadline=$((SECONDS + DRAIN_S))
+    n=$(wc -l <"$SC_UIDS")
+    want=$(awk -v n="$n" -v f="$1" 'BEGIN { printf "%d", n * f }')
+    while (( $(terminal_count) < want && SECONDS < deadline )); do sleep 0.3; done
+}
+
+# wait_round R: the moment of the R-th of ROUNDS injections, spread from 20 % to 80 % of the
+# load
+wait_round() {
+    wait_progress "$(awk -v r="$1" -v n="$ROUNDS" 'BEGIN { print 0.2 + 0.6 * (r - 1) / n }')"
+}
+
+load_done() { [ "$(terminal_count)" -ge "$(wc -l <"$SC_UIDS")" ]; }
+
+# drain: until every submitted workflow is terminal, or the drain timeout
+drain() {
+    local deadline=$((SECONDS + DRAIN_S)) n
+    n=$(wc -l <"$SC_UIDS")
+    while (( SECONDS < deadline )); do
+        [ "$(terminal_count)" -ge "$n" ] && return 0
+        sleep 1
+    done
+    say "$SC: drain timeout (${DRAIN_S} s) with $(( n - $(terminal_count) )) of $n workflows not terminal"
+    return 1
+}
+
+# The figures of the scenario's load, as NAME=VALUE lines.
+figures() {
+    { sql_tables
+      cat <<'SQL'
+CREATE TEMP TABLE w AS SELECT u.uid, wf.status FROM u LEFT JOIN weft_workflow wf USING (uid);
+CREATE TEMP TABLE a AS SELECT act.* FROM weft_activity act JOIN u ON act.workflow_uid = u.uid;
+CREATE TEMP TABLE ex AS
+    SELECT r.activity_uid, r.attempt, count(*) AS n FROM r JOIN a ON a.uid = r.activity_uid
+    GROUP BY 1, 2;
+SELECT 'submitted=' || count(*) FROM w;
+SELECT 'completed=' || count(*) FILTER (WHERE status = 'completed') FROM w;
+SELECT 'failed=' || count(*) FILTER (WHERE status = 'failed') FROM w;
+SELECT 'canceled=' || count(*) FILTER (WHERE status = 'canceled') FROM w;
+SELECT 'lost=' || count(*) FILTER (WHERE status IS NULL
+                                      OR status NOT IN ('completed', 'failed', 'canceled')) FROM w;
+SELECT 'never_created=' || count(*) FILTER (WHERE status IS NULL) FROM w;
+SELECT 'stuck=' || count(*) FROM w
+    WHERE status IN ('pending', 'running')
+      AND NOT EXISTS (SELECT 1 FROM a WHERE a.workflow_uid = w.uid
+                                       AND a.status IN ('queued', 'running', 'retrying'));
+SELECT 'duplicates=' || coalesce(sum(n - 1), 0) FROM ex WHERE n > 1;
+SELECT 'executions=' || coalesce(sum(n), 0) FROM ex;
+SELECT 'activities=' || count(*) FROM a;
+SELECT 'retried=' || count(*) FILTER (WHERE attempt > 1) FROM a;
+SELECT 'max_attempt=' || coalesce(max(attempt), 0) FROM a;
+SELECT 'failed_attempts=' || count(*) FROM weft_attempt t JOIN a ON a.uid = t.activity_uid
+    WHERE t.status = 'failed';
+SQL
+    } | psql_q
+}
+
+# Evidence for a failed scenario: what the unfinished workflows look like, the queues, and
+# the errors the consumers logged.
+diagnose() {
+    say "$SC: evidence (logs in $SC_LOGS)"
+    { sql_tables
+      cat <<'SQL'
+SELECT 'workflow ' || u.uid || ' ' || coalesce(w.status, 'NOT CREATED') || ' remaining='
+       || coalesce(w.remaining::text, '-') || ' activities: '
+       || coalesce((SELECT string_agg(a.name || '=' || a.status || '#' || a.attempt
+                                      || CASE WHEN a.handed_off THEN '' ELSE '(not handed off)' END,
+                                      ' ' ORDER BY a.idx)
+                    FROM weft_activity a WHERE a.workflow_uid = w.uid), '')
+FROM u LEFT JOIN weft_workflow w USING (uid)
+WHERE w.status IS DISTINCT FROM 'completed'
+LIMIT 8;
+SELECT 'failed attempt error: ' || count(*) || ' x ' || left(t.error, 160)
+FROM weft_attempt t JOIN weft_activity a ON a.uid = t.activity_uid JOIN u ON a.workflow_uid = u.uid
+WHERE t.status = 'failed' GROUP BY t.error ORDER BY count(*) DESC LIMIT 6;
+SQL
+    } | psql_q | sed 's/^/    /' >&2
+    say "$SC: queues: $("$LOAD" queues 2>&1)"
+    local f
+    for f in "$SC_LOGS"/*.log; do
+        grep -E 'ERROR|WARN|=== ' "$f" | grep -v '^=== .* start ' | tail -n 6 \
+            | sed "s|^|    ${f##*/}: |" >&2
+    done
+}
+
+NOTES=()
+note() { NOTES+=("$*"); }
+
+# report: prints the figure line, checks it, returns non-zero on a failure
+report() {
+    local -A f=()
+    local line k v
+    while IFS='=' read -r k v; do
+        [ -n "$k" ] && f[$k]="$v"
+    done < <(figures)
+    if [ -z "${f[submitted]:-}" ]; then
+        say "$SC: cannot read the figures from Postgres"
+        figures >&2
+        return 1
+    fi
+    line="submitted ${f[submitted]}, completed ${f[completed]}, failed ${f[failed]}, lost ${f[lost]}, stuck ${f[stuck]}, duplicate executions ${f[duplicates]}"
+    printf '%s: %s\n' "$SC" "$line"
+    printf '%s:   %s activities, %s executions, %s retried activities (max attempt %s), %s failed attempts, %s canceled, %s never created, %s s\n' \
+        "$SC" "${f[activities]}" "${f[executions]}" "${f[retried]}" "${f[max_attempt]}" \
+        "${f[failed_attempts]}" "${f[canceled]}" "${f[never_created]}" \
+        "$(( ($(now_ms) - SC_T0) / 1000 ))"
+    local n errors warnings
+    errors=$(cat "$SC_LOGS"/*.log 2>/dev/null | grep -c ' error ')
+    warnings=$(cat "$SC_LOGS"/*.log 2>/dev/null | grep -c ' warn ')
+    note "the consumers logged $errors error and $warnings warning lines"
+    for n in "${NOTES[@]}"; do printf '%s:   note: %s\n' "$SC" "$n"; done
+    # The load has no failing task, so every workflow must complete: a failure, a lost or
+    # stuck workflow, or an attempt run twice is the fault leaking through.
+    [ "${f[lost]}" = 0 ] || SC_FAILS+=("${f[lost]} lost")
+    [ "${f[stuck]}" = 0 ] || SC_FAILS+=("${f[stuck]} stuck")
+    [ "${f[failed]}" = 0 ] && [ "${f[canceled]}" = 0 ] \
+        || SC_FAILS+=("${f[failed]} failed, ${f[canceled]} canceled")
+    [ "${f[duplicates]}" = 0 ] || SC_FAILS+=("${f[duplicates]} duplicate executions")
+    [ "${f[completed]}" = "${f[submitted]}" ] || SC_FAILS+=("not all completed")
+    [ "${f[submitted]}" -gt 0 ] || SC_FAILS+=("nothing submitted")
+    FIG_EXECUTIONS="${f[executions]}"
+    FIG_ACTIVITIES="${f[activities]}"
+    FIG_RETRIED="${f[retried]}"
+    FIG_FAILED_ATTEMPTS="${f[failed_attempts]}"
+}
+
+# ---------------------------------------------------------------- scenarios ---
+
+# submit [FLAGS...]: the standard load, into the scenario's uid file
+submit() {
+    "$LOAD" submit --count "$LOAD_N" --out "$SC_UIDS" --record executions.log --ms "$LOAD_MS" \
+        --seed "$SC_SEED" "$@" 2>>"$SC_LOGS/driver.log"
+}
+
+# submit_bg [FLAGS...]: the same in the background; DRIVER gets its pid
+DRIVER=""
+submit_bg() {
+    "$LOAD" submit --count "$LOAD_N" --out "$SC_UIDS" --record executions.log --ms "$LOAD_MS" \
+        --seed "$SC_SEED" "$@" 2>>"$SC_LOGS/driver.log" 8>&- &
+    DRIVER=$!
+    STARTED+=("$DRIVER")
+}
+
+# 1. kill -9 one activity consumer every ~2 s, restarting it each time, while two others run.
+sc_activity_kill() {
+    start_consumers || return 1
+    # submitted over ~10 s, so that the kills meet every phase of the run
+    submit_bg --rate 30
+    local kills=0
+    sleep 1
+    while { alive "$DRIVER" || ! load_done; } && (( SECONDS < SC_DEADLINE )); do
+        sleep 2
+        kill9 activity-1
+        start activity-1 "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+        kills=$((kills + 1))
+    done
+    reap "$DRIVER"
+    [ "$REAP_RC" = 0 ] || { SC_FAILS+=("the driver failed (status $REAP_RC)"); return 1; }
+    note "$kills kill -9 of activity-1, restarted each time"
+    drain
+}
+
+# 2a. kill -9 the active handoff consumer while a standby runs.
+sc_handoff_standby() {
+    start entry "$BIN_ENTRY"
+    start handoff-1 "$BIN_HANDOFF" "${SWEEP[@]}"
+    wait_ready handoff-1 || return 1
+    start handoff-2 "$BIN_HANDOFF" "${SWEEP[@]}"
+    local i
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+    done
+    wait_ready entry handoff-2 activity-1 activity-2 activity-3 || return 1
+    submit || return 1
+    # the first subscriber is the active one (x-single-active-consumer); after each kill the
+    # standby takes over, and a new standby is started for the next round
+    local active=1 next=3 r
+    for r in $(seq 1 $ROUNDS); do
+        wait_round "$r"
+        kill9 "handoff-$active"
+        note "round $r: kill -9 of the active handoff-$active"
+        active=$((active + 1))
+        if [ "$r" -lt "$ROUNDS" ]; then
+            start "handoff-$next" "$BIN_HANDOFF" "${SWEEP[@]}"
+            next=$((next + 1))
+        fi
+    done
+    drain
+    alive "${PID[handoff-$active]:-}" || SC_FAILS+=("the standby handoff-$active is not running")
+}
+
+# 2b. kill -9 the only handoff consumer, restart it 2 s later.
+sc_handoff_restart() {
+    start_consumers || return 1
+    submit || return 1
+    local r
+    for r in $(seq 1 $ROUNDS); do
+        wait_round "$r"
+        kill9 handoff
+        sleep 2
+        start handoff "$BIN_HANDOFF" "${SWEEP[@]}"
+        note "round $r: kill -9 of the only handoff, restarted 2 s later"
+    done
+    drain
+}
+
+# 3. kill -9 the entry consumer during a burst of submits, restarting it each time.
+sc_entry_kill() {
+    start_consumers || return 1
+    submit_bg --rate 100
+    local kills=0
+    sleep 0.5
+    while alive "$DRIVER"; do
+        kill9 entry
+        sleep 0.2
+        start entry "$BIN_ENTRY"
+        kills=$((kills + 1))
+        sleep 0.7
+    done
+    reap "$DRIVER"
+    [ "$REAP_RC" = 0 ] || { SC_FAILS+=("the driver failed (status $REAP_RC)"); return 1; }
+    note "$kills kill -9 of entry during a $((LOAD_N / 100)) s burst of submits"
+    drain
+}
+
+# 4. restart one service mid-run (ROUNDS times).
+restart_service() {
+    local svc="$1" r t0
+    start_consumers || return 1
+    submit || return 1
+    for r in $(seq 1 $ROUNDS); do
+        wait_round "$r"
+        t0=$(now_ms)
+        if ! "$SERVICES" restart "$svc" >>"$SC_LOGS/services.log" 2>&1 8>&-; then
+            SC_FAILS+=("deploy/services.sh restart $svc failed (see $SC_LOGS/services.log)")
+            "$SERVICES" start >>"$SC_LOGS/services.log" 2>&1 8>&-
+            return 1
+        fi
+        note "round $r: $svc restarted in $(( $(now_ms) - t0 )) ms"
+    done
+    drain
+}
+sc_rabbitmq_restart() { restart_service rabbitmq; }
+sc_postgres_restart() { restart_service postgres; }
+sc_redis_restart() { restart_service redis; }
+
+# 5. every message twice: the consumers publish everything twice, the driver each entry
+# message twice. The outcome must be that of a clean run.
+sc_duplicates() {
+    CONSUMER_ENV+=(WEFT_TEST_DUPLICATE_PUBLISH=1)
+    start_consumers || return 1
+    submit --twice || return 1
+    drain
+}
+check_duplicates() {
+    # a clean run executes each activity once, at attempt 1
+    [ "$FIG_EXECUTIONS" = "$FIG_ACTIVITIES" ] \
+        || SC_FAILS+=("$FIG_EXECUTIONS executions for $FIG_ACTIVITIES activities")
+    [ "$FIG_RETRIED" = 0 ] || SC_FAILS+=("$FIG_RETRIED activities needed more than one attempt")
+}
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# 6. 1,000 hostile messages over the three queues next to a valid load: all end in
+# weft.dead with a reason, every consumer survives and keeps its memory.
+sc_hostile() {
+    start_consumers || return 1
+    # warm up (allocator arenas, prepared statements, connections) before measuring
+    "$LOAD" submit --count 100 --out "$SC_DATA/warmup.uids" --ms 5:10 --seed 99 \
+        2>>"$SC_LOGS/driver.log" || return 1
+    local keep="$SC_UIDS"
+    SC_UIDS="$SC_DATA/warmup.uids"
+    drain || { SC_UIDS="$keep"; return 1; }
+    SC_UIDS="$keep"
+    local drained
+    drained=$("$LOAD" dead-drain)
+    [ "$drained" = 0 ] || note "emptied weft.dead of $drained earlier messages first"
+    local -A before=()
+    local role
+    for role in "${!PID[@]}"; do before[$role]=$(rss_kb "${PID[$role]}"); done
+
+    local out sent bytes
+    out=$("$LOAD" hostile --count "$HOSTILE_N" ${WEFT_FAULTS_HOSTILE_KINDS:+--kinds "$WEFT_FAULTS_HOSTILE_KINDS"} \
+        2>>"$SC_LOGS/driver.log") || return 1
+    read -r _ sent _ bytes <<<"$out"
+    LOAD_N=$((100 * SCALE)) submit || return 1
+    local check rc=0
+    check=$("$LOAD" dead-check --expect "$sent" --bytes "$bytes" --timeout "$DRAIN_S" \
+        2>>"$SC_LOGS/driver.log") || rc=$?
+    note "hostile: $sent published ($bytes bytes); weft.dead: $check"
+    [ "$rc" = 0 ] || SC_FAILS+=("weft.dead: expected $sent messages with x-weft-reason and $bytes bytes, got: $check")
+    grep -E '^fault_load: +[0-9]+ x ' "$SC_LOGS/driver.log" | tail -n 12 \
+        | sed 's/^fault_load: */reason: /' >"$SC_DATA/reasons.txt"
+    drain
+    sleep 1
+    local after growth
+    for role in $(printf '%s\n' "${!PID[@]}" | sort); do
+        if ! alive "${PID[$role]}"; then
+            reap "${PID[$role]}"
+            SC_FAILS+=("$role died (status $REAP_RC)")
+            unset "PID[$role]"
+            continue
+        fi
+        after=$(rss_kb "${PID[$role]}")
+        growth=$((after - before[$role]))
+        note "$role RSS ${before[$role]} -> $after kB (growth $growth kB)"
+        if [ "$growth" -ge "$RSS_LIMIT_KB" ]; then
+            if [ "$SANITIZED" = 1 ]; then
+                note "$role: RSS growth over $RSS_LIMIT_KB kB not enforced under a sanitizer"
+            else
+                SC_FAILS+=("$role RSS grew by $growth kB (limit $RSS_LIMIT_KB)")
+            fi
+        fi
+    done
+}
+
+# 7. SIGTERM during long activities: the consumers finish them within the grace and exit 0,
+# no attempt fails because of the shutdown; restarted, they complete everything.
+sc_sigterm() {
+    local grace=(--grace "$GRACE_S")
+    local i roles=(entry handoff)
+    start entry "$BIN_ENTRY" "${grace[@]}"
+    start handoff "$BIN_HANDOFF" "${SWEEP[@]}" "${grace[@]}"
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY "${grace[@]}"
+        roles+=("activity-$i")
+    done
+    wait_ready "${roles[@]}" || return 1
+    LOAD_N=$((18 * SCALE)) LOAD_MS=3000:3000 submit --shapes chain --chain-len 2 || return 1
+    # wait until most worker threads are inside a 3 s activity
+    local slots=$((ACTIVITY_PROCS * ACTIVITY_CONCURRENCY)) running=0 deadline=$((SECONDS + 60))
+    while (( SECONDS < deadline )); do
+        running=$({ sql_tables
+                    echo "SELECT count(*) FROM weft_activity a JOIN u ON a.workflow_uid = u.uid
+                          WHERE a.status = 'running';"; } | psql_q)
+        [ "$running" -ge $((slots * 2 / 3)) ] && break
+        sleep 0.2
+    done
+    sleep 0.5
+    note "SIGTERM to all consumers with $running activities running"
+    local role t0
+    t0=$(now_ms)
+    for role in "${roles[@]}"; do kill -TERM "${PID[$role]}"; done
+    for role in "${roles[@]}"; do
+        stop "$role" $((GRACE_S + 5))
+        STOP_MS=$(( $(now_ms) - t0 ))   # counted from the common SIGTERM
+        note "$role exited with status $STOP_RC within $STOP_MS ms of SIGTERM"
+        [ "$STOP_RC" = 0 ] || SC_FAILS+=("$role exited with status $STOP_RC on SIGTERM")
+        [ "$STOP_MS" -le $((GRACE_S * 1000 + 1000)) ] \
+            || SC_FAILS+=("$role took $STOP_MS ms to stop (grace ${GRACE_S} s)")
+    done
+    local failed
+    failed=$({ sql_tables
+               echo "SELECT count(*) FROM weft_attempt t JOIN weft_activity a ON a.uid = t.activity_uid
+                     JOIN u ON a.workflow_uid = u.uid WHERE t.status = 'failed';"; } | psql_q)
+    [ "$failed" = 0 ] || SC_FAILS+=("$failed attempts failed because of the shutdown")
+    start_consumers || return 1
+    drain
+}
+check_sigterm() {
+    [ "$FIG_FAILED_ATTEMPTS" = 0 ] || SC_FAILS+=("$FIG_FAILED_ATTEMPTS failed attempts")
+}
+
+# ------------------------------------------------------------------- main ---
+
+# The whole run is one function, parsed before it starts: editing this file during a run
+# cannot change what the run does.
+main() {
+    T0=$(now_ms)
+    mkdir -p "$WEFT_STATE_DIR"
+    exec 8>>"$WEFT_STATE_DIR/.suite.lock"
+    if ! flock -n 8; then
+        say "another run.sh uses $WEFT_STATE_DIR: waiting for it (up to 15 min)"
+        flock -w 900 8 || { say "gave up waiting; or give this run its own WEFT_FAULTS_STATE_DIR and ports"; exit 1; }
+    fi
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    say "services: state $WEFT_STATE_DIR, amqp $WEFT_AMQP_PORT, postgres $WEFT_PG_PORT, redis $WEFT_REDIS_PORT"
+    if ! "$SERVICES" start 8>&- >"$WEFT_STATE_DIR/services.log" 2>&1; then
+        cat "$WEFT_STATE_DIR/services.log" >&2
+        say "could not start the services"
+        exit 1
+    fi
+    eval "$("$SERVICES" env)"
+    export WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL
+
+    # a snapshot of the binaries: every scenario runs the same ones, even when the build is
+    # relinked meanwhile
+    local bin="$WEFT_STATE_DIR/bin" b
+    rm -rf "$bin"
+    mkdir -p "$bin"
+    for b in "$BUILD/entry/weft-entry" "$BUILD/activity/weft-activity" \
+        "$BUILD/handoff/weft-handoff" "${WEFT_FAULTS_LOAD:-$BUILD/tests/faults/fault_load}"; do
+        [ -x "$b" ] || { say "missing binary $b (is tests/faults in the meson build?)"; exit 1; }
+        cp "$b" "$bin/" || exit 1
+    done
+    BIN_ENTRY="$bin/weft-entry"
+    BIN_ACTIVITY="$bin/weft-activity"
+    BIN_HANDOFF="$bin/weft-handoff"
+    LOAD="$bin/$(basename "${WEFT_FAULTS_LOAD:-fault_load}")"
+
+    rm -rf "$WEFT_STATE_DIR/logs" "$WEFT_STATE_DIR/data"
+    say "scale $SCALE: $LOAD_N workflows per scenario, drain timeout $DRAIN_S s; logs in $WEFT_STATE_DIR/logs"
+
+    FAILED=()
+    SEED=1
+    for SC in "${SELECTED[@]}"; do
+        SC_LOGS="$WEFT_STATE_DIR/logs/$SC"
+        SC_DATA="$WEFT_STATE_DIR/data/$SC"
+        SC_UIDS="$SC_DATA/uids"
+        SC_SEED=$SEED
+        SEED=$((SEED + 1))
+        SC_T0=$(now_ms)
+        SC_DEADLINE=$((SECONDS + DRAIN_S))
+        SC_FAILS=()
+        NOTES=()
+        CONSUMER_ENV=(WEFT_DATA_DIR="$SC_DATA")
+        mkdir -p "$SC_LOGS" "$SC_DATA"
+        : >"$SC_UIDS"
+        say "== $SC"
+        "sc_$SC" || SC_FAILS+=("the scenario did not run to its end (see above)")
+        # every consumer the scenario did not kill on purpose must have survived it
+        for role in $(printf '%s\n' "${!PID[@]}" | sort); do
+            if ! alive "${PID[$role]}"; then
+                reap "${PID[$role]}"
+                SC_FAILS+=("$role died (exit status $REAP_RC)")
+                unset "PID[$role]"
+            fi
+        done
+        stop_all
+        report || SC_FAILS+=("no figures")
+        declare -F "check_$SC" >/dev/null && "check_$SC"
+        if [ -s "$SC_DATA/reasons.txt" ]; then sed "s/^/$SC:   /" "$SC_DATA/reasons.txt"; fi
+        if [ ${#SC_FAILS[@]} -gt 0 ]; then
+            printf '%s: FAILED: %s\n' "$SC" "$(IFS=';'; echo "${SC_FAILS[*]}")"
+            diagnose
+            FAILED+=("$SC")
+        else
+            printf '%s: ok\n' "$SC"
+        fi
+    done
+
+    total=$(( ($(now_ms) - T0) / 1000 ))
+    if [ ${#FAILED[@]} -gt 0 ]; then
+        echo "faults: ${#FAILED[@]} of ${#SELECTED[@]} scenarios failed (${FAILED[*]}) in ${total} s"
+        exit 1
+    fi
+    echo "faults: all ${#SELECTED[@]} scenarios passed in ${total} s"
+}
+
+main; exit
