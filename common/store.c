@@ -108,8 +108,9 @@ static const char *const migrations[] = {
     "    AND v_state.status = 'completed' THEN"
     /* a duplicate: re-send what the first run queued, in case it died before publishing */
     "    RETURN QUERY SELECT NULL::text, NULL::text, d.uid, d.attempt, d.priority"
-    "     FROM weft_activity a JOIN weft_activity d ON d.workflow_uid = a.workflow_uid"
-    "     AND d.idx = ANY(a.downstream) WHERE a.uid = p_act AND d.status = 'queued';"
+    "     FROM weft_activity a CROSS JOIN LATERAL unnest(a.downstream) AS x(idx)"
+    "     JOIN weft_activity d ON d.workflow_uid = a.workflow_uid AND d.idx = x.idx"
+    "     WHERE a.uid = p_act AND d.status = 'queued';"
     "    o_outcome := 'duplicate';"
     "   ELSE"
     "    o_outcome := 'stale';"
@@ -117,13 +118,16 @@ static const char *const migrations[] = {
     "   RETURN NEXT; RETURN;"
     "  END IF;"
     "  IF v_act_status = 'completed' THEN"
-    /* SET expressions see the old row: unmet = 1 means "about to reach 0" */
+    /* SET expressions see the old row: unmet = 1 means "about to reach 0". Joining the
+     * unnested indices (not idx = ANY(array)) keeps both key columns in the index
+     * condition whatever the statistics say, so this stays O(out-degree). */
     "   RETURN QUERY WITH r AS (UPDATE weft_activity d SET unmet = d.unmet - 1,"
     "     status = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
     "      THEN 'queued' ELSE d.status END,"
     "     queued_at = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
     "      THEN now() ELSE d.queued_at END"
-    "    WHERE d.workflow_uid = p_wf AND d.idx = ANY(v_downstream)"
+    "    FROM unnest(v_downstream) AS x(idx)"
+    "    WHERE d.workflow_uid = p_wf AND d.idx = x.idx"
     "    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0 AS ready)"
     "    SELECT NULL::text, NULL::text, r.uid, r.attempt, r.priority FROM r WHERE r.ready;"
     "  ELSIF v_status = 'running' THEN"
@@ -155,7 +159,9 @@ static const char *const migrations[] = {
     "ALTER TABLE weft_activity SET (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02,"
     " autovacuum_analyze_scale_factor = 0.02);"
     "ALTER TABLE weft_workflow SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02,"
-    " autovacuum_analyze_scale_factor = 0.02);",
+    " autovacuum_analyze_scale_factor = 0.02);"
+    /* a status-only index tempted the planner away from the primary key for lookups by uid */
+    "DROP INDEX weft_workflow_active;",
 };
 #define N_MIGRATIONS (sizeof migrations / sizeof migrations[0])
 
@@ -232,9 +238,9 @@ static const struct {
          " a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms)"
          " SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,"
          " c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,"
-         " COALESCE((SELECT jsonb_agg(jsonb_build_array(u.name, u.output)"
-         " ORDER BY array_position(c.deps, u.idx)) FROM weft_activity u"
-         " WHERE u.workflow_uid = c.workflow_uid AND u.idx = ANY(c.deps)), '[]'::jsonb)"
+         " COALESCE((SELECT jsonb_agg(jsonb_build_array(u.name, u.output) ORDER BY d.ord)"
+         " FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord) JOIN weft_activity u"
+         " ON u.workflow_uid = c.workflow_uid AND u.idx = d.idx), '[]'::jsonb)"
          " FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid",
          3},
     [SQL_ACTIVITY_STATE] =
