@@ -83,7 +83,7 @@ static const char *const migrations[] = {
     " LANGUAGE plpgsql AS $fn$"
     " DECLARE"
     "  v_status text; v_act_status text; v_downstream integer[]; v_name text;"
-    "  v_error text; v_remaining integer; v_state record;"
+    "  v_error text; v_remaining integer; v_state record; v_i integer; v_ready boolean;"
     " BEGIN"
     /* Lock the workflow row first (resume locks it first too) and count the activity as
      * terminal at once, the common case; a stale or duplicate message gives it back. */
@@ -99,7 +99,7 @@ static const char *const migrations[] = {
     "   INTO v_act_status, v_downstream, v_name, v_error;"
     "  IF NOT FOUND THEN"
     "   UPDATE weft_workflow w SET remaining = w.remaining + 1 WHERE w.uid = p_wf;"
-    "   SELECT a.workflow_uid, a.status, a.attempt, a.handed_off INTO v_state"
+    "   SELECT a.workflow_uid, a.status, a.attempt, a.handed_off, a.downstream INTO v_state"
     "    FROM weft_activity a WHERE a.uid = p_act;"
     "   o_status := v_status;"
     "   IF NOT FOUND OR v_state.workflow_uid <> p_wf THEN"
@@ -107,10 +107,13 @@ static const char *const migrations[] = {
     "   ELSIF v_state.attempt = p_attempt AND v_state.handed_off"
     "    AND v_state.status = 'completed' THEN"
     /* a duplicate: re-send what the first run queued, in case it died before publishing */
-    "    RETURN QUERY SELECT NULL::text, NULL::text, d.uid, d.attempt, d.priority"
-    "     FROM weft_activity a CROSS JOIN LATERAL unnest(a.downstream) AS x(idx)"
-    "     JOIN weft_activity d ON d.workflow_uid = a.workflow_uid AND d.idx = x.idx"
-    "     WHERE a.uid = p_act AND d.status = 'queued';"
+    "    FOREACH v_i IN ARRAY v_state.downstream LOOP"
+    "     SELECT d.uid, d.attempt, d.priority INTO o_uid, o_attempt, o_priority"
+    "      FROM weft_activity d WHERE d.workflow_uid = p_wf AND d.idx = v_i"
+    "      AND d.status = 'queued';"
+    "     IF FOUND THEN RETURN NEXT; END IF;"
+    "    END LOOP;"
+    "    o_uid := NULL; o_attempt := NULL; o_priority := NULL;"
     "    o_outcome := 'duplicate';"
     "   ELSE"
     "    o_outcome := 'stale';"
@@ -118,18 +121,21 @@ static const char *const migrations[] = {
     "   RETURN NEXT; RETURN;"
     "  END IF;"
     "  IF v_act_status = 'completed' THEN"
-    /* SET expressions see the old row: unmet = 1 means "about to reach 0". Joining the
-     * unnested indices (not idx = ANY(array)) keeps both key columns in the index
-     * condition whatever the statistics say, so this stays O(out-degree). */
-    "   RETURN QUERY WITH r AS (UPDATE weft_activity d SET unmet = d.unmet - 1,"
+    /* One key lookup per dependent: with both key columns given by equality the plan is a
+     * unique index probe whatever the statistics say (a fresh database has none, and a
+     * set-based join was then planned as a scan of the whole workflow). SET expressions
+     * see the old row: unmet = 1 means "about to reach 0". */
+    "   FOREACH v_i IN ARRAY v_downstream LOOP"
+    "    UPDATE weft_activity d SET unmet = d.unmet - 1,"
     "     status = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
     "      THEN 'queued' ELSE d.status END,"
     "     queued_at = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'"
     "      THEN now() ELSE d.queued_at END"
-    "    FROM unnest(v_downstream) AS x(idx)"
-    "    WHERE d.workflow_uid = p_wf AND d.idx = x.idx"
-    "    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0 AS ready)"
-    "    SELECT NULL::text, NULL::text, r.uid, r.attempt, r.priority FROM r WHERE r.ready;"
+    "    WHERE d.workflow_uid = p_wf AND d.idx = v_i"
+    "    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0"
+    "    INTO o_uid, o_attempt, o_priority, v_ready;"
+    "    IF v_ready THEN RETURN NEXT; END IF;"
+    "   END LOOP;"
     "  ELSIF v_status = 'running' THEN"
     "   WITH c AS (UPDATE weft_activity d SET status = 'canceled', finished_at = now()"
     "     WHERE d.workflow_uid = p_wf AND d.status IN ('pending','queued','retrying')"
@@ -239,8 +245,9 @@ static const struct {
          " SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,"
          " c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,"
          " COALESCE((SELECT jsonb_agg(jsonb_build_array(u.name, u.output) ORDER BY d.ord)"
-         " FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord) JOIN weft_activity u"
-         " ON u.workflow_uid = c.workflow_uid AND u.idx = d.idx), '[]'::jsonb)"
+         " FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord) CROSS JOIN LATERAL"
+         " (SELECT x.name, x.output FROM weft_activity x WHERE x.workflow_uid = c.workflow_uid"
+         " AND x.idx = d.idx OFFSET 0) u), '[]'::jsonb)"
          " FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid",
          3},
     [SQL_ACTIVITY_STATE] =
