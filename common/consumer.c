@@ -11,6 +11,9 @@
 #define BACKOFF_MAX_MS 10000
 #define HEARTBEAT_S 30
 #define POLL_MS 200
+/* rabbitmq-c keeps the pool pages a message was read into for the life of the connection,
+ * so a connection that carried a body this big is replaced once the message is settled. */
+#define RECONNECT_AFTER_BYTES (1024u * 1024u)
 
 volatile sig_atomic_t weft_stop_requested = 0;
 
@@ -156,6 +159,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
                 return WEFT_EAMQP;
             continue;
         }
+        bool big = d.len > RECONNECT_AFTER_BYTES;
         weft_delivery_finish(&d);
         stats->messages++;
         stats->busy_ms += mono_ms_f() - t0;
@@ -163,6 +167,8 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
             outage_begin(c, stats, aerr.msg);
             return ast;
         }
+        if (big)
+            return WEFT_ESTALE;
     }
     return WEFT_OK;
 }
@@ -189,7 +195,9 @@ int weft_consumer_run(const weft_consumer *c)
         backoff = BACKOFF_START_MS;
         st = serve(c, b, &backoff, &stats);
         weft_broker_destroy(b);
-        if (st && !weft_stop_requested)
+        if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */
+            malloc_trim(0);
+        else if (st && !weft_stop_requested)
             weft_sleep_ms(backoff);
     }
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
