@@ -317,8 +317,14 @@ static const struct {
          1},
 };
 
+/* libpq keeps its input buffer at the size of the largest result it read (a join's claim
+ * of 100,000 upstream outputs): after a result this big the connection is replaced before
+ * its next use. */
+#define RECONNECT_AFTER_BYTES (4u * 1024u * 1024u)
+
 struct weft_store {
     PGconn *conn;
+    bool replace; /* a result over RECONNECT_AFTER_BYTES was read */
     char *url;
     bool prepared;
     bool listening;
@@ -462,8 +468,9 @@ static void ignore_notice(void *arg, const char *message)
 /* (Re)opens the connection when it is not healthy, then makes sure statements exist. */
 static weft_status ensure(weft_store *s, weft_err *err)
 {
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK && s->prepared)
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK && s->prepared && !s->replace)
         return WEFT_OK;
+    s->replace = false;
     if (s->conn)
         PQfinish(s->conn);
     s->prepared = false;
@@ -524,6 +531,12 @@ static weft_status run(weft_store *s, int which, const char *const *params, PGre
         PQclear(r);
         return st;
     }
+    size_t bytes = 0;
+    for (int i = 0; i < PQntuples(r) && bytes <= RECONNECT_AFTER_BYTES; i++)
+        for (int j = 0; j < PQnfields(r); j++)
+            bytes += (size_t)PQgetlength(r, i, j);
+    if (bytes > RECONNECT_AFTER_BYTES)
+        s->replace = true;
     if (res)
         *res = r;
     else
