@@ -532,11 +532,19 @@ static weft_status run(weft_store *s, int which, const char *const *params, PGre
         return st;
     }
     size_t bytes = 0;
+    for (int i = 0; i < statements[which].nparams; i++)
+        bytes += params[i] ? strlen(params[i]) : 0;
     for (int i = 0; i < PQntuples(r) && bytes <= RECONNECT_AFTER_BYTES; i++)
         for (int j = 0; j < PQnfields(r); j++)
             bytes += (size_t)PQgetlength(r, i, j);
     if (bytes > RECONNECT_AFTER_BYTES)
         s->replace = true;
+    /* outside a transaction the buffers can go at once (a PGresult outlives its
+     * connection); inside one, at the next start */
+    if (s->replace && PQtransactionStatus(s->conn) == PQTRANS_IDLE) {
+        PQfinish(s->conn);
+        s->conn = NULL;
+    }
     if (res)
         *res = r;
     else
