@@ -170,15 +170,3 @@ json_t *weft_dag_merge_input(const json_t *inputs, const json_t *const *upstream
     merge_into(merged, params);
     return merged;
 }
-
-json_t *weft_dag_workflow_output(const char *const *names, const json_t *const *outputs, size_t n)
-{
-    json_t *out = new_object();
-    for (size_t i = 0; i < n; i++) {
-        json_t *v = outputs && outputs[i] ? json_incref((json_t *)outputs[i]) : new_object();
-        /* Fails only on exhaustion or a key that is not UTF-8, which a valid name never is. */
-        if (json_object_set_new(out, names[i], v) != 0)
-            abort();
-    }
-    return out;
-}

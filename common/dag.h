@@ -34,8 +34,4 @@ size_t weft_dag_ready(const weft_definition *def, const bool *completed, size_t 
 json_t *weft_dag_merge_input(const json_t *inputs, const json_t *const *upstream, size_t n,
                              const json_t *params);
 
-/* A completed workflow's output: a new object {name: output} over the sinks (activities
- * nothing depends on). names/outputs are borrowed arrays of n; a NULL output counts as {}. */
-json_t *weft_dag_workflow_output(const char *const *names, const json_t *const *outputs, size_t n);
-
 #endif

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "alloc.h"
+#include "dag.h"
 #include "log.h"
 
 #include <errno.h>
@@ -204,11 +205,11 @@ static const struct {
          " deps, downstream, unmet, status, max_retries, initial_delay_ms, backoff,"
          " max_delay_ms, timeout_s, priority, queued_at)"
          " SELECT $1, r.idx, r.uid, r.name, r.task, r.params, r.deps, r.downstream,"
-         " cardinality(r.deps), CASE WHEN cardinality(r.deps) = 0 THEN 'queued' ELSE 'pending'"
-         " END, r.max_retries, r.initial_delay_ms, r.backoff, r.max_delay_ms, r.timeout_s,"
-         " r.priority, CASE WHEN cardinality(r.deps) = 0 THEN now() END"
+         " cardinality(r.deps), CASE WHEN r.ready THEN 'queued' ELSE 'pending' END,"
+         " r.max_retries, r.initial_delay_ms, r.backoff, r.max_delay_ms, r.timeout_s,"
+         " r.priority, CASE WHEN r.ready THEN now() END"
          " FROM jsonb_to_recordset($2::jsonb) AS r(idx integer, uid uuid, name text, task text,"
-         " params jsonb, deps integer[], downstream integer[], max_retries integer,"
+         " params jsonb, deps integer[], downstream integer[], ready boolean, max_retries integer,"
          " initial_delay_ms float8, backoff float8, max_delay_ms float8, timeout_s integer,"
          " priority integer)"
          " RETURNING uid, attempt, priority, status)"
@@ -576,33 +577,43 @@ static weft_status finish_tx(weft_store *s, weft_status st, weft_err *err)
     return exec_simple(s, "COMMIT", err);
 }
 
+static json_t *int_list(const size_t *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_integer((json_int_t)v[i]));
+    return a;
+}
+
+/* The activities as the rows SQL_INSERT_ACTIVITIES reads, with their dependents and
+ * whether they are ready at the start. */
 static json_t *activity_rows(const weft_definition *def)
 {
-    json_t **downs = weft_xcalloc(def->n, sizeof *downs);
-    for (size_t i = 0; i < def->n; i++)
-        downs[i] = json_array();
-    for (size_t i = 0; i < def->n; i++)
-        for (size_t k = 0; k < def->activities[i].ndeps; k++)
-            json_array_append_new(downs[def->activities[i].deps[k]], json_integer((json_int_t)i));
-
+    size_t **down, *ndown;
+    weft_dag_downstream(def, &down, &ndown);
+    size_t *ready = weft_xcalloc(def->n, sizeof *ready);
+    bool *is_ready = weft_xcalloc(def->n, sizeof *is_ready);
+    size_t nready = weft_dag_ready(def, NULL, ready);
+    for (size_t i = 0; i < nready; i++)
+        is_ready[ready[i]] = true;
     json_t *rows = json_array();
     for (size_t i = 0; i < def->n; i++) {
         const weft_activity_def *a = &def->activities[i];
         char uid[WEFT_UUID_LEN + 1];
         weft_uuid_new(uid);
-        json_t *deps = json_array();
-        for (size_t k = 0; k < a->ndeps; k++)
-            json_array_append_new(deps, json_integer((json_int_t)a->deps[k]));
         json_array_append_new(
             rows,
-            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:i, s:f, s:f, s:f, s:i, s:i}", "idx",
-                      (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
-                      a->params, "deps", deps, "downstream", downs[i], "max_retries",
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i}",
+                      "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
+                      a->params, "deps", int_list(a->deps, a->ndeps), "downstream",
+                      int_list(down[i], ndown[i]), "ready", is_ready[i], "max_retries",
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
                       "timeout_s", a->timeout_s, "priority", a->priority));
     }
-    free(downs);
+    weft_dag_free_downstream(down, ndown, def->n);
+    free(ready);
+    free(is_ready);
     return rows;
 }
 
@@ -810,8 +821,8 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
 }
 
 weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
-                               int attempt, weft_dispatch_list *dispatch,
-                               char workflow_status[16], weft_err *err)
+                               int attempt, weft_dispatch_list *dispatch, char workflow_status[16],
+                               weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
