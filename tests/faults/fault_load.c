@@ -590,18 +590,24 @@ static uint32_t dead_depth(weft_broker *b)
     return messages;
 }
 
+/* Takes the next message of weft.dead into d; false when the queue is empty. */
+static bool next_dead(weft_broker *b, weft_delivery *d)
+{
+    weft_err err = {0};
+    weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, d, &err);
+    if (st == WEFT_ENOTFOUND)
+        return false;
+    if (st != WEFT_OK)
+        die("basic.get: %s", err.msg);
+    return true;
+}
+
 static int cmd_dead_drain(void)
 {
     weft_broker *b = connect_broker();
     int n = 0;
-    for (;;) {
-        weft_delivery d;
-        weft_err err = {0};
-        weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, &d, &err);
-        if (st == WEFT_ENOTFOUND)
-            break;
-        if (st != WEFT_OK)
-            die("basic.get: %s", err.msg);
+    weft_delivery d;
+    while (next_dead(b, &d)) {
         weft_delivery_finish(&d);
         n++;
     }
@@ -647,14 +653,8 @@ static int cmd_dead_check(const options *o)
     int n = 0, without = 0, distinct = 0, cap = 0;
     long long bytes = 0;
     reason_count *reasons = NULL;
-    for (;;) {
-        weft_delivery d;
-        weft_err err = {0};
-        weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, &d, &err);
-        if (st == WEFT_ENOTFOUND)
-            break;
-        if (st != WEFT_OK)
-            die("basic.get: %s", err.msg);
+    weft_delivery d;
+    while (next_dead(b, &d)) {
         n++;
         bytes += (long long)d.len;
         if (!d.reason || !*d.reason) {
