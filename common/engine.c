@@ -367,29 +367,18 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
 
 weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err)
 {
-    weft_dispatch_list l = {0};
-    weft_status st = weft_store_sweep(e->store, older_than_s, &l, err);
-    for (size_t i = 0; !st && i < l.n; i++) {
-        weft_activity_state s;
-        st = weft_store_activity_state(e->store, l.items[i].uid, &s, err);
-        if (!st)
-            st = publish_attempt(e, WEFT_QUEUE_DEFAULT, s.workflow_uid, l.items[i].uid,
-                                 l.items[i].attempt, l.items[i].priority, err);
-    }
-    size_t swept = l.n;
-    weft_dispatch_list_finish(&l);
-    char **workflows = NULL;
-    if (!st)
-        st = weft_store_sweep_handoffs(e->store, older_than_s, &l, &workflows, err);
-    for (size_t i = 0; !st && i < l.n; i++)
-        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, workflows[i], l.items[i].uid,
-                             l.items[i].attempt, 0, err);
-    for (size_t i = 0; workflows && workflows[i]; i++)
-        free(workflows[i]);
-    free(workflows);
+    weft_dispatch_list acts = {0}, handoffs = {0};
+    weft_status st = weft_store_sweep(e->store, older_than_s, &acts, &handoffs, err);
+    for (size_t i = 0; !st && i < acts.n; i++)
+        st = publish_attempt(e, WEFT_QUEUE_DEFAULT, acts.items[i].workflow_uid, acts.items[i].uid,
+                             acts.items[i].attempt, acts.items[i].priority, err);
+    for (size_t i = 0; !st && i < handoffs.n; i++)
+        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, handoffs.items[i].workflow_uid,
+                             handoffs.items[i].uid, handoffs.items[i].attempt, 0, err);
     if (!st)
         st = e->transport->flush(e->transport, err);
-    *count = (int)(swept + l.n);
-    weft_dispatch_list_finish(&l);
+    *count = (int)(acts.n + handoffs.n);
+    weft_dispatch_list_finish(&acts);
+    weft_dispatch_list_finish(&handoffs);
     return st;
 }

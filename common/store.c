@@ -301,7 +301,7 @@ static const struct {
                    " WHERE w.uid = a.workflow_uid AND w.status = 'running'"
                    " AND a.status IN ('queued','retrying')"
                    " AND a.queued_at < now() - make_interval(secs => $1::float8)"
-                   " RETURNING a.uid, a.attempt, a.priority",
+                   " RETURNING a.uid, a.attempt, a.priority, a.workflow_uid",
                    1},
     [SQL_HANDOFF] = {"SELECT o_status, o_outcome, o_uid, o_attempt, o_priority"
                      " FROM weft_handoff($1, $2, $3)",
@@ -925,21 +925,6 @@ weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err)
     return WEFT_ETIMEOUT;
 }
 
-weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
-                             weft_err *err)
-{
-    char secs[16];
-    snprintf(secs, sizeof secs, "%d", older_than_s);
-    const char *p[] = {secs};
-    PGresult *r;
-    weft_status st = query(s, SQL_SWEEP, p, &r, err);
-    if (st)
-        return st;
-    append_dispatches(r, dispatch, -1);
-    PQclear(r);
-    return WEFT_OK;
-}
-
 weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
 {
     char att[16];
@@ -954,21 +939,29 @@ weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft
     return st;
 }
 
-weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
-                                      char ***workflows, weft_err *err)
+/* Runs one sweep statement: rows (uid, attempt, priority, workflow_uid) go to out. */
+static weft_status sweep_into(weft_store *s, int which, const char *secs, weft_dispatch_list *out,
+                              weft_err *err)
+{
+    const char *p[] = {secs};
+    PGresult *r;
+    weft_status st = query(s, which, p, &r, err);
+    if (st)
+        return st;
+    size_t first = out->n;
+    append_dispatches(r, out, -1);
+    for (int i = 0; i < PQntuples(r); i++)
+        snprintf(out->items[first + (size_t)i].workflow_uid, WEFT_UUID_LEN + 1, "%s",
+                 PQgetvalue(r, i, 3));
+    PQclear(r);
+    return WEFT_OK;
+}
+
+weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list *activities,
+                             weft_dispatch_list *handoffs, weft_err *err)
 {
     char secs[16];
     snprintf(secs, sizeof secs, "%d", older_than_s);
-    const char *p[] = {secs};
-    PGresult *r;
-    *workflows = NULL;
-    weft_status st = query(s, SQL_SWEEP_HANDOFFS, p, &r, err);
-    if (st)
-        return st;
-    append_dispatches(r, dispatch, -1);
-    *workflows = weft_xcalloc((size_t)PQntuples(r) + 1, sizeof(char *));
-    for (int i = 0; i < PQntuples(r); i++)
-        (*workflows)[i] = weft_xstrdup(PQgetvalue(r, i, 3));
-    PQclear(r);
-    return WEFT_OK;
+    weft_status st = sweep_into(s, SQL_SWEEP, secs, activities, err);
+    return st ? st : sweep_into(s, SQL_SWEEP_HANDOFFS, secs, handoffs, err);
 }

@@ -18,6 +18,7 @@ typedef struct {
     char uid[WEFT_UUID_LEN + 1];
     int attempt;
     int priority;
+    char workflow_uid[WEFT_UUID_LEN + 1]; /* set by weft_store_sweep only */
 } weft_dispatch;
 
 /* A growable list of dispatches; weft_dispatch_list_finish frees its array. */
@@ -132,16 +133,12 @@ weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, 
  * use). Returns WEFT_OK on a notification, WEFT_ETIMEOUT otherwise. */
 weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err);
 
-/* Activities of running workflows sitting queued or running for more than older_than_s:
- * appended to dispatch with their current attempt, and their queued_at refreshed so the
- * next sweep does not repeat them at once. */
-weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
-                             weft_err *err);
-
-/* Terminal attempts of running workflows whose handoff has not run for older_than_s: their
- * handoff message was lost with a broker's data. Appended with the workflow uid in
- * workflows (parallel to dispatch; caller frees each string and the array). */
-weft_status weft_store_sweep_handoffs(weft_store *s, int older_than_s, weft_dispatch_list *dispatch,
-                                      char ***workflows, weft_err *err);
+/* The stuck-work sweep, over running workflows: activities queued (or due for retry) for
+ * more than older_than_s go to activities, with their queued_at refreshed so the next sweep
+ * does not repeat them at once; terminal attempts whose handoff has not run for
+ * older_than_s (their handoff message was lost with a broker's data) go to handoffs. Both
+ * lists carry workflow_uid. */
+weft_status weft_store_sweep(weft_store *s, int older_than_s, weft_dispatch_list *activities,
+                             weft_dispatch_list *handoffs, weft_err *err);
 
 #endif
