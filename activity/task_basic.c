@@ -2,13 +2,13 @@
 #include "task_impl.h"
 
 #include "alloc.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 weft_task_result weft_task_noop(const weft_task_ctx *ctx, json_t **output, char *errbuf,
                                 size_t errlen)
@@ -58,9 +58,7 @@ weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char
     if (r != WEFT_TASK_OK)
         return r;
 
-    struct timespec left = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
-    while (nanosleep(&left, &left) != 0 && errno == EINTR)
-        ;
+    weft_clock_sleep_ms(ms);
     *output = weft_task_input_copy(ctx);
     json_object_set_new(*output, "slept_ms", json_integer(ms));
     return WEFT_TASK_OK;

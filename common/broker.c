@@ -1,6 +1,7 @@
 #include "broker.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "uuid.h"
 
@@ -11,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
 #define CHANNEL 1
 #define FRAME_MAX 131072
@@ -465,18 +465,11 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
     return st;
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err)
 {
-    long deadline = now_ms() + timeout_ms;
+    int64_t deadline = weft_clock_ms() + timeout_ms;
     for (;;) {
-        long left = deadline - now_ms();
+        int64_t left = deadline - weft_clock_ms();
         weft_status st = pump_one(b, left > 0 ? (int)left : 0, err);
         if (st == WEFT_ETIMEOUT)
             return WEFT_OK;
@@ -489,9 +482,9 @@ weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err)
 
 weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err)
 {
-    long deadline = now_ms() + timeout_ms;
+    int64_t deadline = weft_clock_ms() + timeout_ms;
     while (b->nunconfirmed > 0) {
-        long left = deadline - now_ms();
+        int64_t left = deadline - weft_clock_ms();
         if (left <= 0)
             return weft_err_set(err, WEFT_ETIMEOUT, "broker %s: no confirm after %d ms", b->where,
                                 timeout_ms);
@@ -508,9 +501,9 @@ weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *
 
 weft_status weft_broker_next(weft_broker *b, int timeout_ms, weft_delivery *out, weft_err *err)
 {
-    long deadline = now_ms() + timeout_ms;
+    int64_t deadline = weft_clock_ms() + timeout_ms;
     while (!b->head) {
-        long left = deadline - now_ms();
+        int64_t left = deadline - weft_clock_ms();
         weft_status st = pump_one(b, left > 0 ? (int)left : 0, err);
         if (st == WEFT_ETIMEOUT || (st == WEFT_OK && left <= 0 && !b->head))
             return WEFT_ETIMEOUT;

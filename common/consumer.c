@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <malloc.h>
@@ -44,33 +45,19 @@ void weft_sleep_ms(int ms)
     }
 }
 
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* What a consumer did over its life, logged when it stops: the per-message cost of the
  * handoff singleton is the figure that bounds throughput. */
 typedef struct {
     long messages;
     double busy_ms;
-    double outage_since; /* ms; 0 when all is well */
+    double outage_since; /* weft_clock_s() when it began; 0 when all is well */
 } consumer_stats;
-
-static double mono_ms_f(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* One line when an outage starts and one when it ends, however many retries between. */
 static void outage_begin(const weft_consumer *c, consumer_stats *stats, const char *what)
 {
     if (stats->outage_since == 0) {
-        stats->outage_since = mono_ms_f();
+        stats->outage_since = weft_clock_s();
         WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s: %s; retrying with backoff", c->name, what);
     } else {
         WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL, "%s: still failing: %s", c->name, what);
@@ -82,7 +69,7 @@ static void outage_end(const weft_consumer *c, consumer_stats *stats)
     if (stats->outage_since == 0)
         return;
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: recovered after %.1f s", c->name,
-             (mono_ms_f() - stats->outage_since) / 1000.0);
+             weft_clock_s() - stats->outage_since);
     stats->outage_since = 0;
 }
 
@@ -104,11 +91,11 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
     }
     weft_broker_transport t;
     weft_broker_transport_init(&t, b);
-    long next_tick = mono_ms() + c->tick_interval_ms;
+    int64_t next_tick = weft_clock_ms() + c->tick_interval_ms;
     long trimmed_at = stats->messages;
     while (!weft_stop_requested) {
-        if (c->tick && mono_ms() >= next_tick) {
-            next_tick = mono_ms() + c->tick_interval_ms;
+        if (c->tick && weft_clock_ms() >= next_tick) {
+            next_tick = weft_clock_ms() + c->tick_interval_ms;
             st = c->tick(c->ctx, &t.base, &err);
             if (st)
                 WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: periodic task: %s", c->name, err.msg);
@@ -131,7 +118,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
             return st;
         }
         err.msg[0] = '\0';
-        double t0 = mono_ms_f();
+        double t0 = weft_clock_s();
         st = c->handle(c->ctx, &t.base, &d, &err);
         weft_err aerr = {0};
         weft_status ast;
@@ -162,7 +149,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         bool big = d.len > RECONNECT_AFTER_BYTES;
         weft_delivery_finish(&d);
         stats->messages++;
-        stats->busy_ms += mono_ms_f() - t0;
+        stats->busy_ms += (weft_clock_s() - t0) * 1000.0;
         if (ast) {
             outage_begin(c, stats, aerr.msg);
             return ast;

@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "broker.h"
+#include "clock.h"
 #include "engine.h"
 #include "message.h"
 #include "runner.h"
@@ -9,13 +10,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct local_msg {
     char *body;
     size_t len;
     int priority;
-    long due_ms; /* for delayed messages */
+    int64_t due_ms; /* for delayed messages: weft_clock_ms() */
     enum { Q_ENTRY, Q_DEFAULT, Q_HANDOFF, Q_DELAYED } queue;
     struct local_msg *next;
 } local_msg;
@@ -27,13 +27,6 @@ typedef struct {
     local_msg *unflushed;
     local_msg *queues[4]; /* FIFO lists (kept in arrival order) */
 } local_transport;
-
-static long mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static void push(local_msg **list, local_msg *m)
 {
@@ -76,7 +69,7 @@ static weft_status lt_publish_delayed(weft_transport *t, const char *body, size_
 {
     local_msg *m = make(body, len, priority);
     m->queue = Q_DELAYED;
-    m->due_ms = mono_ms() + delay_ms;
+    m->due_ms = weft_clock_ms() + delay_ms;
     push(&((local_transport *)t)->unflushed, m);
     return WEFT_OK;
 }
@@ -122,9 +115,9 @@ static local_msg *take_first(local_msg **list)
 }
 
 /* Moves due delayed messages to `default`; returns ms until the next one is due (-1: none). */
-static long release_due(local_transport *lt)
+static int64_t release_due(local_transport *lt)
 {
-    long now = mono_ms(), next = -1;
+    int64_t now = weft_clock_ms(), next = -1;
     for (local_msg **p = &lt->queues[Q_DELAYED]; *p;) {
         local_msg *m = *p;
         if (m->due_ms <= now) {
@@ -176,13 +169,11 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
         } else if ((m = take_highest(&lt.queues[Q_DEFAULT]))) {
             st = weft_engine_activity(&e, m->body, m->len, false, err);
         } else {
-            long wait = release_due(&lt);
+            int64_t wait = release_due(&lt);
             if (wait < 0 && !lt.queues[Q_DEFAULT])
                 break;
-            if (wait > 0 && !lt.queues[Q_DEFAULT]) {
-                struct timespec ts = {wait / 1000, (wait % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-            }
+            if (wait > 0 && !lt.queues[Q_DEFAULT])
+                weft_clock_sleep_ms(wait);
             continue;
         }
         free(m->body);

@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "broker.h"
+#include "clock.h"
 #include "dag.h"
 #include "definition.h"
 #include "log.h"
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A handoff holds the workflow lock for one short transaction (a 10,000-way fan-out's
  * dispatch included); the lease only matters when the holder dies — it bounds how long the
@@ -25,26 +25,18 @@
  * the message and retries the write this long before giving the message back. */
 #define STORE_RETRY_S 300
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Waits before retrying a store write, keeping the transport alive; false when the caller
  * should give up (too long, or the process is stopping with its grace spent). */
 static bool store_backoff(weft_engine *e, double started, int *delay_ms, weft_status st,
                           const weft_err *err)
 {
-    if (st != WEFT_EDB || now_s() - started > STORE_RETRY_S || weft_stop_requested)
+    if (st != WEFT_EDB || weft_clock_s() - started > STORE_RETRY_S || weft_stop_requested)
         return false;
     if (*delay_ms == 100)
         WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; keeping the result and retrying", err->msg);
     for (int waited = 0; waited < *delay_ms; waited += 100) {
         e->transport->idle(e->transport, 0);
-        struct timespec ts = {0, 100 * 1000000L};
-        nanosleep(&ts, NULL);
+        weft_clock_sleep_ms(100);
     }
     *delay_ms = *delay_ms * 2 > 5000 ? 5000 : *delay_ms * 2;
     return true;
@@ -195,7 +187,7 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
     int next = m->attempt, backoff = 100;
-    double started = now_s();
+    double started = weft_clock_s();
     weft_status st;
     do
         st =
@@ -317,7 +309,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     }
     if (res == WEFT_TASK_OK) {
         int backoff = 100;
-        double started = now_s();
+        double started = weft_clock_s();
         do
             st = weft_store_complete(e->store, m.activity_uid, m.attempt, input, output, err);
         while (st && store_backoff(e, started, &backoff, st, err));

@@ -8,9 +8,9 @@
 #include "lock.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "uuid.h"
 
-#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #define LOCK_DEFAULT_PORT 6379
 #define LOCK_MAX_DB 2147483647L /* SELECT takes a 32-bit index */
@@ -352,20 +351,6 @@ void weft_lock_destroy(weft_lock *l)
     free(l);
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long long ms)
-{
-    struct timespec ts = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static weft_status check_key(const char *key, weft_err *err)
 {
     if (!key || !*key)
@@ -415,18 +400,18 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms);
 
-    long long deadline = now_ms() + (wait_ms > 0 ? wait_ms : 0);
-    long long pause = LOCK_POLL_FIRST_MS;
+    int64_t deadline = weft_clock_ms() + (wait_ms > 0 ? wait_ms : 0);
+    int64_t pause = LOCK_POLL_FIRST_MS;
     for (;;) {
         pthread_mutex_lock(&l->mu);
         s = try_set(l, key, token, lease, err);
         pthread_mutex_unlock(&l->mu);
         if (s != WEFT_EBUSY)
             break;
-        long long left = deadline - now_ms();
+        int64_t left = deadline - weft_clock_ms();
         if (left <= 0)
             break;
-        sleep_ms(pause < left ? pause : left);
+        weft_clock_sleep_ms(pause < left ? pause : left);
         pause = pause * 2 > LOCK_POLL_MAX_MS ? LOCK_POLL_MAX_MS : pause * 2;
     }
     if (s == WEFT_EBUSY)

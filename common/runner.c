@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "consumer.h"
 
 #include <errno.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define POLL_MS 100
@@ -29,13 +29,6 @@ struct weft_runner {
     pid_t pid; /* 0: no task process */
     int to_child, from_child;
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static bool write_all(int fd, const void *buf, size_t n)
 {
@@ -221,7 +214,7 @@ static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result 
  * *why ("timeout", "shutdown", "died") when it did not. */
 static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, const char **why)
 {
-    double start = now_s(), stop_at = 0;
+    double start = weft_clock_s(), stop_at = 0;
     for (;;) {
         struct pollfd p = {r->from_child, POLLIN, 0};
         int rc = poll(&p, 1, POLL_MS);
@@ -233,7 +226,7 @@ static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, const 
         }
         if (opts->idle)
             opts->idle(opts->idle_arg, 0);
-        double t = now_s();
+        double t = weft_clock_s();
         if (opts->timeout_s > 0 && t - start >= opts->timeout_s) {
             *why = "timeout";
             return NULL;

@@ -2,6 +2,7 @@
  * status/wait read Postgres; run executes a workflow in-process (direct mode). */
 #include "alloc.h"
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "definition.h"
 #include "direct.h"
@@ -16,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* Exit codes, shared by every command. */
 enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3 };
@@ -207,13 +207,6 @@ static weft_store *open_store(const weft_config *cfg)
     return s;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Prints a finished workflow's result: output JSON alone on stdout, or the error on stderr. */
 static int report(const weft_workflow_info *w)
 {
@@ -233,13 +226,13 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s)
     weft_store *s = open_store(cfg);
     if (!s)
         return EXIT_ERROR;
-    double start = now_s();
+    double start = weft_clock_s();
     int rc = -1;
     while (rc < 0) {
         weft_workflow_info w;
         weft_err err = {0};
         weft_status st = weft_store_workflow(s, uid, &w, &err);
-        double elapsed = now_s() - start;
+        double elapsed = weft_clock_s() - start;
         if (st == WEFT_ENOTFOUND && elapsed > UNKNOWN_GRACE_S &&
             (timeout_s < 0 || timeout_s > UNKNOWN_GRACE_S))
             rc = die("unknown workflow %s", uid);

@@ -10,6 +10,7 @@
  * why), 2 on bad usage. */
 #include "alloc.h"
 #include "broker.h"
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "message.h"
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 /* The channel store.c notifies when a workflow completes or fails; the payload is its uid. */
 #define NOTIFY_CHANNEL "weft_workflow"
@@ -62,13 +62,6 @@ typedef struct {
     size_t n, ndone;
     double last_done; /* monotonic seconds when the last one was seen finishing */
 } batch;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_uid(const void *a, const void *b)
 {
@@ -267,7 +260,7 @@ static weft_status check_completed(bench *b, const batch *bt, weft_err *err)
 static weft_status wait_batch(bench *b, batch *bt, double deadline, weft_err *err)
 {
     while (bt->ndone < bt->n) {
-        double left = deadline - now_s();
+        double left = deadline - weft_clock_s();
         if (left <= 0)
             return weft_err_set(err, WEFT_ETIMEOUT, "timed out");
         struct pollfd pfd = {PQsocket(b->pg), POLLIN, 0};
@@ -278,7 +271,7 @@ static weft_status wait_batch(bench *b, batch *bt, double deadline, weft_err *er
             continue;
         if (!PQconsumeInput(b->pg))
             return weft_err_set(err, WEFT_EDB, "postgres: %s", PQerrorMessage(b->pg));
-        double t = now_s();
+        double t = weft_clock_s();
         PGnotify *n;
         while ((n = PQnotifies(b->pg))) {
             batch_mark(bt, n->extra, t);
@@ -312,7 +305,7 @@ static weft_status run_batch(bench *b, const json_t *def, size_t n, double *seco
 {
     batch bt;
     batch_init(&bt, n);
-    double t0 = now_s();
+    double t0 = weft_clock_s();
     weft_status st = WEFT_OK;
     for (size_t i = 0; !st && i < n; i++)
         st = submit(b, def, i, bt.uids[i], err);
@@ -359,19 +352,19 @@ static int cmd_ready(bench *b)
     json_t *res = result_new("ready");
     weft_err err = {0};
     weft_status st = WEFT_OK;
-    double t0 = now_s();
+    double t0 = weft_clock_s();
     for (size_t i = 0; !st && i < sizeof queues / sizeof queues[0];) {
         uint32_t consumers = 0;
         st = weft_broker_queue_info(b->broker, queues[i], NULL, &consumers, &err);
         if (!st && consumers > 0)
             i++;
-        else if (!st && now_s() - t0 > b->timeout_s)
+        else if (!st && weft_clock_s() - t0 > b->timeout_s)
             st = weft_err_set(&err, WEFT_ETIMEOUT, "no consumer on %s after %.0f s", queues[i],
                               b->timeout_s);
         else if (!st)
             weft_broker_pump(b->broker, 100, &err);
     }
-    set_real(res, "seconds", now_s() - t0);
+    set_real(res, "seconds", weft_clock_s() - t0);
     return report(res, st, &err);
 }
 
@@ -497,9 +490,9 @@ static weft_status floor_commits(PGconn *pg, size_t ops, double *us, weft_err *e
                      " at timestamptz NOT NULL DEFAULT now())",
                      err);
     for (size_t i = 0; !st && i < ops; i++) {
-        double t0 = now_s();
+        double t0 = weft_clock_s();
         st = pg_exec(pg, "INSERT INTO weft_bench_floor DEFAULT VALUES", err);
-        us[i] = (now_s() - t0) * 1e6;
+        us[i] = (weft_clock_s() - t0) * 1e6;
     }
     if (!st)
         st = pg_exec(pg, "DROP TABLE weft_bench_floor", err);
@@ -573,11 +566,11 @@ static weft_status floor_publishes(bench *b, size_t ops, double *us, weft_err *e
     char *body = weft_msg_encode_attempt(&m, &len);
     weft_status st = floor_queue(b->cfg.amqp_url, false, err);
     for (size_t i = 0; !st && i < ops; i++) {
-        double t0 = now_s();
+        double t0 = weft_clock_s();
         st = weft_broker_publish(b->broker, FLOOR_QUEUE, body, len, 0, err);
         if (!st)
             st = weft_broker_wait_confirms(b->broker, CONFIRM_TIMEOUT_MS, err);
-        us[i] = (now_s() - t0) * 1e6;
+        us[i] = (weft_clock_s() - t0) * 1e6;
     }
     if (!st)
         st = floor_queue(b->cfg.amqp_url, true, err);

@@ -23,6 +23,7 @@
  * Connection URLs come from the environment as for the binaries (WEFT_AMQP_URL). */
 #include "alloc.h"
 #include "broker.h"
+#include "clock.h"
 #include "message.h"
 #include "uuid.h"
 
@@ -33,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CONFIRM_TIMEOUT_MS 30000
@@ -91,13 +91,6 @@ static uint64_t rng(void)
 static int rng_between(int lo, int hi)
 {
     return hi <= lo ? lo : lo + (int)(rng() % (uint64_t)(hi - lo + 1));
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static weft_broker *connect_broker(void)
@@ -271,10 +264,10 @@ static int cmd_submit(const options *o)
     weft_broker *b = connect_broker();
     char batch[CONFIRM_BATCH][WEFT_UUID_LEN + 1];
     int nbatch = 0;
-    double start = now_s();
+    double start = weft_clock_s();
     for (int i = 0; i < o->count; i++) {
         if (o->rate > 0) {
-            double due = start + i / o->rate, wait = due - now_s();
+            double due = start + i / o->rate, wait = due - weft_clock_s();
             if (wait > 0)
                 usleep((useconds_t)(wait * 1e6));
         }
@@ -296,7 +289,7 @@ static int cmd_submit(const options *o)
     fclose(out);
     weft_broker_destroy(b);
     fprintf(stderr, "fault_load: submitted %d workflows%s in %.1f s\n", o->count,
-            o->twice ? " (each entry message twice)" : "", now_s() - start);
+            o->twice ? " (each entry message twice)" : "", weft_clock_s() - start);
     return 0;
 }
 
@@ -642,9 +635,9 @@ static int cmp_count(const void *a, const void *b)
 static int cmd_dead_check(const options *o)
 {
     weft_broker *b = connect_broker();
-    double end = now_s() + o->timeout_s;
+    double end = weft_clock_s() + o->timeout_s;
     uint32_t depth;
-    while ((depth = dead_depth(b)) < (uint32_t)o->expect && now_s() < end)
+    while ((depth = dead_depth(b)) < (uint32_t)o->expect && weft_clock_s() < end)
         usleep(250 * 1000);
     if (depth < (uint32_t)o->expect)
         fprintf(stderr, "fault_load: weft.dead holds %u messages after %d s, expected %d\n", depth,

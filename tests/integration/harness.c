@@ -1,6 +1,7 @@
 #include "harness.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "message.h"
 
 #include <criterion/criterion.h>
@@ -12,7 +13,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *need_env(const char *name)
@@ -21,13 +21,6 @@ static const char *need_env(const char *name)
     if (!v || !*v)
         cr_assert_fail("%s is not set: run the tests through the README's test command", name);
     return v;
-}
-
-double harness_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 bool harness_alive(pid_t pid)
@@ -148,7 +141,7 @@ void harness_submit(const char *definition, const char *inputs, char uid[WEFT_UU
 void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
 {
     weft_store *s = harness_store();
-    double end = harness_now() + timeout_s;
+    double end = weft_clock_s() + timeout_s;
     for (;;) {
         weft_err err = {0};
         weft_status st = weft_store_workflow(s, uid, out, &err);
@@ -157,7 +150,7 @@ void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
             (strcmp(out->status, "completed") == 0 || strcmp(out->status, "failed") == 0 ||
              strcmp(out->status, "canceled") == 0))
             break;
-        cr_assert(harness_now() < end, "workflow %s not finished after %.0f s (status %s)", uid,
+        cr_assert(weft_clock_s() < end, "workflow %s not finished after %.0f s (status %s)", uid,
                   timeout_s, st == WEFT_OK ? out->status : "not created");
         if (st == WEFT_OK)
             weft_workflow_info_finish(out);
@@ -192,9 +185,9 @@ json_t *harness_activity(json_t *activities, const char *name)
 char *harness_dead_find(const char *marker, double timeout_s)
 {
     weft_broker *b = harness_broker();
-    double end = harness_now() + timeout_s;
+    double end = weft_clock_s() + timeout_s;
     char *reason = NULL;
-    while (!reason && harness_now() < end) {
+    while (!reason && weft_clock_s() < end) {
         weft_delivery d;
         weft_err err = {0};
         weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, &d, &err);

@@ -54,7 +54,4 @@ char *harness_write_temp(const char *content);
 /* The path of a file in the tests data folder (static buffer). */
 const char *harness_data(const char *name);
 
-/* Monotonic seconds. */
-double harness_now(void);
-
 #endif

@@ -1,5 +1,6 @@
 /* The Redis lock against a real Redis at WEFT_REDIS_URL. Without one these tests fail: a
  * skipped lock test would pass a build whose locks were never exercised. */
+#include "clock.h"
 #include "lock.h"
 #include "uuid.h"
 
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 static const char *redis_url(void)
@@ -43,19 +43,6 @@ static void unique_key(char *key, size_t n, const char *what)
     snprintf(key, n, "weft:test:lock:%s:%s", what, uid);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 Test(lock, acquire_writes_a_hex_token_and_release_frees_the_key)
 {
     weft_lock *a = connect_or_fail(), *b = connect_or_fail();
@@ -84,9 +71,9 @@ Test(lock, second_acquire_while_held_returns_busy_after_waiting)
     weft_err err = {0};
 
     cr_assert_eq(weft_lock_acquire(a, key, 10000, 0, tok, &err), WEFT_OK, "%s", err.msg);
-    long long start = now_ms();
+    long long start = weft_clock_ms();
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 200, tok2, &err), WEFT_EBUSY);
-    long long waited = now_ms() - start;
+    long long waited = weft_clock_ms() - start;
     cr_assert_geq(waited, 195, "waited %lld ms of 200", waited);
     cr_assert_lt(waited, 2000, "waited %lld ms of 200", waited);
     cr_assert_not_null(strstr(err.msg, key), "%s", err.msg);
@@ -105,9 +92,9 @@ Test(lock, waiting_acquire_gets_the_lock_once_it_is_released)
     weft_err err = {0};
 
     cr_assert_eq(weft_lock_acquire(a, key, 150, 0, tok, &err), WEFT_OK, "%s", err.msg);
-    long long start = now_ms();
+    long long start = weft_clock_ms();
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 3000, tok2, &err), WEFT_OK, "%s", err.msg);
-    cr_assert_lt(now_ms() - start, 2000, "taken soon after the 150 ms lease ran out");
+    cr_assert_lt(weft_clock_ms() - start, 2000, "taken soon after the 150 ms lease ran out");
     cr_assert_eq(weft_lock_release(b, key, tok2, &err), WEFT_OK, "%s", err.msg);
     weft_lock_destroy(a);
     weft_lock_destroy(b);
@@ -149,7 +136,7 @@ Test(lock, expired_lease_lets_another_holder_take_it)
     weft_err err = {0};
 
     cr_assert_eq(weft_lock_acquire(a, key, 100, 0, tok, &err), WEFT_OK, "%s", err.msg);
-    sleep_ms(250);
+    weft_clock_sleep_ms(250);
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_OK, "%s", err.msg);
     cr_assert_eq(weft_lock_renew(a, key, tok, 10000, &err), WEFT_ESTALE,
                  "the first holder learns it lost the lock");
@@ -166,9 +153,9 @@ Test(lock, renew_extends_the_lease)
     weft_err err = {0};
 
     cr_assert_eq(weft_lock_acquire(a, key, 300, 0, tok, &err), WEFT_OK, "%s", err.msg);
-    sleep_ms(100);
+    weft_clock_sleep_ms(100);
     cr_assert_eq(weft_lock_renew(a, key, tok, 5000, &err), WEFT_OK, "%s", err.msg);
-    sleep_ms(500); /* past the first lease */
+    weft_clock_sleep_ms(500); /* past the first lease */
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_EBUSY,
                  "the renewed lease still holds");
     cr_assert_eq(weft_lock_release(a, key, tok, &err), WEFT_OK, "%s", err.msg);
@@ -185,7 +172,7 @@ Test(lock, release_after_expiry_does_not_delete_the_next_holders_lock)
     weft_err err = {0};
 
     cr_assert_eq(weft_lock_acquire(a, key, 100, 0, tok_a, &err), WEFT_OK, "%s", err.msg);
-    sleep_ms(250);
+    weft_clock_sleep_ms(250);
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok_b, &err), WEFT_OK, "%s", err.msg);
     cr_assert_eq(weft_lock_release(a, key, tok_a, &err), WEFT_ESTALE);
     cr_assert_eq(weft_lock_acquire(c, key, 10000, 0, tok_c, &err), WEFT_EBUSY,
@@ -219,7 +206,7 @@ static void *contend(void *arg)
         if (now > c->max_inside)
             c->max_inside = now;
         pthread_mutex_unlock(&c->mu);
-        sleep_ms(1);
+        weft_clock_sleep_ms(1);
         pthread_mutex_lock(&c->mu);
         c->inside--;
         c->done++;
@@ -261,9 +248,9 @@ static void *wait_for_lock(void *arg)
     shared_waiter *w = arg;
     char tok[WEFT_LOCK_TOKEN_LEN + 1];
     weft_err err = {0};
-    long long start = now_ms();
+    long long start = weft_clock_ms();
     w->got = weft_lock_acquire(w->l, w->key, 10000, 5000, tok, &err);
-    w->waited_ms = now_ms() - start;
+    w->waited_ms = weft_clock_ms() - start;
     if (w->got == WEFT_OK)
         weft_lock_release(w->l, w->key, tok, &err);
     return NULL;
@@ -280,7 +267,7 @@ Test(lock, a_waiting_acquire_does_not_block_a_release_on_the_same_client)
     shared_waiter w = {shared, key, WEFT_EINVAL, 0};
     pthread_t t;
     cr_assert_eq(pthread_create(&t, NULL, wait_for_lock, &w), 0);
-    sleep_ms(100);
+    weft_clock_sleep_ms(100);
     cr_assert_eq(weft_lock_release(shared, key, tok, &err), WEFT_OK, "%s", err.msg);
     pthread_join(t, NULL);
     cr_assert_eq(w.got, WEFT_OK, "the waiter got the lock");
