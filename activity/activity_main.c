@@ -6,6 +6,7 @@
 #include "log.h"
 #include "runner.h"
 #include "runtime.h"
+#include "stop.h"
 #include "tasks.h"
 
 #include <pthread.h>
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
 {
     weft_config cfg;
     weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
-    weft_signals_install();
+    weft_stop_install();
     weft_tasks_global_init();
     weft_task_registry *tasks = weft_task_registry_create();
     weft_tasks_register_builtin(tasks);

@@ -2,11 +2,9 @@
 
 #include "clock.h"
 #include "log.h"
+#include "stop.h"
 
 #include <malloc.h>
-
-#include <string.h>
-#include <time.h>
 
 #define BACKOFF_START_MS 100
 #define BACKOFF_MAX_MS 10000
@@ -15,35 +13,6 @@
 /* rabbitmq-c keeps the pool pages a message was read into for the life of the connection,
  * so a connection that carried a body this big is replaced once the message is settled. */
 #define RECONNECT_AFTER_BYTES (1024u * 1024u)
-
-volatile sig_atomic_t weft_stop_requested = 0;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    weft_stop_requested = 1;
-}
-
-void weft_signals_install(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
-void weft_sleep_ms(int ms)
-{
-    while (ms > 0 && !weft_stop_requested) {
-        int step = ms < 50 ? ms : 50;
-        struct timespec ts = {0, step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
 
 /* What a consumer did over its life, logged when it stops: the per-message cost of the
  * handoff singleton is the figure that bounds throughput. */
@@ -140,7 +109,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
             outage_begin(c, stats, err.msg);
             ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
             weft_delivery_finish(&d);
-            weft_sleep_ms(*backoff_ms);
+            weft_stop_sleep_ms(*backoff_ms);
             *backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
             if (ast)
                 return WEFT_EAMQP;
@@ -171,7 +140,7 @@ int weft_consumer_run(const weft_consumer *c)
         weft_status st = weft_broker_connect(c->amqp_url, HEARTBEAT_S, &b, &err);
         if (st) {
             outage_begin(c, &stats, err.msg);
-            weft_sleep_ms(backoff);
+            weft_stop_sleep_ms(backoff);
             backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
             continue;
         }
@@ -185,7 +154,7 @@ int weft_consumer_run(const weft_consumer *c)
         if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */
             malloc_trim(0);
         else if (st && !weft_stop_requested)
-            weft_sleep_ms(backoff);
+            weft_stop_sleep_ms(backoff);
     }
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
              "%s: stopping; handled %ld messages, busy %.1f ms (%.1f us per message)", c->name,

@@ -8,17 +8,7 @@
 #include "status.h"
 #include "transport.h"
 
-#include <signal.h>
 #include <stdbool.h>
-
-/* Set by SIGTERM/SIGINT: loops stop taking messages and return after the current one. */
-extern volatile sig_atomic_t weft_stop_requested;
-
-/* Installs the SIGTERM/SIGINT handlers that set weft_stop_requested; ignores SIGPIPE. */
-void weft_signals_install(void);
-
-/* Sleeps up to ms, returning early when a stop was requested. */
-void weft_sleep_ms(int ms);
 
 typedef weft_status (*weft_consumer_fn)(void *ctx, weft_transport *t, const weft_delivery *d,
                                         weft_err *err);
@@ -35,7 +25,8 @@ typedef struct {
     int tick_interval_ms;
 } weft_consumer;
 
-/* Runs until weft_stop_requested. Never returns on infrastructure failures: it logs one line
+/* Runs until weft_stop_requested (stop.h): it stops taking messages and returns after the
+ * current one. Never returns on infrastructure failures: it logs one line
  * per outage and reconnects. Returns 0 on a requested stop. */
 int weft_consumer_run(const weft_consumer *c);
 

@@ -8,7 +8,7 @@
 #include "log.h"
 #include "message.h"
 #include "runner.h"
-#include "consumer.h"
+#include "stop.h"
 #include "uuid.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
 
 #include "alloc.h"
 #include "clock.h"
-#include "consumer.h"
+#include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,8 +1,8 @@
 #include "runtime.h"
 
 #include "alloc.h"
-#include "consumer.h"
 #include "log.h"
+#include "stop.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -88,7 +88,7 @@ static void *connect_with_backoff(const char *service, connect_fn connect, const
         if (!logged)
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
         logged = true;
-        weft_sleep_ms(backoff);
+        weft_stop_sleep_ms(backoff);
         backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
     }
     return NULL;

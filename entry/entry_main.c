@@ -4,6 +4,7 @@
 #include "engine.h"
 #include "log.h"
 #include "runtime.h"
+#include "stop.h"
 #include "tasks.h"
 
 #include <stdlib.h>
@@ -24,7 +25,7 @@ int main(int argc, char **argv)
 {
     weft_config cfg;
     weft_runtime_init(argc, argv, "weft-entry", usage, &cfg);
-    weft_signals_install();
+    weft_stop_install();
     weft_task_registry *tasks = weft_task_registry_create();
     weft_tasks_register_builtin(tasks);
     weft_store *store = weft_runtime_store(&cfg);

@@ -5,6 +5,7 @@
 #include "engine.h"
 #include "log.h"
 #include "runtime.h"
+#include "stop.h"
 
 #include <stdlib.h>
 
@@ -41,7 +42,7 @@ int main(int argc, char **argv)
 {
     weft_config cfg;
     weft_runtime_init(argc, argv, "weft-handoff", usage, &cfg);
-    weft_signals_install();
+    weft_stop_install();
     weft_store *store = weft_runtime_store(&cfg);
     weft_lock *lock = store ? weft_runtime_lock(&cfg) : NULL;
     char *worker = weft_runtime_worker_id("handoff");
