@@ -51,7 +51,7 @@ static void *worker_main(void *arg)
                          .data_dir = w->cfg->data_dir,
                          .grace_s = w->cfg->grace_s};
         weft_consumer c = {.name = name,
-                           .queue = "default",
+                           .queue = WEFT_QUEUE_DEFAULT,
                            .prefetch = 1,
                            .amqp_url = w->cfg->amqp_url,
                            .handle = handle,

@@ -4,18 +4,12 @@
 #ifndef WEFT_BROKER_H
 #define WEFT_BROKER_H
 
+#include "queues.h"
 #include "status.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define WEFT_QUEUE_ENTRY "workflow_entry"
-#define WEFT_QUEUE_DEFAULT "default"
-#define WEFT_QUEUE_HANDOFF "workflow_handoff"
-#define WEFT_QUEUE_DEAD "weft.dead"
-/* Delay queues are "weft.retry.<ms>", one per bucket; each dead-letters into `default`. */
-#define WEFT_QUEUE_RETRY_PREFIX "weft.retry."
 
 typedef struct weft_broker weft_broker;
 

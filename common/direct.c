@@ -1,10 +1,10 @@
 #include "direct.h"
 
 #include "alloc.h"
-#include "broker.h"
 #include "clock.h"
 #include "engine.h"
 #include "message.h"
+#include "queues.h"
 #include "runner.h"
 #include "transport.h"
 

@@ -1,12 +1,12 @@
 #include "engine.h"
 
 #include "alloc.h"
-#include "broker.h"
 #include "clock.h"
 #include "dag.h"
 #include "definition.h"
 #include "log.h"
 #include "message.h"
+#include "queues.h"
 #include "runner.h"
 #include "stop.h"
 #include "uuid.h"
