@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include "broker_transport.h"
 #include "clock.h"
 #include "log.h"
 #include "stop.h"

@@ -1,6 +1,7 @@
-/* How the engine sends its follow-up messages: over RabbitMQ (the consumers) or in-process
- * (direct mode, `weft run`). The engine publishes everything a step produced, then flushes
- * once; only after a successful flush may the caller ack the message that caused it. */
+/* How the engine sends its follow-up messages: over RabbitMQ (the consumers,
+ * broker_transport.h) or in-process (direct mode, `weft run`: direct.c). The engine publishes
+ * everything a step produced, then flushes once; only after a successful flush may the caller ack
+ * the message that caused it. */
 #ifndef WEFT_TRANSPORT_H
 #define WEFT_TRANSPORT_H
 
@@ -22,17 +23,5 @@ struct weft_transport {
     /* Keeps the transport alive (heartbeats) while the caller waits, for up to ms. */
     void (*idle)(weft_transport *t, int ms);
 };
-
-typedef struct weft_broker weft_broker;
-
-/* A transport over b (borrowed; must outlive it). Embed it: the struct holds the broker. */
-typedef struct {
-    weft_transport base;
-    weft_broker *broker;
-    int copies; /* 1, or 2 under the WEFT_TEST_DUPLICATE_PUBLISH fault-test hook */
-} weft_broker_transport;
-
-/* Initializes t (caller's memory) over b. */
-void weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
 
 #endif

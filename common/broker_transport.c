@@ -1,6 +1,4 @@
-#include "transport.h"
-
-#include "broker.h"
+#include "broker_transport.h"
 
 #include <stdlib.h>
 #include <string.h>
