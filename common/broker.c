@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "uuid.h"
+#include "weft_limits.h"
 
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
@@ -16,7 +17,6 @@
 #define CHANNEL 1
 #define FRAME_MAX 131072
 #define CONNECT_TIMEOUT_S 5
-#define MAX_PRIORITY 10
 
 /* Delay buckets in ms, ~1.5x apart: a retry waits at most ~50% longer than its policy asks,
  * and each bucket is its own queue so one TTL never blocks another (DESIGN §2). */
@@ -134,7 +134,7 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
                                        entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD)};
     amqp_table_entry_t default_args[] = {entry_str("x-dead-letter-exchange", ""),
                                          entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
-                                         entry_int("x-max-priority", MAX_PRIORITY)};
+                                         entry_int("x-max-priority", WEFT_MAX_PRIORITY)};
     amqp_table_entry_t handoff_args[] = {entry_str("x-dead-letter-exchange", ""),
                                          entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
                                          entry_bool("x-single-active-consumer", true)};
@@ -290,9 +290,9 @@ static weft_status publish(weft_broker *b, const char *queue, const char *body, 
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
     props.message_id = amqp_cstring_bytes(id);
-    props.priority = (uint8_t)(priority < 0              ? 0
-                               : priority > MAX_PRIORITY ? MAX_PRIORITY
-                                                         : priority);
+    props.priority = (uint8_t)(priority < 0                   ? 0
+                               : priority > WEFT_MAX_PRIORITY ? WEFT_MAX_PRIORITY
+                                                              : priority);
     if (headers) {
         props._flags |= AMQP_BASIC_HEADERS_FLAG;
         props.headers = *headers;

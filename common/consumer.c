@@ -1,5 +1,6 @@
 #include "consumer.h"
 
+#include "backoff.h"
 #include "broker_transport.h"
 #include "clock.h"
 #include "log.h"
@@ -7,8 +8,6 @@
 
 #include <malloc.h>
 
-#define BACKOFF_START_MS 100
-#define BACKOFF_MAX_MS 10000
 #define HEARTBEAT_S 30
 #define POLL_MS 200
 /* rabbitmq-c keeps the pool pages a message was read into for the life of the connection,
@@ -48,9 +47,9 @@ static bool is_poison(weft_status st)
     return st == WEFT_EINVAL || st == WEFT_ENOTFOUND || st == WEFT_ETOOBIG;
 }
 
-/* Serves one connection until it fails or a stop is requested. *backoff_ms is reset after
- * any message was handled, and raised on infrastructure failures. */
-static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms,
+/* Serves one connection until it fails or a stop is requested. backoff is reset after any
+ * message was handled, and raised on infrastructure failures. */
+static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *backoff,
                          consumer_stats *stats)
 {
     weft_err err = {0};
@@ -94,7 +93,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
         weft_status ast;
         if (st == WEFT_OK) {
             ast = weft_broker_ack(b, d.tag, &aerr);
-            *backoff_ms = BACKOFF_START_MS;
+            weft_backoff_reset(backoff);
             outage_end(c, stats);
         } else if (st == WEFT_ESHUTDOWN) {
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
@@ -104,14 +103,13 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
             WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
                      WEFT_QUEUE_DEAD, err.msg);
             ast = weft_broker_dead_letter(b, &d, c->queue, err.msg, &aerr);
-            *backoff_ms = BACKOFF_START_MS;
+            weft_backoff_reset(backoff);
         } else {
             /* infrastructure: leave the message to the broker and slow down */
             outage_begin(c, stats, err.msg);
             ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
             weft_delivery_finish(&d);
-            weft_stop_sleep_ms(*backoff_ms);
-            *backoff_ms = *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+            weft_stop_sleep_ms(weft_backoff_next(backoff));
             if (ast)
                 return WEFT_EAMQP;
             continue;
@@ -132,7 +130,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, int *backoff_ms
 
 int weft_consumer_run(const weft_consumer *c)
 {
-    int backoff = BACKOFF_START_MS;
+    weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
     consumer_stats stats = {0, 0.0, 0.0};
     bool first = true;
     while (!weft_stop_requested) {
@@ -141,21 +139,20 @@ int weft_consumer_run(const weft_consumer *c)
         weft_status st = weft_broker_connect(c->amqp_url, HEARTBEAT_S, &b, &err);
         if (st) {
             outage_begin(c, &stats, err.msg);
-            weft_stop_sleep_ms(backoff);
-            backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+            weft_stop_sleep_ms(weft_backoff_next(&backoff));
             continue;
         }
         if (first)
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
                      c->queue, c->prefetch);
         first = false;
-        backoff = BACKOFF_START_MS;
+        weft_backoff_reset(&backoff);
         st = serve(c, b, &backoff, &stats);
         weft_broker_destroy(b);
         if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */
             malloc_trim(0);
         else if (st && !weft_stop_requested)
-            weft_stop_sleep_ms(backoff);
+            weft_stop_sleep_ms(weft_backoff_next(&backoff));
     }
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
              "%s: stopping; handled %ld messages, busy %.1f ms (%.1f us per message)", c->name,

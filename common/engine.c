@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include "alloc.h"
+#include "backoff.h"
 #include "clock.h"
 #include "dag.h"
 #include "definition.h"
@@ -24,21 +25,22 @@
 /* A finished attempt's result is worth waiting for: while Postgres is down the worker keeps
  * the message and retries the write this long before giving the message back. */
 #define STORE_RETRY_S 300
+#define STORE_BACKOFF_MAX_MS 5000
 
 /* Waits before retrying a store write, keeping the transport alive; false when the caller
  * should give up (too long, or the process is stopping with its grace spent). */
-static bool store_backoff(weft_engine *e, double started, int *delay_ms, weft_status st,
+static bool store_backoff(weft_engine *e, double started, weft_backoff *backoff, weft_status st,
                           const weft_err *err)
 {
     if (st != WEFT_EDB || weft_clock_s() - started > STORE_RETRY_S || weft_stop_requested)
         return false;
-    if (*delay_ms == 100)
+    if (weft_backoff_first(backoff))
         WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; keeping the result and retrying", err->msg);
-    for (int waited = 0; waited < *delay_ms; waited += 100) {
+    int delay_ms = weft_backoff_next(backoff);
+    for (int waited = 0; waited < delay_ms; waited += 100) {
         e->transport->idle(e->transport, 0);
         weft_clock_sleep_ms(100);
     }
-    *delay_ms = *delay_ms * 2 > 5000 ? 5000 : *delay_ms * 2;
     return true;
 }
 
@@ -186,7 +188,8 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
 {
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
-    int next = m->attempt, backoff = 100;
+    int next = m->attempt;
+    weft_backoff backoff = WEFT_BACKOFF_INIT(STORE_BACKOFF_MAX_MS);
     double started = weft_clock_s();
     weft_status st;
     do
@@ -308,7 +311,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return st == WEFT_OK || st == WEFT_ESTALE ? WEFT_ESHUTDOWN : st;
     }
     if (res == WEFT_TASK_OK) {
-        int backoff = 100;
+        weft_backoff backoff = WEFT_BACKOFF_INIT(STORE_BACKOFF_MAX_MS);
         double started = weft_clock_s();
         do
             st = weft_store_complete(e->store, m.activity_uid, m.attempt, input, output, err);

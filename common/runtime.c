@@ -1,6 +1,7 @@
 #include "runtime.h"
 
 #include "alloc.h"
+#include "backoff.h"
 #include "log.h"
 #include "stop.h"
 
@@ -9,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define BACKOFF_START_MS 100
-#define BACKOFF_MAX_MS 10000
 
 void weft_runtime_init(int argc, char **argv, const char *component, const char *usage,
                        weft_config *cfg)
@@ -70,7 +68,7 @@ static weft_status connect_lock(const char *url, void **out, weft_err *err)
  * (exit 2: no retry can fix configuration). One log line per outage. */
 static void *connect_with_backoff(const char *service, connect_fn connect, const char *url)
 {
-    int backoff = BACKOFF_START_MS;
+    weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
     bool logged = false;
     while (!weft_stop_requested) {
         weft_err err = {0};
@@ -88,8 +86,7 @@ static void *connect_with_backoff(const char *service, connect_fn connect, const
         if (!logged)
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
         logged = true;
-        weft_stop_sleep_ms(backoff);
-        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+        weft_stop_sleep_ms(weft_backoff_next(&backoff));
     }
     return NULL;
 }
