@@ -3,6 +3,7 @@
 #include "task_impl.h"
 
 #include "alloc.h"
+#include "config.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -39,23 +40,6 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *userdata)
     }
     s->bytes += (curl_off_t)n;
     return n;
-}
-
-/* The URL for messages, with any user:password@ replaced by ***@. New string. */
-static char *redact_url(const char *url)
-{
-    const char *rest = strstr(url, "://");
-    if (!rest)
-        return weft_xstrdup(url);
-    rest += 3;
-    size_t auth_n = strcspn(rest, "/?#");
-    const char *at = NULL;
-    for (const char *p = rest; p < rest + auth_n; p++)
-        if (*p == '@')
-            at = p;
-    if (!at)
-        return weft_xstrdup(url);
-    return weft_xasprintf("%.*s***%s", (int)(rest - url), url, at);
 }
 
 /* Failures curl reports that retrying will not fix; everything else (connect, resolve,
@@ -177,7 +161,7 @@ static weft_task_result fetch_parse_args(const weft_task_ctx *ctx, fetch_args *a
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                "http.fetch: 'url' must be a string");
     if (strncasecmp(a->url, "http://", 7) != 0 && strncasecmp(a->url, "https://", 8) != 0) {
-        char *shown = redact_url(a->url);
+        char *shown = weft_redact_url(a->url);
         weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                         "http.fetch: 'url' must be an http:// or https:// URL, got '%s'", shown);
         free(shown);
@@ -196,7 +180,7 @@ static weft_task_result fetch_parse_args(const weft_task_ctx *ctx, fetch_args *a
         a->max_bytes < 0)
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                "http.fetch: 'max_bytes' must be an integer >= 0");
-    a->shown_url = redact_url(a->url);
+    a->shown_url = weft_redact_url(a->url);
     return WEFT_TASK_OK;
 }
 

@@ -172,13 +172,22 @@ const char *weft_config_help(void)
 
 char *weft_redact_url(const char *url)
 {
-    /* scheme://user:password@host → scheme://user:***@host */
-    const char *scheme = strstr(url, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    if (!scheme || !at)
+    /* scheme://[user[:password]@]host[:port][/path][?query][#fragment] */
+    const char *sep = strstr(url, "://");
+    size_t scheme_n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789+-.");
+    if (!sep || url + scheme_n != sep || scheme_n == 0)
         return weft_xstrdup(url);
-    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (!colon)
+    /* the userinfo ends at the last '@' of the authority: an '@' in the path or the query
+     * is none, and one left unescaped in a password still hides the whole password */
+    const char *auth = sep + 3, *auth_end = auth + strcspn(auth, "/?#"), *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
         return weft_xstrdup(url);
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (!colon) /* a user name alone may be a token: hide it all */
+        return weft_xasprintf("%.*s***%s", (int)(auth - url), url, at);
     return weft_xasprintf("%.*s:***%s", (int)(colon - url), url, at);
 }

@@ -39,7 +39,10 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
 /* Help text lines for the shared flags and variables (static). */
 const char *weft_config_help(void);
 
-/* Copy of url with any password replaced by "***": new string, caller frees. */
+/* Copy of url for messages, with the password of its userinfo replaced by "***"
+ * ("user:***@host/x?q=1" after the scheme), or the whole userinfo when it holds no password
+ * (it may be a token: "***@host"). Anything else is kept, query included. New string,
+ * caller frees; a string that is no scheme://... URL comes back unchanged. */
 char *weft_redact_url(const char *url);
 
 /* Parses a whole decimal number in [min, max]; false otherwise. */
