@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "uuid.h"
 
+#include <curl/curl.h>
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -54,41 +55,85 @@ struct weft_lock {
 
 /* ---- URL parsing ---- */
 
-static int hex_value(char c)
+/* A copy of one part of u (NULL when absent or undecodable; *rc says which). */
+static char *url_part(CURLU *u, CURLUPart what, unsigned flags, CURLUcode *rc)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    char *v = NULL;
+    *rc = curl_url_get(u, what, &v, flags);
+    char *copy = *rc == CURLUE_OK ? weft_xstrdup(v) : NULL;
+    curl_free(v);
+    return copy;
 }
 
-/* New string holding s[0..n) with %XX escapes decoded; NULL on a bad escape or a %00. */
-static char *percent_decode(const char *s, size_t n)
+/* Credentials, host, port and database of a URL libcurl parsed. */
+static weft_status parse_parts(weft_lock *l, CURLU *u, weft_err *err)
 {
-    char *out = weft_xmalloc(n + 1), *o = out;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] != '%') {
-            *o++ = s[i];
-            continue;
-        }
-        int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-            free(out);
-            return NULL;
-        }
-        *o++ = (char)(hi * 16 + lo);
-        i += 2;
+    CURLUcode rc;
+    char *extra = url_part(u, CURLUPART_QUERY, 0, &rc);
+    if (!extra)
+        extra = url_part(u, CURLUPART_FRAGMENT, 0, &rc);
+    if (extra) {
+        free(extra);
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: query and fragment are not supported");
     }
-    *o = '\0';
-    return out;
+
+    l->user = url_part(u, CURLUPART_USER, CURLU_URLDECODE, &rc);
+    if (rc == CURLUE_URLDECODE)
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in user name");
+    l->password = url_part(u, CURLUPART_PASSWORD, CURLU_URLDECODE, &rc);
+    if (rc == CURLUE_URLDECODE)
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in password");
+    if (l->user && !l->password)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "redis URL: credentials must be ':password@' or 'user:password@'");
+    if (l->password && !*l->password)
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: empty password");
+    if (l->user && !*l->user) { /* ":password@": AUTH without a user name */
+        free(l->user);
+        l->user = NULL;
+    }
+
+    /* an IPv6 host comes back as "[addr]"; hiredis wants the address alone */
+    char *host = url_part(u, CURLUPART_HOST, 0, &rc);
+    if (!host || !*host || strcmp(host, "[]") == 0) {
+        free(host);
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: missing host");
+    }
+    size_t n = strlen(host);
+    l->host =
+        host[0] == '[' && host[n - 1] == ']' ? weft_xstrndup(host + 1, n - 2) : weft_xstrdup(host);
+    free(host);
+
+    l->port = LOCK_DEFAULT_PORT;
+    char *port = url_part(u, CURLUPART_PORT, 0, &rc);
+    if (port) {
+        l->port = atoi(port); /* libcurl checked it is a number in 0..65535 */
+        free(port);
+        if (l->port < 1)
+            return weft_err_set(err, WEFT_EINVAL, "redis URL: port must be 1..65535");
+    }
+
+    l->db = 0;
+    char *path = url_part(u, CURLUPART_PATH, 0, &rc);
+    const char *db = path && path[0] == '/' ? path + 1 : "";
+    size_t digits = strspn(db, "0123456789");
+    bool ok = digits == strlen(db) && digits <= 10;
+    if (ok && digits > 0) {
+        long long v = strtoll(db, NULL, 10);
+        ok = v <= LOCK_MAX_DB;
+        l->db = (long)v;
+    }
+    free(path);
+    if (!ok)
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: database must be a number after the '/'");
+    snprintf(l->where, sizeof l->where, strchr(l->host, ':') ? "[%s]:%d" : "%s:%d", l->host,
+             l->port);
+    return WEFT_OK;
 }
 
-/* Parses redis://[[user]:password@]host[:port][/db] into l. The message on failure never
- * quotes the URL: it may carry a password. */
+/* Parses redis://[[user]:password@]host[:port][/db] into l with libcurl's URL API (which
+ * keeps no global state: no curl_global_init needed). The message on failure never quotes
+ * the URL: it may carry a password. */
 static weft_status parse_url(weft_lock *l, const char *url, weft_err *err)
 {
     static const char scheme[] = "redis://";
@@ -98,82 +143,23 @@ static weft_status parse_url(weft_lock *l, const char *url, weft_err *err)
                                 "redis URL: rediss:// (TLS) is not supported by this build");
         return weft_err_set(err, WEFT_EINVAL, "redis URL must start with redis://");
     }
-    const char *auth = url + sizeof scheme - 1;
-    const char *auth_end = auth + strcspn(auth, "/?#");
-    if (*auth_end == '?' || *auth_end == '#')
-        return weft_err_set(err, WEFT_EINVAL, "redis URL: query and fragment are not supported");
-
-    /* userinfo ends at the last '@' of the authority: a raw '@' in a password still parses */
-    const char *host = auth;
-    for (const char *p = auth; p < auth_end; p++)
-        if (*p == '@')
-            host = p + 1;
-    if (host != auth) {
-        const char *ui_end = host - 1;
-        const char *colon = memchr(auth, ':', (size_t)(ui_end - auth));
-        if (!colon)
-            return weft_err_set(err, WEFT_EINVAL,
-                                "redis URL: credentials must be ':password@' or "
-                                "'user:password@'");
-        if (colon > auth) {
-            l->user = percent_decode(auth, (size_t)(colon - auth));
-            if (!l->user)
-                return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in user name");
-        }
-        l->password = percent_decode(colon + 1, (size_t)(ui_end - colon - 1));
-        if (!l->password)
-            return weft_err_set(err, WEFT_EINVAL, "redis URL: bad %%-escape in password");
-        if (!*l->password)
-            return weft_err_set(err, WEFT_EINVAL, "redis URL: empty password");
-    }
-
-    const char *host_end, *port_at = NULL;
-    if (*host == '[') { /* [IPv6] */
-        const char *close = memchr(host, ']', (size_t)(auth_end - host));
-        if (!close || close == host + 1)
-            return weft_err_set(err, WEFT_EINVAL, "redis URL: bad [IPv6] host");
-        l->host = weft_xstrndup(host + 1, (size_t)(close - host - 1));
-        host_end = close + 1;
-        if (host_end < auth_end) {
-            if (*host_end != ':')
-                return weft_err_set(err, WEFT_EINVAL, "redis URL: junk after [IPv6] host");
-            port_at = host_end + 1;
-        }
-    } else {
-        const char *colon = memchr(host, ':', (size_t)(auth_end - host));
-        host_end = colon ? colon : auth_end;
-        if (host_end == host)
-            return weft_err_set(err, WEFT_EINVAL, "redis URL: missing host");
-        l->host = weft_xstrndup(host, (size_t)(host_end - host));
-        if (colon)
-            port_at = colon + 1;
-    }
-
-    l->port = LOCK_DEFAULT_PORT;
-    if (port_at) {
-        long port = 0;
-        const char *p = port_at;
-        for (; p < auth_end && *p >= '0' && *p <= '9' && port <= 65535; p++)
-            port = port * 10 + (*p - '0');
-        if (p == port_at || p != auth_end || port < 1 || port > 65535)
-            return weft_err_set(err, WEFT_EINVAL, "redis URL: port must be 1..65535");
-        l->port = (int)port;
-    }
-
-    l->db = 0;
-    if (*auth_end == '/' && auth_end[1]) {
-        const char *d = auth_end + 1;
-        long db = 0;
-        for (; *d >= '0' && *d <= '9' && db <= LOCK_MAX_DB; d++)
-            db = db * 10 + (*d - '0');
-        if (d == auth_end + 1 || *d || db > LOCK_MAX_DB)
-            return weft_err_set(err, WEFT_EINVAL,
-                                "redis URL: database must be a number after the '/'");
-        l->db = db;
-    }
-    snprintf(l->where, sizeof l->where, strchr(l->host, ':') ? "[%s]:%d" : "%s:%d", l->host,
-             l->port);
-    return WEFT_OK;
+    if (url[sizeof scheme - 1] == '/') /* libcurl would read "redis:///0" as host 0.0.0.0 */
+        return weft_err_set(err, WEFT_EINVAL, "redis URL: missing host");
+    CURLU *u = curl_url();
+    if (!u)
+        abort(); /* out of memory: the one policy (alloc.h) */
+    CURLUcode rc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
+    weft_status st;
+    if (rc == CURLUE_OK)
+        st = parse_parts(l, u, err);
+    else if (rc == CURLUE_BAD_PORT_NUMBER)
+        st = weft_err_set(err, WEFT_EINVAL, "redis URL: port must be 1..65535");
+    else if (rc == CURLUE_NO_HOST)
+        st = weft_err_set(err, WEFT_EINVAL, "redis URL: missing host");
+    else
+        st = weft_err_set(err, WEFT_EINVAL, "redis URL: %s", curl_url_strerror(rc));
+    curl_url_cleanup(u);
+    return st;
 }
 
 /* ---- connection ---- */

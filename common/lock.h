@@ -10,10 +10,12 @@
 
 typedef struct weft_lock weft_lock;
 
-/* Connects to url ("redis://[:password@]host:port/db", or "redis://host:port" meaning db 0).
- * *out is a new client the caller frees with weft_lock_destroy. The URL (borrowed) may carry
- * a password; it never reaches a log line. Returns WEFT_EINVAL for a malformed URL,
- * WEFT_EREDIS when Redis cannot be reached or refuses AUTH/SELECT. */
+/* Connects to url ("redis://[[user]:password@]host[:port][/db]": port 6379 and db 0 when
+ * left out, an IPv6 host in brackets, reserved characters of the user name and password
+ * %-escaped, an '@' as %40; no query, no fragment, no rediss://). *out is a new client the
+ * caller frees with weft_lock_destroy. The URL (borrowed) may carry a password; it never
+ * reaches a log line or an error. Returns WEFT_EINVAL for a malformed URL, its message
+ * naming what is wrong; WEFT_EREDIS when Redis cannot be reached or refuses AUTH/SELECT. */
 weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err);
 
 /* Accepts NULL. */

@@ -277,27 +277,52 @@ Test(lock, a_waiting_acquire_does_not_block_a_release_on_the_same_client)
 
 Test(lock, malformed_urls_are_einval)
 {
-    const char *bad[] = {"http://127.0.0.1:6379", "redis://",
-                         "redis://host:notaport", "redis://host:70000",
-                         "redis://host/abc",      "redis://password@host",
-                         "rediss://host:6379",    NULL};
-    for (int i = 0; bad[i]; i++) {
+    const struct {
+        const char *url, *says;
+    } bad[] = {
+        {"http://127.0.0.1:6379", "redis://"},
+        {"redis://", "host"},
+        {"redis:///0", "host"},
+        {"redis://host:notaport", "port"},
+        {"redis://:s3cr3t@host:70000", "port"},
+        {"redis://host:0", "port"},
+        {"redis://host/abc", "database"},
+        {"redis://host/1/2", "database"},
+        {"redis://host/2147483648", "database"},
+        {"redis://s3cr3t@host", "credentials"},
+        {"redis://:@host", "empty password"},
+        {"redis://:s3cr3t%00@host", "password"},
+        {"redis://:s3cr3t@host/0?db=1", "query"},
+        {"redis://host/0#x", "fragment"},
+        {"rediss://:s3cr3t@host:6379", "TLS"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weft_lock *l = (weft_lock *)1;
         weft_err err = {0};
-        cr_assert_eq(weft_lock_connect(bad[i], &l, &err), WEFT_EINVAL, "%s", bad[i]);
-        cr_assert_null(l, "%s", bad[i]);
-        cr_assert_neq(err.msg[0], '\0');
+        cr_assert_eq(weft_lock_connect(bad[i].url, &l, &err), WEFT_EINVAL, "%s", bad[i].url);
+        cr_assert_null(l, "%s", bad[i].url);
+        cr_assert_not_null(strstr(err.msg, bad[i].says), "%s: %s", bad[i].url, err.msg);
+        cr_assert_null(strstr(err.msg, "s3cr3t"), "%s: %s", bad[i].url, err.msg);
     }
 }
 
 Test(lock, unreachable_redis_is_eredis_naming_host_port_but_not_the_password)
 {
-    weft_lock *l = NULL;
-    weft_err err = {0};
-    cr_assert_eq(weft_lock_connect("redis://:s3cr3t-pw@127.0.0.1:1/0", &l, &err), WEFT_EREDIS);
-    cr_assert_null(l);
-    cr_assert_not_null(strstr(err.msg, "127.0.0.1:1"), "%s", err.msg);
-    cr_assert_null(strstr(err.msg, "s3cr3t"), "%s", err.msg);
+    const struct {
+        const char *url, *where;
+    } urls[] = {
+        {"redis://:s3cr3t-pw@127.0.0.1:1/0", "127.0.0.1:1"},
+        {"redis://weft:s3cr3t%40pw@127.0.0.1:1", "127.0.0.1:1"},
+        {"redis://:s3cr3t@[::1]:1/3", "[::1]:1"},
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        weft_lock *l = NULL;
+        weft_err err = {0};
+        cr_assert_eq(weft_lock_connect(urls[i].url, &l, &err), WEFT_EREDIS, "%s", urls[i].url);
+        cr_assert_null(l);
+        cr_assert_not_null(strstr(err.msg, urls[i].where), "%s", err.msg);
+        cr_assert_null(strstr(err.msg, "s3cr3t"), "%s", err.msg);
+    }
 }
 
 /* WEFT_REDIS_URL with its database replaced and, unless cred is NULL, its credentials
