@@ -13,6 +13,7 @@
 #include "uuid.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,50 +59,74 @@ typedef struct {
     double timeout_s; /* < 0: none */
 } cli_args;
 
-static bool parse_args(int argc, char **argv, cli_args *a, const char *allowed)
+/* The options of the commands; each command allows some of them (a mask of their flags). */
+enum { OPT_INPUTS = 1, OPT_UID = 2, OPT_WAIT = 4, OPT_TIMEOUT = 8, OPT_JSON = 16 };
+
+static const struct option all_options[] = {
+    {"inputs", required_argument, NULL, OPT_INPUTS},
+    {"uid", required_argument, NULL, OPT_UID},
+    {"wait", no_argument, NULL, OPT_WAIT},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+};
+#define N_OPTIONS (sizeof all_options / sizeof all_options[0])
+
+/* Parses the arguments after the command (argv[1]): the options in allowed, anywhere, and
+ * one positional argument. Prints the error and returns false on bad usage. */
+static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
 {
     memset(a, 0, sizeof *a);
     a->timeout_s = -1;
-    for (int i = 2; i < argc; i++) {
-        const char *s = argv[i];
-        const char *flag = strncmp(s, "--", 2) == 0 ? s + 2 : NULL;
-        if (!flag) {
-            if (a->positional) {
-                die("unexpected argument '%s' (see weft --help)", s);
-                return false;
-            }
-            a->positional = s;
-            continue;
-        }
-        if (!strstr(allowed, flag)) {
-            die("unknown option '%s' for '%s' (see weft --help)", s, argv[1]);
-            return false;
-        }
-        bool needs_value =
-            strcmp(flag, "inputs") == 0 || strcmp(flag, "uid") == 0 || strcmp(flag, "timeout") == 0;
-        if (needs_value && i + 1 >= argc) {
-            die("option '%s' needs a value", s);
-            return false;
-        }
-        if (strcmp(flag, "inputs") == 0)
-            a->inputs = argv[++i];
-        else if (strcmp(flag, "uid") == 0)
-            a->uid = argv[++i];
-        else if (strcmp(flag, "timeout") == 0) {
+    struct option opts[N_OPTIONS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (allowed & all_options[i].val)
+            opts[n++] = all_options[i];
+    opts[n] = (struct option){0};
+    opterr = 0; /* the messages are ours */
+    optind = 1; /* argv + 1: the command stands where getopt expects the program name */
+    int c;
+    while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
+        const char *opt = argv[1 + optind - 1];
+        switch (c) {
+        case OPT_INPUTS:
+            a->inputs = optarg;
+            break;
+        case OPT_UID:
+            a->uid = optarg;
+            break;
+        case OPT_WAIT:
+            a->wait = true;
+            break;
+        case OPT_JSON:
+            a->json = true;
+            break;
+        case OPT_TIMEOUT: {
             char *end;
-            a->timeout_s = strtod(argv[++i], &end);
-            if (*end || a->timeout_s < 0) {
+            a->timeout_s = strtod(optarg, &end);
+            if (!*optarg || *end || a->timeout_s < 0) {
                 die("--timeout needs a number of seconds >= 0");
                 return false;
             }
-        } else if (strcmp(flag, "wait") == 0)
-            a->wait = true;
-        else if (strcmp(flag, "json") == 0)
-            a->json = true;
-        else {
-            die("unknown option '%s' (see weft --help)", s);
+            break;
+        }
+        case ':':
+            die("option '%s' needs a value", opt);
+            return false;
+        default:
+            if (optopt)
+                die("unknown option '-%c' for '%s' (see weft --help)", optopt, argv[1]);
+            else
+                die("unknown option '%s' for '%s' (see weft --help)", opt, argv[1]);
             return false;
         }
+    }
+    int first = 1 + optind;
+    if (first < argc)
+        a->positional = argv[first];
+    if (first + 1 < argc) {
+        die("unexpected argument '%s' (see weft --help)", argv[first + 1]);
+        return false;
     }
     if (!a->positional) {
         die("'%s' needs an argument (see weft --help)", argv[1]);
@@ -111,7 +136,7 @@ static bool parse_args(int argc, char **argv, cli_args *a, const char *allowed)
 }
 
 /* parse_args for the commands whose argument is a workflow uid. */
-static bool parse_uid_args(int argc, char **argv, cli_args *a, const char *allowed)
+static bool parse_uid_args(int argc, char **argv, cli_args *a, int allowed)
 {
     if (!parse_args(argc, argv, a, allowed))
         return false;
@@ -263,7 +288,7 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s)
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, "inputs uid wait timeout"))
+    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
         return die("--uid '%s' is not a UUID", a.uid);
@@ -297,7 +322,7 @@ static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_uid_args(argc, argv, &a, "wait timeout"))
+    if (!parse_uid_args(argc, argv, &a, OPT_WAIT | OPT_TIMEOUT))
         return EXIT_ERROR;
     weft_store *s = open_store(cfg);
     if (!s)
@@ -322,7 +347,7 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_uid_args(argc, argv, &a, "timeout"))
+    if (!parse_uid_args(argc, argv, &a, OPT_TIMEOUT))
         return EXIT_ERROR;
     return wait_for(cfg, a.positional, a.timeout_s);
 }
@@ -330,7 +355,7 @@ static int cmd_wait(const weft_config *cfg, int argc, char **argv)
 static int cmd_status(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_uid_args(argc, argv, &a, "json"))
+    if (!parse_uid_args(argc, argv, &a, OPT_JSON))
         return EXIT_ERROR;
     weft_store *s = open_store(cfg);
     if (!s)
@@ -394,7 +419,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, "inputs"))
+    if (!parse_args(argc, argv, &a, OPT_INPUTS))
         return EXIT_ERROR;
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
