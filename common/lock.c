@@ -31,10 +31,6 @@
 static const char release_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
     "else return 0 end";
-/* KEYS[1] = lock key, ARGV[1] = token, ARGV[2] = lease in ms: extend only our own lock. */
-static const char renew_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-    "return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
 
 typedef struct {
     const char *text;
@@ -50,7 +46,7 @@ struct weft_lock {
     long db;
     char where[300]; /* "host:port" for messages */
     redisContext *ctx;
-    lock_script release, renew;
+    lock_script release;
 };
 
 /* ---- URL parsing ---- */
@@ -256,8 +252,6 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
     }
     if (s == WEFT_OK)
         s = load_script(l, &l->release, err);
-    if (s == WEFT_OK)
-        s = load_script(l, &l->renew, err);
     if (s != WEFT_OK)
         drop_connection(l);
     return s;
@@ -310,7 +304,6 @@ weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
     weft_lock *l = weft_xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
     l->release.text = release_script;
-    l->renew.text = renew_script;
     weft_status s = parse_url(l, url, err);
     if (s == WEFT_OK)
         s = ensure_connected(l, err);
@@ -405,31 +398,6 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
                      wait_ms > 0 ? wait_ms : 0);
     if (s != WEFT_OK)
         token[0] = '\0';
-    return s;
-}
-
-weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
-                            weft_err *err)
-{
-    weft_status s = check_key(key, err);
-    if (s != WEFT_OK)
-        return s;
-    if (lease_ms <= 0)
-        return weft_err_set(err, WEFT_EINVAL, "lock '%s': lease must be > 0 ms, got %d", key,
-                            lease_ms);
-    char lease[16];
-    snprintf(lease, sizeof lease, "%d", lease_ms);
-    const char *args[] = {key, token ? token : "", lease};
-    long long renewed = 0;
-
-    pthread_mutex_lock(&l->mu);
-    s = ensure_connected(l, err);
-    if (s == WEFT_OK)
-        s = run_script(l, &l->renew, "renew", 3, args, &renewed, err);
-    pthread_mutex_unlock(&l->mu);
-
-    if (s == WEFT_OK && renewed != 1)
-        s = weft_err_set(err, WEFT_ESTALE, "lock '%s' was lost: its lease expired", key);
     return s;
 }
 

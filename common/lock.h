@@ -1,6 +1,13 @@
 /* Per-workflow locks in Redis: SET key token NX PX lease, released by a compare-and-delete
- * script so a holder whose lease expired never frees someone else's lock. The lock is for
- * efficiency; Postgres compare-and-set updates stay the safety net (DESIGN §5.5). */
+ * script so a holder whose lease expired never frees someone else's lock.
+ *
+ * The lock is for efficiency, not for safety (DESIGN §5.5): it keeps two handoffs of one
+ * workflow from doing the same work at once. A lease is never renewed, so a holder can
+ * outlive it (a handoff waiting up to a minute for publisher confirms of a big fan-out);
+ * then a second holder may run beside it, and the row locks and compare-and-set updates in
+ * Postgres decide: every transition happens once, the loser's is a no-op, and a dispatch
+ * sent twice is a duplicate message the activity claim drops. The lease only bounds how
+ * long a dead holder delays the next one. */
 #ifndef WEFT_LOCK_H
 #define WEFT_LOCK_H
 
@@ -27,11 +34,6 @@ void weft_lock_destroy(weft_lock *l);
  * connection failure (the client reconnects on the next call). */
 weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int wait_ms,
                               char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err);
-
-/* Extends the lease when token still holds key: WEFT_OK, or WEFT_ESTALE when the lock was
- * lost (expired and maybe taken by another), WEFT_EREDIS on a connection failure. */
-weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
-                            weft_err *err);
 
 /* Deletes key only when it still holds token: WEFT_OK, WEFT_ESTALE when it did not,
  * WEFT_EREDIS on a connection failure. */

@@ -109,8 +109,6 @@ Test(lock, release_with_a_wrong_token_is_stale_and_keeps_the_lock)
 
     cr_assert_eq(weft_lock_acquire(a, key, 10000, 0, tok, &err), WEFT_OK, "%s", err.msg);
     cr_assert_eq(weft_lock_release(b, key, "0123456789abcdef0123456789abcdef", &err), WEFT_ESTALE);
-    cr_assert_eq(weft_lock_renew(b, key, "0123456789abcdef0123456789abcdef", 10000, &err),
-                 WEFT_ESTALE);
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_EBUSY,
                  "the lock is still held");
     cr_assert_eq(weft_lock_release(a, key, tok, &err), WEFT_OK, "%s", err.msg);
@@ -138,27 +136,7 @@ Test(lock, expired_lease_lets_another_holder_take_it)
     cr_assert_eq(weft_lock_acquire(a, key, 100, 0, tok, &err), WEFT_OK, "%s", err.msg);
     weft_clock_sleep_ms(250);
     cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_OK, "%s", err.msg);
-    cr_assert_eq(weft_lock_renew(a, key, tok, 10000, &err), WEFT_ESTALE,
-                 "the first holder learns it lost the lock");
     cr_assert_eq(weft_lock_release(b, key, tok2, &err), WEFT_OK, "%s", err.msg);
-    weft_lock_destroy(a);
-    weft_lock_destroy(b);
-}
-
-Test(lock, renew_extends_the_lease)
-{
-    weft_lock *a = connect_or_fail(), *b = connect_or_fail();
-    char key[128], tok[WEFT_LOCK_TOKEN_LEN + 1], tok2[WEFT_LOCK_TOKEN_LEN + 1];
-    unique_key(key, sizeof key, "renew");
-    weft_err err = {0};
-
-    cr_assert_eq(weft_lock_acquire(a, key, 300, 0, tok, &err), WEFT_OK, "%s", err.msg);
-    weft_clock_sleep_ms(100);
-    cr_assert_eq(weft_lock_renew(a, key, tok, 5000, &err), WEFT_OK, "%s", err.msg);
-    weft_clock_sleep_ms(500); /* past the first lease */
-    cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_EBUSY,
-                 "the renewed lease still holds");
-    cr_assert_eq(weft_lock_release(a, key, tok, &err), WEFT_OK, "%s", err.msg);
     weft_lock_destroy(a);
     weft_lock_destroy(b);
 }
@@ -445,10 +423,9 @@ Test(lock, lost_connection_is_eredis_then_the_next_call_reconnects)
     cr_assert(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1, "killed one client");
     freeReplyObject(r);
 
-    cr_assert_eq(weft_lock_renew(l, key, tok, 10000, &err), WEFT_EREDIS);
+    cr_assert_eq(weft_lock_release(l, key, tok, &err), WEFT_EREDIS);
     cr_assert_null(strstr(err.msg, ":pw"), "%s", err.msg);
-    cr_assert_eq(weft_lock_renew(l, key, tok, 10000, &err), WEFT_OK, "reconnected: %s", err.msg);
-    cr_assert_eq(weft_lock_release(l, key, tok, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(weft_lock_release(l, key, tok, &err), WEFT_OK, "reconnected: %s", err.msg);
     weft_lock_destroy(l);
 
     r = redisCommand(admin, "ACL DELUSER %s", user);
@@ -456,7 +433,7 @@ Test(lock, lost_connection_is_eredis_then_the_next_call_reconnects)
     redisFree(admin);
 }
 
-Test(lock, release_and_renew_work_after_the_server_forgot_its_scripts)
+Test(lock, release_works_after_the_server_forgot_its_scripts)
 {
     redisContext *admin = admin_connect();
     weft_lock *l = connect_or_fail();
@@ -467,9 +444,6 @@ Test(lock, release_and_renew_work_after_the_server_forgot_its_scripts)
 
     redisReply *r = redisCommand(admin, "SCRIPT FLUSH"); /* as a restart or failover would */
     cr_assert(r && r->type == REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    cr_assert_eq(weft_lock_renew(l, key, tok, 10000, &err), WEFT_OK, "%s", err.msg);
-    r = redisCommand(admin, "SCRIPT FLUSH");
     freeReplyObject(r);
     cr_assert_eq(weft_lock_release(l, key, tok, &err), WEFT_OK, "%s", err.msg);
 
