@@ -36,8 +36,6 @@ struct weft_broker {
     amqp_connection_state_t conn;
     char *where; /* host:port for messages */
     bool healthy;
-    char consumer_tag[64];
-    bool consuming;
     uint64_t next_seq; /* publish sequence number of the next publish */
     uint64_t *unconfirmed;
     size_t nunconfirmed, capunconfirmed;
@@ -256,24 +254,9 @@ weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch,
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     if (st)
         return st;
-    amqp_basic_consume_ok_t *ok = amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(queue),
-                                                     amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-    st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
-    if (st)
-        return st;
-    snprintf(b->consumer_tag, sizeof b->consumer_tag, "%.*s", (int)ok->consumer_tag.len,
-             (char *)ok->consumer_tag.bytes);
-    b->consuming = true;
-    return WEFT_OK;
-}
-
-weft_status weft_broker_cancel(weft_broker *b, weft_err *err)
-{
-    if (!b->consuming)
-        return WEFT_OK;
-    amqp_basic_cancel(b->conn, CHANNEL, amqp_cstring_bytes(b->consumer_tag));
-    b->consuming = false;
-    return check_reply(b, amqp_get_rpc_reply(b->conn), "cancelling the consumer", err);
+    amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
+                       amqp_empty_table);
+    return check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
 }
 
 static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
@@ -435,7 +418,6 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
     }
     case AMQP_BASIC_CANCEL_METHOD:
         /* the broker cancelled us (queue deleted, or failover of a single active consumer) */
-        b->consuming = false;
         st = fail(b, err, "consuming", "the broker cancelled the consumer");
         break;
     case AMQP_CHANNEL_CLOSE_METHOD: {

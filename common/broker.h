@@ -31,12 +31,10 @@ weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **
  * to their queues. */
 void weft_broker_destroy(weft_broker *b);
 
-/* Starts consuming queue with the given prefetch and manual acks. exclusive_tag, when not
- * NULL, names the consumer. WEFT_EAMQP on failure. */
+/* Starts consuming queue with the given prefetch and manual acks, under a consumer tag the
+ * broker picks. One consumer per connection: it ends with the connection. WEFT_EAMQP on
+ * failure. */
 weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err);
-
-/* Stops the consumer started by weft_broker_consume: no new deliveries after this. */
-weft_status weft_broker_cancel(weft_broker *b, weft_err *err);
 
 /* Publishes body (borrowed) to queue as a persistent JSON message with a fresh message id
  * and the given priority (0..10). Does not wait: call weft_broker_wait_confirms before

@@ -42,11 +42,6 @@ static void outage_end(const weft_consumer *c, consumer_stats *stats)
     stats->outage_since = 0;
 }
 
-static bool is_poison(weft_status st)
-{
-    return st == WEFT_EINVAL || st == WEFT_ENOTFOUND || st == WEFT_ETOOBIG;
-}
-
 /* Serves one connection until it fails or a stop is requested. backoff is reset after any
  * message was handled, and raised on infrastructure failures. */
 static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *backoff,
@@ -99,7 +94,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
                      c->name);
             ast = weft_broker_reject(b, d.tag, true, &aerr);
-        } else if (is_poison(st)) {
+        } else if (weft_status_is_poison(st)) {
             WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
                      WEFT_QUEUE_DEAD, err.msg);
             ast = weft_broker_dead_letter(b, &d, c->queue, err.msg, &aerr);

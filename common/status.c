@@ -35,10 +35,9 @@ const char *weft_strerror(weft_status s)
     return "unknown status";
 }
 
-bool weft_status_is_infra(weft_status s)
+bool weft_status_is_poison(weft_status s)
 {
-    return s == WEFT_EDB || s == WEFT_EAMQP || s == WEFT_EREDIS || s == WEFT_EIO ||
-           s == WEFT_ETIMEOUT || s == WEFT_EBUSY || s == WEFT_ESHUTDOWN;
+    return s == WEFT_EINVAL || s == WEFT_ENOTFOUND || s == WEFT_ETOOBIG;
 }
 
 weft_status weft_err_set(weft_err *err, weft_status s, const char *fmt, ...)

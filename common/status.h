@@ -29,9 +29,10 @@ typedef struct {
 /* Static text for a status; never NULL. */
 const char *weft_strerror(weft_status s);
 
-/* True for failures of infrastructure (database, broker, redis, I/O): the message must be
- * retried later, never acked away or dead-lettered. */
-bool weft_status_is_infra(weft_status s);
+/* True for the statuses that say a message can never be processed (EINVAL, ENOTFOUND,
+ * ETOOBIG): it is dead-lettered with its reason. Every other failure is infrastructure or a
+ * shutdown, and the message goes back to the broker to be retried. */
+bool weft_status_is_poison(weft_status s);
 
 /* Records status and a printf-style message in err (err may be NULL); returns s so callers
  * can write `return weft_err_set(err, WEFT_EINVAL, "...")`. */

@@ -35,7 +35,8 @@ typedef struct weft_task_registry weft_task_registry;
 weft_task_registry *weft_task_registry_create(void);
 void weft_task_registry_destroy(weft_task_registry *r);
 
-/* Registers fn under name (copied). Returns false if name is taken or not a valid name. */
+/* Registers fn under name (copied). Returns false if name is NULL or empty, or taken. A
+ * definition can only name a task whose name passes weft_name_valid (definition.h). */
 bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn);
 
 /* The handler for name, or NULL. */
