@@ -54,6 +54,7 @@ static void *worker_main(void *arg)
                            .queue = WEFT_QUEUE_DEFAULT,
                            .prefetch = 1,
                            .amqp_url = w->cfg->amqp_url,
+                           .amqp_cacert = w->cfg->amqp_cacert,
                            .handle = handle,
                            .ctx = &e};
         weft_consumer_run(&c);

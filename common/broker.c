@@ -155,7 +155,8 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
     return st;
 }
 
-weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out, weft_err *err)
+weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
+                                weft_broker **out, weft_err *err)
 {
     *out = NULL;
     char *buf = weft_xstrdup(url);
@@ -177,9 +178,8 @@ weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **
     if (info.ssl) {
         sock = amqp_ssl_socket_new(b->conn);
         if (sock) {
-            const char *ca = getenv("WEFT_AMQP_CACERT");
-            if (ca && *ca)
-                amqp_ssl_socket_set_cacert(sock, ca);
+            if (cacert)
+                amqp_ssl_socket_set_cacert(sock, cacert);
             amqp_ssl_socket_set_verify_peer(sock, 1);
             amqp_ssl_socket_set_verify_hostname(sock, 1);
         }

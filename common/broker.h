@@ -22,10 +22,13 @@ typedef struct {
 } weft_delivery;
 
 /* Opens a connection to url (borrowed; amqp:// or amqps://) with the given heartbeat,
- * logs in, opens channel 1 in confirm mode and declares the topology. *out is new; free
- * with weft_broker_destroy. WEFT_EINVAL for a malformed URL; WEFT_EAMQP when the broker
- * cannot be reached or refuses (err names host:port, never the password). */
-weft_status weft_broker_connect(const char *url, int heartbeat_s, weft_broker **out, weft_err *err);
+ * logs in, opens channel 1 in confirm mode and declares the topology. An amqps://
+ * connection verifies the broker's certificate and host name, against the CA file cacert
+ * (borrowed; NULL: the TLS library's default). *out is new; free with weft_broker_destroy.
+ * WEFT_EINVAL for a malformed URL; WEFT_EAMQP when the broker cannot be reached or refuses
+ * (err names host:port, never the password). */
+weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
+                                weft_broker **out, weft_err *err);
 
 /* Closes politely when the connection is healthy; accepts NULL. Unacked deliveries go back
  * to their queues. */

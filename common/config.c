@@ -82,6 +82,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
         st = env_url("WEFT_REDIS_URL", DEFAULT_REDIS_URL, &cfg->redis_url, err);
     if (st)
         return st;
+    const char *ca = getenv("WEFT_AMQP_CACERT");
+    if (ca && *ca)
+        cfg->amqp_cacert = weft_xstrdup(ca);
     const char *d = getenv("WEFT_DATA_DIR");
     if (d && *d)
         cfg->data_dir = weft_xstrdup(d);
@@ -103,6 +106,7 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
 void weft_config_finish(weft_config *cfg)
 {
     free(cfg->amqp_url);
+    free(cfg->amqp_cacert);
     free(cfg->database_url);
     free(cfg->redis_url);
     free(cfg->data_dir);
@@ -161,6 +165,7 @@ const char *weft_config_help(void)
 {
     return "Environment:\n"
            "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL ")\n"
+           "  WEFT_AMQP_CACERT     CA file that verifies an amqps:// broker\n"
            "  WEFT_DATABASE_URL    libpq connection string or URI\n"
            "  WEFT_REDIS_URL       redis://[:password@]host:port/db\n"
            "  WEFT_*_URL_FILE      read the URL from this file instead\n"

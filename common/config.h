@@ -12,6 +12,7 @@
 
 typedef struct {
     char *amqp_url;     /* owned; WEFT_AMQP_URL or the file named by WEFT_AMQP_URL_FILE */
+    char *amqp_cacert;  /* owned; WEFT_AMQP_CACERT (CA file for amqps://), NULL when unset */
     char *database_url; /* owned; WEFT_DATABASE_URL or WEFT_DATABASE_URL_FILE */
     char *redis_url;    /* owned; WEFT_REDIS_URL or WEFT_REDIS_URL_FILE */
     char *data_dir;     /* owned; WEFT_DATA_DIR, NULL when unset */

@@ -131,7 +131,7 @@ int weft_consumer_run(const weft_consumer *c)
     while (!weft_stop_requested) {
         weft_err err = {0};
         weft_broker *b = NULL;
-        weft_status st = weft_broker_connect(c->amqp_url, HEARTBEAT_S, &b, &err);
+        weft_status st = weft_broker_connect(c->amqp_url, c->amqp_cacert, HEARTBEAT_S, &b, &err);
         if (st) {
             outage_begin(c, &stats, err.msg);
             weft_stop_sleep_ms(weft_backoff_next(&backoff));

@@ -212,7 +212,7 @@ static int publish_entry(const weft_config *cfg, const char *body, size_t len)
 {
     weft_err err = {0};
     weft_broker *b;
-    if (weft_broker_connect(cfg->amqp_url, 0, &b, &err))
+    if (weft_broker_connect(cfg->amqp_url, cfg->amqp_cacert, 0, &b, &err))
         return die("%s", err.msg);
     weft_status st = weft_broker_publish(b, WEFT_QUEUE_ENTRY, body, len, 0, &err);
     if (!st)

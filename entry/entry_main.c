@@ -43,6 +43,7 @@ int main(int argc, char **argv)
                            .queue = WEFT_QUEUE_ENTRY,
                            .prefetch = cfg.prefetch,
                            .amqp_url = cfg.amqp_url,
+                           .amqp_cacert = cfg.amqp_cacert,
                            .handle = handle,
                            .ctx = &e};
         rc = weft_consumer_run(&c);

@@ -59,6 +59,7 @@ int main(int argc, char **argv)
                            .queue = WEFT_QUEUE_HANDOFF,
                            .prefetch = 1,
                            .amqp_url = cfg.amqp_url,
+                           .amqp_cacert = cfg.amqp_cacert,
                            .handle = handle,
                            .ctx = &h,
                            .tick = cfg.sweep_interval_s > 0 ? sweep : NULL,

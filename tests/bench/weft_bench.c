@@ -675,7 +675,7 @@ int main(int argc, char **argv)
     weft_status st = weft_config_init(&b.cfg, &err);
     if (!st) {
         weft_log_init("weft_bench", WEFT_LOG_WARN, WEFT_LOG_TEXT);
-        st = weft_broker_connect(b.cfg.amqp_url, 0, &b.broker, &err);
+        st = weft_broker_connect(b.cfg.amqp_url, b.cfg.amqp_cacert, 0, &b.broker, &err);
     }
     if (!st)
         st = pg_connect(&b, &err);

@@ -100,7 +100,7 @@ static weft_broker *connect_broker(void)
         die("%s is not set", "WEFT_AMQP_URL");
     weft_broker *b = NULL;
     weft_err err = {0};
-    if (weft_broker_connect(url, 0, &b, &err) != WEFT_OK)
+    if (weft_broker_connect(url, NULL, 0, &b, &err) != WEFT_OK)
         die("rabbitmq: %s", err.msg);
     return b;
 }

@@ -107,7 +107,7 @@ weft_broker *harness_broker(void)
 {
     weft_broker *b = NULL;
     weft_err err = {0};
-    weft_status st = weft_broker_connect(need_env("WEFT_AMQP_URL"), 0, &b, &err);
+    weft_status st = weft_broker_connect(need_env("WEFT_AMQP_URL"), NULL, 0, &b, &err);
     cr_assert(st == WEFT_OK, "rabbitmq: %s", err.msg);
     return b;
 }
