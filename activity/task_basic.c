@@ -4,9 +4,6 @@
 #include "alloc.h"
 #include "clock.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -17,36 +14,6 @@ weft_task_result weft_task_noop(const weft_task_ctx *ctx, json_t **output, char 
     return WEFT_TASK_OK;
 }
 
-/* Appends "<activity_uid> <attempt>" to the file `record` names: the fault tests count
- * executions with it, including those a crash cut short, so it is written first. O_APPEND
- * keeps concurrent one-line writes whole. */
-static weft_task_result record_execution(const weft_task_ctx *ctx, char *errbuf, size_t errlen)
-{
-    const char *record;
-    if (!weft_task_str_arg(ctx, "record", "", &record))
-        return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
-                               "sleep: 'record' must be a file name");
-    if (!*record)
-        return WEFT_TASK_OK;
-    char *path;
-    weft_task_result r = weft_task_data_path(ctx, "sleep", record, false, &path, errbuf, errlen);
-    if (r != WEFT_TASK_OK)
-        return r;
-    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    free(path);
-    if (fd < 0)
-        return weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "sleep: cannot open '%s': %s",
-                               record, strerror(errno));
-    char line[96];
-    int n = snprintf(line, sizeof line, "%s %d\n", ctx->activity_uid, ctx->attempt);
-    ssize_t w = write(fd, line, (size_t)n);
-    close(fd);
-    if (w != n)
-        return weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "sleep: cannot write '%s'",
-                               record);
-    return WEFT_TASK_OK;
-}
-
 weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char *errbuf,
                                  size_t errlen)
 {
@@ -54,10 +21,6 @@ weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char
     if (!weft_task_int_arg(ctx, "ms", 0, &ms) || ms < 0)
         return weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                "sleep: 'ms' must be an integer >= 0");
-    weft_task_result r = record_execution(ctx, errbuf, errlen);
-    if (r != WEFT_TASK_OK)
-        return r;
-
     weft_clock_sleep_ms(ms);
     *output = weft_task_input_copy(ctx);
     json_object_set_new(*output, "slept_ms", json_integer(ms));

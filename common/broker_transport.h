@@ -10,7 +10,6 @@
 typedef struct {
     weft_transport base;
     weft_broker *broker; /* borrowed; must outlive the transport */
-    int copies;          /* 1, or 2 under the WEFT_TEST_DUPLICATE_PUBLISH fault-test hook */
 } weft_broker_transport;
 
 /* Initializes t (caller's memory) over b (borrowed). */

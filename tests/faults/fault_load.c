@@ -3,9 +3,10 @@
  *   fault_load submit --count N --out FILE [--record NAME] [--ms MIN:MAX]
  *                     [--shapes chain,diamond,fanout] [--chain-len K] [--twice]
  *                     [--rate PER_S] [--seed S]
- *       publishes N entry messages of mixed shapes (every activity a `sleep` that records
- *       its executions in NAME under WEFT_DATA_DIR) and appends each uid to FILE once the
- *       broker confirmed it. --twice publishes every entry message twice.
+ *       publishes N entry messages of mixed shapes (every activity a `sleep`; with --record,
+ *       a `test.record_sleep` of the suite's consumer builds (fault_hooks.c) that records its
+ *       executions in NAME under WEFT_DATA_DIR) and appends each uid to FILE once the broker
+ *       confirmed it. --twice publishes every entry message twice.
  *   fault_load hostile --count N [--kinds WORD,...]
  *       publishes N messages that can never be processed, spread over the three consumer
  *       queues; prints "published N bytes B". --kinds keeps only the kinds whose names
@@ -155,7 +156,7 @@ static json_t *activity(const options *o, const char *name, json_t *deps)
     json_error_t jerr;
     json_t *a = json_object();
     json_object_set_new(a, "name", json_string(name));
-    json_object_set_new(a, "task", json_string("sleep"));
+    json_object_set_new(a, "task", json_string(o->record ? "test.record_sleep" : "sleep"));
     json_t *params = json_object();
     json_object_set_new(params, "ms", json_integer(rng_between(o->ms_min, o->ms_max)));
     if (o->record)

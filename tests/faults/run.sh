@@ -12,7 +12,8 @@
 # fault injections. Stops everything it started on exit.
 #
 # Environment (all optional):
-#   WEFT_FAULTS_BUILD_DIR    build to take the binaries and fault_load from (meson sets it;
+#   WEFT_FAULTS_BUILD_DIR    build to take the consumers (the suite's builds of them,
+#                            tests/faults/fault-weft-*) and fault_load from (meson sets it;
 #                            otherwise `deploy/setup.sh build` builds <repo>/build)
 #   WEFT_FAULTS_STATE_DIR    services' state, logs and data (<repo>/tests/faults/.state)
 #   WEFT_FAULTS_AMQP_PORT (5702), WEFT_FAULTS_RABBIT_DIST_PORT (25702),
@@ -80,7 +81,7 @@ export WEFT_RABBIT_DIST_PORT="${WEFT_FAULTS_RABBIT_DIST_PORT:-25702}"
 export WEFT_EPMD_PORT="${WEFT_FAULTS_EPMD_PORT:-4399}"
 export WEFT_REDIS_PORT="${WEFT_FAULTS_REDIS_PORT:-6409}"
 export WEFT_PG_PORT="${WEFT_FAULTS_PG_PORT:-5462}"
-unset WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL WEFT_TEST_DUPLICATE_PUBLISH
+unset WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL WEFT_FAULTS_DUPLICATE_PUBLISH
 SERVICES="$REPO/deploy/services.sh"
 
 say() { printf 'faults: %s\n' "$*" >&2; }
@@ -489,10 +490,10 @@ sc_rabbitmq_restart() { restart_service rabbitmq; }
 sc_postgres_restart() { restart_service postgres; }
 sc_redis_restart() { restart_service redis; }
 
-# 5. every message twice: the consumers publish everything twice, the driver each entry
-# message twice. The outcome must be that of a clean run.
+# 5. every message twice: the consumers publish everything twice (fault_hooks.c), the driver
+# each entry message twice. The outcome must be that of a clean run.
 sc_duplicates() {
-    CONSUMER_ENV+=(WEFT_TEST_DUPLICATE_PUBLISH=1)
+    CONSUMER_ENV+=(WEFT_FAULTS_DUPLICATE_PUBLISH=1)
     start_consumers || return 1
     submit --twice || return 1
     drain
@@ -630,18 +631,18 @@ main() {
     export WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL
 
     # a snapshot of the binaries: every scenario runs the same ones, even when the build is
-    # relinked meanwhile
+    # relinked meanwhile. The consumers are the suite's builds of them (fault_hooks.c).
     local bin="$WEFT_STATE_DIR/bin" b
     rm -rf "$bin"
     mkdir -p "$bin"
-    for b in "$BUILD/entry/weft-entry" "$BUILD/activity/weft-activity" \
-        "$BUILD/handoff/weft-handoff" "${WEFT_FAULTS_LOAD:-$BUILD/tests/faults/fault_load}"; do
+    for b in "$BUILD/tests/faults/fault-weft-entry" "$BUILD/tests/faults/fault-weft-activity" \
+        "$BUILD/tests/faults/fault-weft-handoff" "${WEFT_FAULTS_LOAD:-$BUILD/tests/faults/fault_load}"; do
         [ -x "$b" ] || { say "missing binary $b (is tests/faults in the meson build?)"; exit 1; }
         cp "$b" "$bin/" || exit 1
     done
-    BIN_ENTRY="$bin/weft-entry"
-    BIN_ACTIVITY="$bin/weft-activity"
-    BIN_HANDOFF="$bin/weft-handoff"
+    BIN_ENTRY="$bin/fault-weft-entry"
+    BIN_ACTIVITY="$bin/fault-weft-activity"
+    BIN_HANDOFF="$bin/fault-weft-handoff"
     LOAD="$bin/$(basename "${WEFT_FAULTS_LOAD:-fault_load}")"
 
     rm -rf "$WEFT_STATE_DIR/logs" "$WEFT_STATE_DIR/data"

@@ -1,0 +1,114 @@
+/* What the fault suite's builds of the consumers add to them. fault-weft-entry,
+ * fault-weft-activity and fault-weft-handoff are the production mains relinked with this
+ * file, which wraps two functions at link time (-Wl,--wrap, see meson.build here): the
+ * production binaries hold none of it.
+ *
+ *   test.record_sleep   the built-in `sleep`, after it appended "<activity_uid> <attempt>"
+ *                       to the file `record` (a file name in WEFT_DATA_DIR): run.sh counts
+ *                       executions with it, those a kill cut short included, so the line is
+ *                       written first; O_APPEND keeps concurrent lines whole.
+ *   WEFT_FAULTS_DUPLICATE_PUBLISH=1
+ *                       every publish of the broker transport happens twice, as an
+ *                       at-least-once broker may deliver a message; the engine must not
+ *                       notice (the `duplicates` scenario). */
+#include "alloc.h"
+#include "broker_transport.h"
+#include "tasks.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void __real_weft_tasks_register_builtin(weft_task_registry *r);
+void __wrap_weft_tasks_register_builtin(weft_task_registry *r);
+void __real_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
+void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
+
+/* ---- test.record_sleep ---- */
+
+static weft_task_fn builtin_sleep; /* set before any worker thread or task process starts */
+
+static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, const char *why)
+{
+    snprintf(errbuf, errlen, "test.record_sleep: %s", why);
+    return r;
+}
+
+static weft_task_result record_sleep(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                     size_t errlen)
+{
+    const char *record = json_string_value(json_object_get(ctx->input, "record"));
+    if (!record || !*record || strchr(record, '/') || !ctx->data_dir)
+        return fail(errbuf, errlen, WEFT_TASK_PERMANENT,
+                    "'record' must name a file in WEFT_DATA_DIR");
+    char *path = weft_xasprintf("%s/%s", ctx->data_dir, record);
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    free(path);
+    if (fd < 0)
+        return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, strerror(errno));
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s %d\n", ctx->activity_uid, ctx->attempt);
+    ssize_t w = write(fd, line, (size_t)n);
+    close(fd);
+    if (w != n)
+        return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "cannot write the record");
+    return builtin_sleep(ctx, output, errbuf, errlen);
+}
+
+void __wrap_weft_tasks_register_builtin(weft_task_registry *r)
+{
+    __real_weft_tasks_register_builtin(r);
+    builtin_sleep = weft_task_lookup(r, "sleep");
+    if (!builtin_sleep || !weft_task_register(r, "test.record_sleep", record_sleep))
+        abort();
+}
+
+/* ---- every publish twice ---- */
+
+typedef weft_status (*publish_fn)(weft_transport *t, const char *queue, const char *body,
+                                  size_t len, int priority, weft_err *err);
+typedef weft_status (*publish_delayed_fn)(weft_transport *t, const char *body, size_t len,
+                                          int priority, int delay_ms, weft_err *err);
+
+static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
+static bool duplicate;
+static publish_fn broker_publish;
+static publish_delayed_fn broker_publish_delayed;
+
+static void setup(void)
+{
+    const char *v = getenv("WEFT_FAULTS_DUPLICATE_PUBLISH");
+    duplicate = v && strcmp(v, "1") == 0;
+    weft_broker_transport probe;
+    __real_weft_broker_transport_init(&probe, NULL);
+    broker_publish = probe.base.publish;
+    broker_publish_delayed = probe.base.publish_delayed;
+}
+
+static weft_status publish_twice(weft_transport *t, const char *queue, const char *body, size_t len,
+                                 int priority, weft_err *err)
+{
+    weft_status st = broker_publish(t, queue, body, len, priority, err);
+    return st ? st : broker_publish(t, queue, body, len, priority, err);
+}
+
+static weft_status publish_delayed_twice(weft_transport *t, const char *body, size_t len,
+                                         int priority, int delay_ms, weft_err *err)
+{
+    weft_status st = broker_publish_delayed(t, body, len, priority, delay_ms, err);
+    return st ? st : broker_publish_delayed(t, body, len, priority, delay_ms, err);
+}
+
+void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b)
+{
+    pthread_once(&setup_once, setup);
+    __real_weft_broker_transport_init(t, b);
+    if (duplicate) {
+        t->base.publish = publish_twice;
+        t->base.publish_delayed = publish_delayed_twice;
+    }
+}
