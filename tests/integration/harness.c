@@ -236,25 +236,46 @@ json_t *harness_activity(json_t *activities, const char *name)
     return NULL;
 }
 
-char *harness_dead_find(const char *marker, double timeout_s)
+/* Takes messages from queue until one whose body contains marker (true, *out filled, release
+ * with weft_delivery_finish) or timeout_s passes (false). Other messages are dropped. */
+static bool take(const char *queue, const char *marker, double timeout_s, weft_delivery *out)
 {
     weft_broker *b = harness_broker();
     double end = harness_now() + timeout_s;
-    char *reason = NULL;
-    while (!reason && harness_now() < end) {
-        weft_delivery d;
+    bool found = false;
+    while (!found && harness_now() < end) {
         weft_err err = {0};
-        weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, &d, &err);
+        weft_status st = weft_broker_get(b, queue, out, &err);
         if (st == WEFT_ENOTFOUND) {
             usleep(100 * 1000);
             continue;
         }
         cr_assert(st == WEFT_OK, "%s", err.msg);
-        if (strstr(d.body, marker))
-            reason = weft_xstrdup(d.reason ? d.reason : "(no x-weft-reason header)");
-        weft_delivery_finish(&d);
+        found = strstr(out->body, marker) != NULL;
+        if (!found)
+            weft_delivery_finish(out);
     }
     weft_broker_destroy(b);
+    return found;
+}
+
+char *harness_take(const char *queue, const char *marker, double timeout_s)
+{
+    weft_delivery d;
+    if (!take(queue, marker, timeout_s, &d))
+        return NULL;
+    char *body = weft_xstrdup(d.body);
+    weft_delivery_finish(&d);
+    return body;
+}
+
+char *harness_dead_find(const char *marker, double timeout_s)
+{
+    weft_delivery d;
+    if (!take(WEFT_QUEUE_DEAD, marker, timeout_s, &d))
+        return NULL;
+    char *reason = weft_xstrdup(d.reason ? d.reason : "(no x-weft-reason header)");
+    weft_delivery_finish(&d);
     return reason;
 }
 

@@ -50,6 +50,10 @@ void harness_wait_handled(double timeout_s);
 json_t *harness_activities(const char *uid);
 json_t *harness_activity(json_t *activities, const char *name);
 
+/* Takes messages from queue until one whose body contains marker; returns its body (new
+ * string) or NULL after timeout_s. Other messages are dropped. */
+char *harness_take(const char *queue, const char *marker, double timeout_s);
+
 /* Takes messages from weft.dead until one whose body contains marker; returns its reason
  * (new string) or NULL after timeout_s. Other messages are dropped. */
 char *harness_dead_find(const char *marker, double timeout_s);
