@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,6 +176,35 @@ const char *weft_config_help(void)
            "  WEFT_DATA_DIR        root folder of the file tasks\n";
 }
 
+/* A libpq key=value string ("host=db password=x"): the value of password, bare or quoted,
+ * becomes ***. */
+static char *redact_conninfo(const char *s)
+{
+    const char *k = strstr(s, "password");
+    while (k && k != s && !isspace((unsigned char)k[-1]))
+        k = strstr(k + 1, "password");
+    if (!k)
+        return weft_xstrdup(s);
+    const char *v = k + strlen("password");
+    v += strspn(v, " \t");
+    if (*v != '=')
+        return weft_xstrdup(s);
+    v++;
+    v += strspn(v, " \t");
+    const char *end = v;
+    if (*end == '\'') {
+        for (end++; *end && *end != '\''; end++)
+            if (*end == '\\' && end[1])
+                end++;
+        if (*end)
+            end++;
+    } else {
+        while (*end && !isspace((unsigned char)*end))
+            end++;
+    }
+    return weft_xasprintf("%.*s***%s", (int)(v - s), s, end);
+}
+
 char *weft_redact_url(const char *url)
 {
     /* scheme://[user[:password]@]host[:port][/path][?query][#fragment] */
@@ -182,7 +212,7 @@ char *weft_redact_url(const char *url)
     size_t scheme_n = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                   "0123456789+-.");
     if (!sep || url + scheme_n != sep || scheme_n == 0)
-        return weft_xstrdup(url);
+        return redact_conninfo(url);
     /* the userinfo ends at the last '@' of the authority: an '@' in the path or the query
      * is none, and one left unescaped in a password still hides the whole password */
     const char *auth = sep + 3, *auth_end = auth + strcspn(auth, "/?#"), *at = NULL;

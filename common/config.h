@@ -43,7 +43,8 @@ const char *weft_config_help(void);
 /* Copy of url for messages, with the password of its userinfo replaced by "***"
  * ("user:***@host/x?q=1" after the scheme), or the whole userinfo when it holds no password
  * (it may be a token: "***@host"). Anything else is kept, query included. New string,
- * caller frees; a string that is no scheme://... URL comes back unchanged. */
+ * caller frees. A libpq key=value string gets its password value replaced instead; any
+ * other string comes back unchanged. */
 char *weft_redact_url(const char *url);
 
 /* Parses a whole decimal number in [min, max]; false otherwise. */

@@ -20,21 +20,6 @@ static weft_status check_size(size_t len, size_t max_bytes, weft_err *err)
     return WEFT_OK;
 }
 
-static weft_status only_fields(json_t *o, const char *const *allowed, weft_err *err)
-{
-    const char *key;
-    json_t *v;
-    json_object_foreach(o, key, v)
-    {
-        bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
-            ok = ok || strcmp(*a, key) == 0;
-        if (!ok)
-            return weft_err_set(err, WEFT_EINVAL, "message has unknown field '%.64s'", key);
-    }
-    return WEFT_OK;
-}
-
 static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN + 1], weft_err *err)
 {
     json_t *v = json_object_get(o, field);
@@ -46,10 +31,11 @@ static weft_status get_uid(json_t *o, const char *field, char out[WEFT_UUID_LEN 
     return WEFT_OK;
 }
 
-/* The common start of decoding: size, JSON, an object, only the allowed fields. On WEFT_OK
- * *out is a new reference. */
-static weft_status decode_object(const char *body, size_t len, size_t max_bytes,
-                                 const char *const *fields, json_t **out, weft_err *err)
+/* The common start of decoding: size, JSON, an object. Fields it does not know are left
+ * alone: a newer producer may send them during a rolling upgrade. On WEFT_OK *out is a new
+ * reference. */
+static weft_status decode_object(const char *body, size_t len, size_t max_bytes, json_t **out,
+                                 weft_err *err)
 {
     *out = NULL;
     weft_status st = check_size(len, max_bytes, err);
@@ -60,8 +46,6 @@ static weft_status decode_object(const char *body, size_t len, size_t max_bytes,
         return WEFT_EINVAL;
     if (!json_is_object(o))
         st = weft_err_set(err, WEFT_EINVAL, "message must be a JSON object");
-    if (!st)
-        st = only_fields(o, fields, err);
     if (st)
         json_decref(o);
     else
@@ -72,9 +56,8 @@ static weft_status decode_object(const char *body, size_t len, size_t max_bytes,
 weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
                                     weft_attempt_msg *out, weft_err *err)
 {
-    static const char *const fields[] = {"workflow_uid", "activity_uid", "attempt", NULL};
     json_t *o;
-    weft_status st = decode_object(body, len, max_bytes, fields, &o, err);
+    weft_status st = decode_object(body, len, max_bytes, &o, err);
     if (st)
         return st;
     st = get_uid(o, "workflow_uid", out->workflow_uid, err);
@@ -94,10 +77,9 @@ weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_byt
 weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes,
                                   weft_entry_msg *out, weft_err *err)
 {
-    static const char *const fields[] = {"config", "inputs", "workflow_uid", NULL};
     memset(out, 0, sizeof *out);
     json_t *o;
-    weft_status st = decode_object(body, len, max_bytes, fields, &o, err);
+    weft_status st = decode_object(body, len, max_bytes, &o, err);
     if (st)
         return st;
     if (json_object_get(o, "workflow_uid")) {

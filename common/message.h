@@ -1,4 +1,8 @@
-/* The three message kinds (DESIGN §2): strict decoding with a size limit, and encoding. */
+/* The three message kinds (DESIGN §2): decoding with a size limit, and encoding.
+ * Compatibility: a message may carry fields this version does not know; they are ignored, so
+ * an older consumer keeps working while newer producers roll out. Everything known stays
+ * strict: required fields, their types and ranges, the size limit. The definition inside an
+ * entry message is not a message: its unknown fields are errors (definition.h). */
 #ifndef WEFT_MESSAGE_H
 #define WEFT_MESSAGE_H
 
@@ -24,9 +28,9 @@ typedef struct {
     char workflow_uid[WEFT_UUID_LEN + 1];
 } weft_entry_msg;
 
-/* Decodes body (borrowed, len bytes). Over max_bytes → WEFT_ETOOBIG; not JSON, not UTF-8,
- * wrong shape or unknown fields → WEFT_EINVAL with err saying which (JSON errors carry
- * line and column). */
+/* Decodes body (borrowed, len bytes). Over max_bytes → WEFT_ETOOBIG; not JSON, not UTF-8, a
+ * missing field or a known field of the wrong type or range → WEFT_EINVAL with err saying
+ * which (JSON errors carry line and column). Unknown fields are ignored. */
 weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_bytes,
                                     weft_attempt_msg *out, weft_err *err);
 

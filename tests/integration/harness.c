@@ -159,6 +159,53 @@ void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
     weft_store_destroy(s);
 }
 
+/* Ready plus unacknowledged messages over the three work queues. AMQP's passive declare
+ * counts only ready ones, so this asks rabbitmqctl. */
+static long work_queue_messages(void)
+{
+    static const char *const queues[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF};
+    char cmd[1024], *out;
+    snprintf(cmd, sizeof cmd,
+             "'%s' rabbitmqctl list_queues name messages_ready messages_unacknowledged 2>&1",
+             need_env("WEFT_SERVICES_SH"));
+    int rc = harness_run(cmd, &out);
+    cr_assert_eq(rc, 0, "rabbitmqctl list_queues failed: %s", out);
+    long total = 0;
+    size_t seen = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+        char name[256];
+        long ready, unacked;
+        if (sscanf(line, "%255s %ld %ld", name, &ready, &unacked) != 3)
+            continue;
+        for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+            if (strcmp(name, queues[i]) == 0) {
+                total += ready + unacked;
+                seen++;
+            }
+        }
+    }
+    cr_assert_eq(seen, sizeof queues / sizeof queues[0],
+                 "rabbitmqctl did not list the work queues: %s", out);
+    free(out);
+    return total;
+}
+
+void harness_wait_handled(double timeout_s)
+{
+    double end = weft_clock_s() + timeout_s;
+    /* two empty readings: rabbitmqctl reads the queues one after another, so one reading may
+     * miss a follow-up published to a queue it had already read */
+    for (int empty = 0;;) {
+        long left = work_queue_messages();
+        empty = left == 0 ? empty + 1 : 0;
+        if (empty == 2)
+            return;
+        cr_assert(weft_clock_s() < end, "%ld messages still queued or unacknowledged after %.0f s",
+                  left, timeout_s);
+        usleep(100 * 1000);
+    }
+}
+
 json_t *harness_activities(const char *uid)
 {
     weft_store *s = harness_store();
@@ -182,25 +229,46 @@ json_t *harness_activity(json_t *activities, const char *name)
     return NULL;
 }
 
-char *harness_dead_find(const char *marker, double timeout_s)
+/* Takes messages from queue until one whose body contains marker (true, *out filled, release
+ * with weft_delivery_finish) or timeout_s passes (false). Other messages are dropped. */
+static bool take(const char *queue, const char *marker, double timeout_s, weft_delivery *out)
 {
     weft_broker *b = harness_broker();
     double end = weft_clock_s() + timeout_s;
-    char *reason = NULL;
-    while (!reason && weft_clock_s() < end) {
-        weft_delivery d;
+    bool found = false;
+    while (!found && weft_clock_s() < end) {
         weft_err err = {0};
-        weft_status st = weft_broker_get(b, WEFT_QUEUE_DEAD, &d, &err);
+        weft_status st = weft_broker_get(b, queue, out, &err);
         if (st == WEFT_ENOTFOUND) {
             usleep(100 * 1000);
             continue;
         }
         cr_assert(st == WEFT_OK, "%s", err.msg);
-        if (strstr(d.body, marker))
-            reason = weft_xstrdup(d.reason ? d.reason : "(no x-weft-reason header)");
-        weft_delivery_finish(&d);
+        found = strstr(out->body, marker) != NULL;
+        if (!found)
+            weft_delivery_finish(out);
     }
     weft_broker_destroy(b);
+    return found;
+}
+
+char *harness_take(const char *queue, const char *marker, double timeout_s)
+{
+    weft_delivery d;
+    if (!take(queue, marker, timeout_s, &d))
+        return NULL;
+    char *body = weft_xstrdup(d.body);
+    weft_delivery_finish(&d);
+    return body;
+}
+
+char *harness_dead_find(const char *marker, double timeout_s)
+{
+    weft_delivery d;
+    if (!take(WEFT_QUEUE_DEAD, marker, timeout_s, &d))
+        return NULL;
+    char *reason = weft_xstrdup(d.reason ? d.reason : "(no x-weft-reason header)");
+    weft_delivery_finish(&d);
     return reason;
 }
 

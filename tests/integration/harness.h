@@ -1,7 +1,8 @@
 /* Test harness for integration tests: the real RabbitMQ, Postgres and Redis (their URLs in
  * WEFT_AMQP_URL, WEFT_DATABASE_URL, WEFT_REDIS_URL, set by the test command) and weft's
- * binaries (WEFT_BIN_WEFT_ENTRY and so on, set by meson) as separate processes. A missing service
- * fails the test. */
+ * binaries (WEFT_BIN_WEFT_ENTRY and so on, set by meson) as separate processes; queue depths
+ * come from `deploy/services.sh rabbitmqctl` (WEFT_SERVICES_SH, set by meson, for the
+ * services of WEFT_STATE_DIR). A missing service fails the test. */
 #ifndef WEFT_TEST_HARNESS_H
 #define WEFT_TEST_HARNESS_H
 
@@ -37,9 +38,21 @@ void harness_submit(const char *definition, const char *inputs, char uid[WEFT_UU
 /* Waits until the workflow is terminal or timeout_s passes (asserts it ended). */
 void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out);
 
+/* Waits until workflow_entry, default and workflow_handoff hold no message, neither ready
+ * nor delivered and unacknowledged, in two readings in a row (asserts within timeout_s).
+ * Each consumer acks only after it has committed and published its follow-ups, so then
+ * every message published before the call has been handled, and so have the messages it
+ * led to. Call it before asserting that a message changed nothing: with no consumer the
+ * message stays and the wait fails. */
+void harness_wait_handled(double timeout_s);
+
 /* The activities of a workflow as JSON (new reference), and one of them by name (borrowed). */
 json_t *harness_activities(const char *uid);
 json_t *harness_activity(json_t *activities, const char *name);
+
+/* Takes messages from queue until one whose body contains marker; returns its body (new
+ * string) or NULL after timeout_s. Other messages are dropped. */
+char *harness_take(const char *queue, const char *marker, double timeout_s);
 
 /* Takes messages from weft.dead until one whose body contains marker; returns its reason
  * (new string) or NULL after timeout_s. Other messages are dropped. */

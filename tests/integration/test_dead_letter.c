@@ -40,7 +40,8 @@ Test(dead_letter, malformed_messages_on_every_queue_are_dead_lettered_with_reaso
 {
     expect_dead(WEFT_QUEUE_ENTRY, "{not json marker-e1", "marker-e1", "not valid JSON");
     expect_dead(WEFT_QUEUE_ENTRY, "[\"marker-e2\"]", "marker-e2", "must be a JSON object");
-    expect_dead(WEFT_QUEUE_DEFAULT, "{\"marker-d1\": 1}", "marker-d1", "unknown field");
+    expect_dead(WEFT_QUEUE_DEFAULT, "{\"marker-d1\": 1}", "marker-d1",
+                "lacks field 'workflow_uid'");
     expect_dead(WEFT_QUEUE_HANDOFF, "marker-h1 garbage", "marker-h1", "not valid JSON");
     expect_dead(WEFT_QUEUE_HANDOFF,
                 "{\"workflow_uid\":\"00000000-0000-4000-8000-000000000001\","
@@ -66,6 +67,19 @@ Test(dead_letter, invalid_definition_creates_nothing_and_names_activity_and_fiel
     weft_err err = {0};
     cr_assert_eq(weft_store_workflow(s, uid, &w, &err), WEFT_ENOTFOUND, "no workflow created");
     weft_store_destroy(s);
+    expect_alive();
+}
+
+Test(dead_letter, definition_with_an_unknown_field_is_dead_lettered_though_messages_allow_them)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit("{\"name\":\"typo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\","
+                   "\"depends\":[],\"params\":{\"m\":\"marker-typo\"}}]}",
+                   NULL, uid);
+    char *reason = harness_dead_find("marker-typo", 20);
+    cr_assert(reason, "definition with a typo never reached weft.dead");
+    cr_assert(strstr(reason, "activity 'x': unknown field 'depends'"), "reason: %s", reason);
+    free(reason);
     expect_alive();
 }
 

@@ -4,7 +4,6 @@
 
 #include <criterion/criterion.h>
 #include <string.h>
-#include <unistd.h>
 
 static harness_procs procs;
 static void up(void)
@@ -56,7 +55,7 @@ Test(duplicates, same_entry_message_twice_yields_one_workflow_run_once)
     weft_workflow_info_finish(&w);
     /* a re-submit after completion is a no-op too */
     harness_publish(WEFT_QUEUE_ENTRY, body);
-    sleep(1);
+    harness_wait_handled(30);
     assert_each_ran_once(uid);
     free(body);
     json_decref(doc);
@@ -88,7 +87,7 @@ Test(duplicates, duplicated_activity_and_handoff_messages_change_nothing)
         free(body);
     }
     json_decref(acts);
-    sleep(2);
+    harness_wait_handled(30);
     assert_each_ran_once(uid);
     harness_wait(uid, 5, &w);
     cr_assert_str_eq(w.status, "completed");

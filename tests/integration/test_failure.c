@@ -4,7 +4,6 @@
 
 #include <criterion/criterion.h>
 #include <string.h>
-#include <unistd.h>
 
 static harness_procs procs;
 static void up(void)
@@ -50,7 +49,7 @@ Test(failure, permanent_failure_fails_workflow_with_error_and_cancels_pending_si
     weft_workflow_info_finish(&w);
 
     /* the running sibling finishes, but its result dispatches nothing */
-    sleep(3);
+    harness_wait_handled(30);
     acts = harness_activities(uid);
     cr_assert_str_eq(json_string_value(json_object_get(harness_activity(acts, "slow"), "status")),
                      "completed");

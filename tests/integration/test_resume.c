@@ -57,7 +57,7 @@ Test(resume, resume_after_permanent_failure_completes_without_rerunning_complete
     cr_assert_str_eq(status_of(acts, "gate"), "failed");
     cr_assert_str_eq(status_of(acts, "last"), "canceled");
     json_decref(acts);
-    sleep(1); /* let 'side' finish: it was running or queued when 'gate' failed */
+    harness_wait_handled(30); /* 'side' was running or queued when 'gate' failed */
 
     /* fix the cause, then resume through the CLI */
     remove(marker);
@@ -82,6 +82,7 @@ Test(resume, resume_after_permanent_failure_completes_without_rerunning_complete
     snprintf(cmd, sizeof cmd, "'%s' resume %s --wait --timeout 30 >/dev/null 2>&1",
              getenv("WEFT_BIN_WEFT"), uid);
     cr_assert_eq(harness_run(cmd, NULL), 0);
+    harness_wait_handled(30);
     acts = harness_activities(uid);
     cr_assert_eq(runs_of(acts, "first"), 1);
     cr_assert_eq(runs_of(acts, "gate"), 2);

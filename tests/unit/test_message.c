@@ -1,4 +1,5 @@
-/* The message codec: strict shapes, size limit, round trips. */
+/* The message codec: known fields strict, unknown fields ignored (rolling upgrades), size
+ * limit, round trips. */
 #include "message.h"
 
 #include <criterion/criterion.h>
@@ -40,10 +41,13 @@ Test(message, attempt_rejects_bad_shapes_with_the_field_named)
         {"{\"workflow_uid\":\"nope\",\"activity_uid\":\"" ACT "\",\"attempt\":1}",
          "'workflow_uid' must be a UUID"},
         {"{\"activity_uid\":\"" ACT "\",\"attempt\":1}", "lacks field 'workflow_uid'"},
-        {"{\"workflow_uid\":\"" WF "\",\"activity_uid\":\"" ACT "\",\"attempt\":1,\"x\":1}",
-         "unknown field 'x'"},
         {"{\"workflow_uid\":\"" WF "\",\"workflow_uid\":\"" WF "\"}", "duplicate"},
         {"\xff\xfe", "not valid JSON"},
+        /* an unknown field excuses no known one */
+        {"{\"workflow_uid\":\"" WF "\",\"activity_uid\":\"" ACT "\",\"attempt\":\"2\",\"x\":1}",
+         "'attempt'"},
+        {"{\"activity_uid\":\"" ACT "\",\"attempt\":1,\"workflow\":\"" WF "\"}",
+         "lacks field 'workflow_uid'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         weft_attempt_msg m;
@@ -52,6 +56,40 @@ Test(message, attempt_rejects_bad_shapes_with_the_field_named)
         cr_assert(strstr(err.msg, cases[i].expect), "case %zu: '%s' lacks '%s'", i, err.msg,
                   cases[i].expect);
     }
+}
+
+Test(message, attempt_with_fields_from_a_newer_version_decodes)
+{
+    const char *body = "{\"workflow_uid\":\"" WF "\",\"activity_uid\":\"" ACT "\",\"attempt\":2,"
+                       "\"trace_id\":\"abc\",\"hints\":{\"k\":[1,2]}}";
+    weft_attempt_msg m;
+    weft_err err = {0};
+    cr_assert_eq(attempt(body, &m, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_str_eq(m.workflow_uid, WF);
+    cr_assert_str_eq(m.activity_uid, ACT);
+    cr_assert_eq(m.attempt, 2);
+}
+
+Test(message, entry_with_fields_from_a_newer_version_decodes_but_known_fields_stay_strict)
+{
+    weft_entry_msg m;
+    weft_err err = {0};
+    const char *create = "{\"config\":{\"name\":\"x\"},\"inputs\":{\"a\":1},\"priority\":3}";
+    cr_assert_eq(weft_msg_decode_entry(create, strlen(create), 1024, &m, &err), WEFT_OK, "%s",
+                 err.msg);
+    cr_assert_str_eq(json_string_value(json_object_get(m.config, "name")), "x");
+    cr_assert_eq(json_integer_value(json_object_get(m.inputs, "a")), 1);
+    weft_entry_msg_finish(&m);
+
+    const char *resume = "{\"workflow_uid\":\"" WF "\",\"reason\":\"operator\"}";
+    cr_assert_eq(weft_msg_decode_entry(resume, strlen(resume), 1024, &m, &err), WEFT_OK, "%s",
+                 err.msg);
+    cr_assert(!m.config && m.has_uid);
+    weft_entry_msg_finish(&m);
+
+    const char *bad_known = "{\"config\":{},\"inputs\":\"a\",\"priority\":3}";
+    cr_assert_eq(weft_msg_decode_entry(bad_known, strlen(bad_known), 1024, &m, &err), WEFT_EINVAL);
+    cr_assert(strstr(err.msg, "'inputs' must be an object"), "%s", err.msg);
 }
 
 Test(message, over_the_size_limit_is_too_big)
