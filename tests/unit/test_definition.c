@@ -2,6 +2,7 @@
  * every tests/data/definitions/valid/ file must parse, and each invalid/X.json must fail with
  * the text of invalid/X.err somewhere in its message. Cases too large for a file are
  * generated here. */
+#include "clock.h"
 #include "definition.h"
 
 #include "weft_limits.h"
@@ -337,21 +338,13 @@ static json_t *fan_in(size_t i, size_t n)
     return deps;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* Parses a generated document under the default limits and a NULL registry; reports time. */
 static weft_status parse_generated(json_t *doc, const weft_limits *limits, weft_definition **def,
                                    weft_err *err, double *secs)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = weft_clock_s();
     weft_status st = weft_definition_parse(doc, limits, NULL, def, err);
-    *secs = seconds_since(&t0);
+    *secs = weft_clock_s() - t0;
     return st;
 }
 
