@@ -225,6 +225,7 @@ void weft_delivery_finish(weft_delivery *d)
         return;
     free(d->body);
     free(d->reason);
+    free(d->message_id);
     memset(d, 0, sizeof *d);
 }
 
@@ -260,19 +261,22 @@ weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch,
 }
 
 static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
-                           int priority, amqp_table_t *headers, weft_err *err)
+                           int priority, amqp_table_t *headers, const char *message_id,
+                           weft_err *err)
 {
     if (!b->healthy)
         return fail(b, err, "publish", "connection is down");
     char id[WEFT_UUID_LEN + 1];
     weft_uuid_new(id);
+    if (!message_id)
+        message_id = id;
     amqp_basic_properties_t props;
     memset(&props, 0, sizeof props);
     props._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
                    AMQP_BASIC_MESSAGE_ID_FLAG | AMQP_BASIC_PRIORITY_FLAG;
     props.content_type = amqp_cstring_bytes("application/json");
     props.delivery_mode = AMQP_DELIVERY_PERSISTENT;
-    props.message_id = amqp_cstring_bytes(id);
+    props.message_id = amqp_cstring_bytes(message_id);
     props.priority = (uint8_t)(priority < 0                   ? 0
                                : priority > WEFT_MAX_PRIORITY ? WEFT_MAX_PRIORITY
                                                               : priority);
@@ -297,7 +301,13 @@ static weft_status publish(weft_broker *b, const char *queue, const char *body, 
 weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
                                 int priority, weft_err *err)
 {
-    return publish(b, queue, body, len, priority, NULL, err);
+    return publish(b, queue, body, len, priority, NULL, NULL, err);
+}
+
+weft_status weft_broker_publish_id(weft_broker *b, const char *queue, const char *body, size_t len,
+                                   int priority, const char *message_id, weft_err *err)
+{
+    return publish(b, queue, body, len, priority, NULL, message_id, err);
 }
 
 weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
@@ -308,7 +318,7 @@ weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t
         *bucket_ms = bucket;
     char name[64];
     snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", bucket);
-    return publish(b, name, body, len, priority, NULL, err);
+    return publish(b, name, body, len, priority, NULL, NULL, err);
 }
 
 /* Confirms: acks may cover several sequence numbers (multiple) and, across queues, may
@@ -336,6 +346,8 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
         return fail(b, err, "reading a message", "expected a content header");
     size_t size = (size_t)f.payload.properties.body_size;
     amqp_basic_properties_t *p = f.payload.properties.decoded;
+    if (p && (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) && p->message_id.len > 0)
+        d->message_id = weft_xstrndup(p->message_id.bytes, p->message_id.len);
     if (p && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
         for (int i = 0; i < p->headers.num_entries; i++) {
             amqp_table_entry_t *e = &p->headers.entries[i];
@@ -525,7 +537,7 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
     amqp_table_entry_t h[] = {entry_str("x-weft-reason", line),
                               entry_str("x-weft-queue", from_queue)};
     amqp_table_t headers = {2, h};
-    weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, err);
+    weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, d->message_id, err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, err);
     if (!st)

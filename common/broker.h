@@ -18,7 +18,8 @@ typedef struct {
     size_t len;
     uint64_t tag;
     bool redelivered;
-    char *reason; /* owned or NULL: the x-weft-reason header, when present */
+    char *reason;     /* owned or NULL: the x-weft-reason header, when present */
+    char *message_id; /* owned or NULL: the AMQP message_id property, when present */
 } weft_delivery;
 
 /* Opens a connection to url (borrowed; amqp:// or amqps://) with the given heartbeat,
@@ -45,12 +46,18 @@ weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch,
 weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
                                 int priority, weft_err *err);
 
+/* weft_broker_publish with the publisher's own message_id (borrowed; NULL: a fresh one), for
+ * tools that re-publish a message under its original id. */
+weft_status weft_broker_publish_id(weft_broker *b, const char *queue, const char *body, size_t len,
+                                   int priority, const char *message_id, weft_err *err);
+
 /* Publishes to a retry delay queue: the message reaches `default` after at least delay_ms
  * (rounded up to a bucket; *bucket_ms gets it when not NULL). */
 weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
                                         int delay_ms, int *bucket_ms, weft_err *err);
 
-/* Publishes body unchanged to weft.dead with x-weft-reason and x-weft-queue headers, waits
+/* Publishes body unchanged (and under its message_id) to weft.dead with x-weft-reason and
+ * x-weft-queue headers, waits
  * for its confirm, then acks tag: the message is parked for an operator, with its reason. */
 weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, const char *from_queue,
                                     const char *reason, weft_err *err);

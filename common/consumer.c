@@ -42,8 +42,10 @@ static void outage_end(const weft_consumer *c, consumer_stats *stats)
     stats->outage_since = 0;
 }
 
-/* Serves one connection until it fails or a stop is requested. backoff is reset after any
- * message was handled, and raised on infrastructure failures. */
+/* Serves one connection until it fails or a stop is requested. The backoff series is not
+ * restarted by a connection that merely opened (a message that keeps failing would then be
+ * retried every few hundred ms for ever): only by a message handled, or by a connection that
+ * stayed healthy for a whole capped wait. Infrastructure failures raise it. */
 static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *backoff,
                          consumer_stats *stats)
 {
@@ -56,6 +58,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
     weft_broker_transport t;
     weft_broker_transport_init(&t, b);
     int64_t next_tick = weft_clock_ms() + c->tick_interval_ms;
+    int64_t healthy_from = weft_clock_ms();
     long trimmed_at = stats->messages;
     while (!weft_stop_requested) {
         if (c->tick && weft_clock_ms() >= next_tick) {
@@ -69,6 +72,8 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
         weft_delivery d;
         st = weft_broker_next(b, POLL_MS, &d, &err);
         if (st == WEFT_ETIMEOUT) {
+            if (weft_clock_ms() - healthy_from >= WEFT_BACKOFF_MAX_MS)
+                weft_backoff_reset(backoff);
             /* idle: hand the heap that a big workflow left behind back to the system, so an
              * idle consumer's RSS stays what it was before the burst */
             if (stats->messages != trimmed_at) {
@@ -104,9 +109,10 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
             outage_begin(c, stats, err.msg);
             ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
             weft_delivery_finish(&d);
-            weft_stop_sleep_ms(weft_backoff_next(backoff));
             if (ast)
-                return WEFT_EAMQP;
+                return WEFT_EAMQP; /* the caller waits before reconnecting */
+            weft_stop_sleep_ms(weft_backoff_next(backoff));
+            healthy_from = weft_clock_ms();
             continue;
         }
         bool big = d.len > RECONNECT_AFTER_BYTES;
@@ -141,7 +147,6 @@ int weft_consumer_run(const weft_consumer *c)
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
                      c->queue, c->prefetch);
         first = false;
-        weft_backoff_reset(&backoff);
         st = serve(c, b, &backoff, &stats);
         weft_broker_destroy(b);
         if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */

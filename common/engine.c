@@ -114,20 +114,31 @@ static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
     return st;
 }
 
-weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
-                              char created_uid[WEFT_UUID_LEN + 1], weft_err *err)
+/* The uid a create message without workflow_uid gets: derived from its AMQP message_id, so
+ * every redelivery of that message (and a publisher's retry under the same id) names the
+ * same workflow; without either, a new one each time. */
+static void entry_uid(const weft_entry_msg *m, const char *message_id, char uid[WEFT_UUID_LEN + 1])
+{
+    if (m->has_uid) {
+        snprintf(uid, WEFT_UUID_LEN + 1, "%s", m->workflow_uid);
+    } else if (message_id && *message_id) {
+        char *name = weft_xasprintf("weft.entry.message_id:%s", message_id);
+        weft_uuid_from_name(name, strlen(name), uid);
+        free(name);
+    } else {
+        weft_uuid_new(uid);
+    }
+}
+
+weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, const char *message_id,
+                              weft_err *err)
 {
     weft_entry_msg m;
     weft_status st = weft_msg_decode_entry(body, len, e->limits.max_message_bytes, &m, err);
     if (st)
         return st;
     char uid[WEFT_UUID_LEN + 1];
-    if (m.has_uid)
-        snprintf(uid, sizeof uid, "%s", m.workflow_uid);
-    else
-        weft_uuid_new(uid);
-    if (created_uid)
-        snprintf(created_uid, WEFT_UUID_LEN + 1, "%s", uid);
+    entry_uid(&m, message_id, uid);
 
     if (!m.config) {
         st = resume(e, uid, err);

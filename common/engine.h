@@ -27,10 +27,11 @@ typedef struct {
     int grace_s;          /* after a stop request, how long a running task may finish */
 } weft_engine;
 
-/* workflow_entry: create, idempotent re-submit, or resume. created_uid (caller's buffer, may
- * be NULL) receives the workflow uid. */
-weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len,
-                              char created_uid[WEFT_UUID_LEN + 1], weft_err *err);
+/* workflow_entry: create, idempotent re-submit, or resume. body and message_id (the AMQP
+ * message_id, NULL when none) are borrowed. A create without workflow_uid takes its uid from
+ * message_id, so redeliveries of one message create one workflow. */
+weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, const char *message_id,
+                              weft_err *err);
 
 /* default: run one attempt (in a child process: see runner.h). redelivered: the broker
  * delivered this message before (its previous holder died), so an attempt found `running`

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(gcc pkg-config meson ninja-build librabbitmq-dev libhiredis-dev
-                libjansson-dev libpq-dev libcurl4-openssl-dev libcriterion-dev)
+                libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libcriterion-dev)
 
 missing=()
 for p in "${BUILD_PACKAGES[@]}"; do

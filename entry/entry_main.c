@@ -18,7 +18,7 @@ static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, 
 {
     weft_engine *e = ctx;
     e->transport = t;
-    return weft_engine_entry(e, d->body, d->len, NULL, err);
+    return weft_engine_entry(e, d->body, d->len, d->message_id, err);
 }
 
 int main(int argc, char **argv)

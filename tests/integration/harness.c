@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +31,7 @@ bool harness_alive(pid_t pid)
     return pid > 0 && waitpid(pid, &status, WNOHANG) == 0;
 }
 
-pid_t harness_spawn(const char *binary, const char *const *args)
+static pid_t spawn(const char *binary, const char *const *args, const char *log_path)
 {
     /* meson passes each binary's path as WEFT_BIN_<NAME>, e.g. WEFT_BIN_WEFT_ENTRY */
     char var[64];
@@ -45,11 +47,61 @@ pid_t harness_spawn(const char *binary, const char *const *args)
     pid_t pid = fork();
     cr_assert(pid >= 0, "fork failed");
     if (pid == 0) {
+        if (log_path) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (fd >= 0)
+                dup2(fd, STDERR_FILENO);
+        }
         execv(path, (char *const *)argv);
         fprintf(stderr, "cannot exec %s: %s\n", path, strerror(errno));
         _exit(127);
     }
     return pid;
+}
+
+pid_t harness_spawn(const char *binary, const char *const *args)
+{
+    return spawn(binary, args, NULL);
+}
+
+pid_t harness_spawn_logged(const char *binary, const char *const *args, const char *log_path)
+{
+    return spawn(binary, args, log_path);
+}
+
+int harness_count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+void harness_rabbitmqctl(const char *args)
+{
+    char *cmd = weft_xasprintf("%s/../../deploy/services.sh rabbitmqctl %s >/dev/null 2>&1",
+                               need_env("WEFT_TEST_DATA_DIR"), args);
+    int rc = harness_run(cmd, NULL);
+    cr_assert(rc == 0, "rabbitmqctl %s failed (exit %d)", args, rc);
+    free(cmd);
+}
+
+char *harness_sql_value(const char *sql, int n, const char *const *p)
+{
+    PGconn *c = PQconnectdb(need_env("WEFT_DATABASE_URL"));
+    cr_assert(PQstatus(c) == CONNECTION_OK, "postgres: %s", PQerrorMessage(c));
+    PGresult *r = PQexecParams(c, sql, n, NULL, p, NULL, NULL, 0);
+    cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1, "%s: %s", sql,
+              PQerrorMessage(c));
+    char *v = PQgetisnull(r, 0, 0) ? NULL : weft_xstrdup(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return v;
 }
 
 void harness_start(harness_procs *p, int activity_concurrency)

@@ -23,6 +23,16 @@ void harness_start(harness_procs *p, int activity_concurrency);
 void harness_stop(harness_procs *p);
 /* Starts one binary ("weft-entry", ...) with extra args (NULL-terminated). */
 pid_t harness_spawn(const char *binary, const char *const *args);
+/* harness_spawn with the binary's stderr (its log) appended to log_path (borrowed). */
+pid_t harness_spawn_logged(const char *binary, const char *const *args, const char *log_path);
+/* How many lines of the file at path contain needle (0 for a missing file). */
+int harness_count_lines(const char *path, const char *needle);
+/* Runs `deploy/services.sh rabbitmqctl ARGS` (args: one shell-quoted string); asserts it
+ * succeeded. */
+void harness_rabbitmqctl(const char *args);
+/* A Postgres query's single value (new string; NULL for SQL NULL), parameters $1.. in p. */
+char *harness_sql_value(const char *sql, int n, const char *const *p);
+
 /* True while pid runs. */
 bool harness_alive(pid_t pid);
 
