@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,10 @@ static int report(const weft_workflow_info *w)
     return EXIT_WORKFLOW_FAILED;
 }
 
-static int wait_for(const weft_config *cfg, const char *uid, double timeout_s)
+/* Waits until uid is terminal. stale_run_s >= 0: a terminal state that ended at that run time
+ * is the one a resume was sent to leave, not its result (the entry may not have taken the
+ * resume yet), so it is waited past. */
+static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, double stale_run_s)
 {
     weft_store *s = open_store(cfg);
     if (!s)
@@ -263,8 +267,10 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s)
             rc = die("unknown workflow %s", uid);
         else if (st && st != WEFT_ENOTFOUND)
             rc = die("%s", err.msg);
-        else if (!st && (strcmp(w.status, "completed") == 0 || strcmp(w.status, "failed") == 0 ||
-                         strcmp(w.status, "canceled") == 0))
+        else if (!st &&
+                 (strcmp(w.status, "completed") == 0 || strcmp(w.status, "failed") == 0 ||
+                  strcmp(w.status, "canceled") == 0) &&
+                 !(stale_run_s >= 0 && fabs(w.run_s - stale_run_s) < 1e-6))
             rc = report(&w);
         else if (timeout_s >= 0 && elapsed >= timeout_s)
             rc = (fprintf(stderr, "weft: timed out after %.1f s waiting for %s (%s)\n", elapsed,
@@ -313,7 +319,7 @@ static int cmd_submit(const weft_config *cfg, int argc, char **argv)
         return rc;
     if (a.wait) {
         fprintf(stderr, "%s\n", uid);
-        return wait_for(cfg, uid, a.timeout_s);
+        return wait_for(cfg, uid, a.timeout_s, -1);
     }
     printf("%s\n", uid);
     return EXIT_DONE;
@@ -334,6 +340,7 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     if (st)
         return die("%s", err.msg);
     fprintf(stderr, "weft: resuming %s workflow %s\n", w.status, w.uid);
+    double stale_run_s = strcmp(w.status, "failed") == 0 ? w.run_s : -1;
     weft_workflow_info_finish(&w);
     size_t len;
     char *body = weft_msg_encode_entry(NULL, NULL, a.positional, &len);
@@ -341,7 +348,7 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     free(body);
     if (rc || !a.wait)
         return rc;
-    return wait_for(cfg, a.positional, a.timeout_s);
+    return wait_for(cfg, a.positional, a.timeout_s, stale_run_s);
 }
 
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
@@ -349,7 +356,7 @@ static int cmd_wait(const weft_config *cfg, int argc, char **argv)
     cli_args a;
     if (!parse_uid_args(argc, argv, &a, OPT_TIMEOUT))
         return EXIT_ERROR;
-    return wait_for(cfg, a.positional, a.timeout_s);
+    return wait_for(cfg, a.positional, a.timeout_s, -1);
 }
 
 static int cmd_status(const weft_config *cfg, int argc, char **argv)
