@@ -55,6 +55,7 @@ static void *worker_main(void *arg)
                            .prefetch = 1,
                            .amqp_url = w->cfg->amqp_url,
                            .amqp_cacert = w->cfg->amqp_cacert,
+                           .max_message_bytes = w->cfg->limits.max_message_bytes,
                            .handle = handle,
                            .ctx = &e};
         weft_consumer_run(&c);

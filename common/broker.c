@@ -42,6 +42,7 @@ struct weft_broker {
     bool confirm_failed;
     char confirm_error[200];
     delivery_node *head, *tail;
+    size_t max_body; /* 0: none */
 };
 
 int weft_broker_delay_bucket(int delay_ms)
@@ -356,8 +357,14 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
                 d->reason = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
         }
     }
-    d->body = weft_xmalloc(size + 1);
-    d->len = size;
+    /* over the limit: keep the start, and let each dropped frame's pages go at once, so the
+     * cost in memory is the kept start and one frame, not the declared size */
+    bool over = b->max_body && size > b->max_body;
+    size_t keep =
+        over ? (size < WEFT_BROKER_OVERSIZE_KEEP ? size : WEFT_BROKER_OVERSIZE_KEEP) : size;
+    d->oversize = over ? size : 0;
+    d->body = weft_xmalloc(keep + 1);
+    d->len = keep;
     size_t got = 0;
     while (got < size) {
         rc = amqp_simple_wait_frame(b->conn, &f);
@@ -365,10 +372,14 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
             return fail(b, err, "reading a message body", amqp_error_string2(rc));
         if (f.frame_type != AMQP_FRAME_BODY || got + f.payload.body_fragment.len > size)
             return fail(b, err, "reading a message body", "unexpected frame");
-        memcpy(d->body + got, f.payload.body_fragment.bytes, f.payload.body_fragment.len);
-        got += f.payload.body_fragment.len;
+        size_t n = f.payload.body_fragment.len;
+        if (got < keep)
+            memcpy(d->body + got, f.payload.body_fragment.bytes, keep - got < n ? keep - got : n);
+        got += n;
+        if (over)
+            amqp_maybe_release_buffers_on_channel(b->conn, CHANNEL);
     }
-    d->body[size] = '\0';
+    d->body[keep] = '\0';
     return WEFT_OK;
 }
 
@@ -513,6 +524,11 @@ weft_status weft_broker_next(weft_broker *b, int timeout_ms, weft_delivery *out,
     return WEFT_OK;
 }
 
+void weft_broker_limit_body(weft_broker *b, size_t max_bytes)
+{
+    b->max_body = max_bytes;
+}
+
 weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err)
 {
     int rc = amqp_basic_ack(b->conn, CHANNEL, tag, 0);
@@ -535,8 +551,9 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
         if (*p == '\n' || *p == '\r')
             *p = ' ';
     amqp_table_entry_t h[] = {entry_str("x-weft-reason", line),
-                              entry_str("x-weft-queue", from_queue)};
-    amqp_table_t headers = {2, h};
+                              entry_str("x-weft-queue", from_queue),
+                              entry_int("x-weft-original-bytes", (int64_t)d->oversize)};
+    amqp_table_t headers = {d->oversize ? 3 : 2, h};
     weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, d->message_id, err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, err);

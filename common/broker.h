@@ -20,7 +20,13 @@ typedef struct {
     bool redelivered;
     char *reason;     /* owned or NULL: the x-weft-reason header, when present */
     char *message_id; /* owned or NULL: the AMQP message_id property, when present */
+    size_t oversize;  /* 0, or the declared size of a body over the limit: body then holds
+                         only its first WEFT_BROKER_OVERSIZE_KEEP bytes (see below) */
 } weft_delivery;
+
+/* What a consumer keeps of a body over its limit (weft_broker_limit_body): the start, for the
+ * operator's trace in weft.dead; the rest is read off the socket and dropped unread. */
+#define WEFT_BROKER_OVERSIZE_KEEP (64u * 1024u)
 
 /* Opens a connection to url (borrowed; amqp:// or amqps://) with the given heartbeat,
  * logs in, opens channel 1 in confirm mode and declares the topology. An amqps://
@@ -30,6 +36,10 @@ typedef struct {
  * (err names host:port, never the password). */
 weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
                                 weft_broker **out, weft_err *err);
+
+/* Deliveries whose content header declares more than max_bytes (0: no limit) are never read
+ * into memory whole: they arrive with `oversize` set. */
+void weft_broker_limit_body(weft_broker *b, size_t max_bytes);
 
 /* Closes politely when the connection is healthy; accepts NULL. Unacked deliveries go back
  * to their queues. */
@@ -57,7 +67,8 @@ weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t
                                         int delay_ms, int *bucket_ms, weft_err *err);
 
 /* Publishes body unchanged (and under its message_id) to weft.dead with x-weft-reason and
- * x-weft-queue headers, waits
+ * x-weft-queue headers (and x-weft-original-bytes for an oversize one, whose kept start is
+ * what goes there), waits
  * for its confirm, then acks tag: the message is parked for an operator, with its reason. */
 weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, const char *from_queue,
                                     const char *reason, weft_err *err);

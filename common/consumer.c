@@ -88,7 +88,13 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
         }
         err.msg[0] = '\0';
         double t0 = weft_clock_s();
-        st = c->handle(c->ctx, &t.base, &d, &err);
+        if (d.oversize)
+            st = weft_err_set(&err, WEFT_ETOOBIG,
+                              "message of %zu bytes is over the limit of %zu bytes"
+                              " (WEFT_MAX_MESSAGE_BYTES); weft.dead keeps its first %zu bytes",
+                              d.oversize, c->max_message_bytes, d.len);
+        else
+            st = c->handle(c->ctx, &t.base, &d, &err);
         weft_err aerr = {0};
         weft_status ast;
         if (st == WEFT_OK) {
@@ -147,6 +153,7 @@ int weft_consumer_run(const weft_consumer *c)
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
                      c->queue, c->prefetch);
         first = false;
+        weft_broker_limit_body(b, c->max_message_bytes);
         st = serve(c, b, &backoff, &stats);
         weft_broker_destroy(b);
         if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */

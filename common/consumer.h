@@ -18,8 +18,9 @@ typedef struct {
     const char *name;  /* borrowed: for log lines ("entry", "activity-3") */
     const char *queue; /* borrowed */
     int prefetch;
-    const char *amqp_url;    /* borrowed */
-    const char *amqp_cacert; /* borrowed, may be NULL: see weft_broker_connect */
+    const char *amqp_url;     /* borrowed */
+    const char *amqp_cacert;  /* borrowed, may be NULL: see weft_broker_connect */
+    size_t max_message_bytes; /* bodies over this go to weft.dead unread (0: no limit) */
     weft_consumer_fn handle;
     void *ctx;                  /* passed to handle and tick */
     weft_consumer_tick_fn tick; /* optional: called every tick_interval_ms while connected */

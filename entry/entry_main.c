@@ -44,6 +44,7 @@ int main(int argc, char **argv)
                            .prefetch = cfg.prefetch,
                            .amqp_url = cfg.amqp_url,
                            .amqp_cacert = cfg.amqp_cacert,
+                           .max_message_bytes = cfg.limits.max_message_bytes,
                            .handle = handle,
                            .ctx = &e};
         rc = weft_consumer_run(&c);

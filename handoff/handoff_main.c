@@ -60,6 +60,7 @@ int main(int argc, char **argv)
                            .prefetch = 1,
                            .amqp_url = cfg.amqp_url,
                            .amqp_cacert = cfg.amqp_cacert,
+                           .max_message_bytes = cfg.limits.max_message_bytes,
                            .handle = handle,
                            .ctx = &h,
                            .tick = cfg.sweep_interval_s > 0 ? sweep : NULL,
