@@ -270,6 +270,34 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
     return WEFT_OK;
 }
 
+/* Postgres jsonb cannot hold U+0000 (in a string or a key): finds the first one in v and
+ * writes where it is ("content", "rows[3].name") into path. */
+static bool find_nul(const json_t *v, char *path, size_t n)
+{
+    if (json_is_string(v))
+        return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+    size_t len = strlen(path);
+    if (json_is_object(v)) {
+        const char *key;
+        size_t klen;
+        json_t *item;
+        json_object_keylen_foreach((json_t *)v, key, klen, item)
+        {
+            snprintf(path + len, n - len, "%s%.*s", len ? "." : "", (int)strnlen(key, klen), key);
+            if (memchr(key, '\0', klen) || find_nul(item, path, n))
+                return true;
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            snprintf(path + len, n - len, "[%zu]", i);
+            if (find_nul(json_array_get(v, i), path, n))
+                return true;
+        }
+    }
+    path[len] = '\0';
+    return false;
+}
+
 static void idle(void *arg, int ms)
 {
     weft_transport *t = arg;
@@ -308,9 +336,16 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
              m.attempt);
     weft_task_result res =
         weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
+    char nul_at[128] = "";
     if (res == WEFT_TASK_OK && !json_is_object(output)) {
         res = WEFT_TASK_PERMANENT;
         snprintf(errbuf, sizeof errbuf, "task '%s' returned no JSON object", c.task);
+    } else if (res == WEFT_TASK_OK && find_nul(output, nul_at, sizeof nul_at)) {
+        res = WEFT_TASK_PERMANENT;
+        snprintf(errbuf, sizeof errbuf,
+                 "task '%s' output holds a NUL character (U+0000) at '%s', which cannot be"
+                 " stored: encode binary data (base64) or strip it",
+                 c.task, nul_at);
     }
     if (abandoned) {
         /* stopping, grace spent: hand the attempt back so its redelivery is no failure */

@@ -78,7 +78,9 @@ static json_t *read_frame(int fd)
     if (!read_all(fd, &n, sizeof n) || n > MAX_FRAME_BYTES)
         return NULL;
     char *text = weft_xmalloc(n);
-    json_t *msg = read_all(fd, text, n) ? json_loadb(text, n, 0, NULL) : NULL;
+    /* NUL is allowed through so that an output holding one fails for what it is
+     * (engine.c), not as a broken task process */
+    json_t *msg = read_all(fd, text, n) ? json_loadb(text, n, JSON_ALLOW_NUL, NULL) : NULL;
     free(text);
     return msg;
 }

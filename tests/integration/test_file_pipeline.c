@@ -156,3 +156,34 @@ Test(file_pipeline, load_path_escaping_the_data_dir_is_rejected)
     cr_assert_eq(json_array_size(json_object_get(load, "attempts")), 1, "PERMANENT");
     json_decref(acts);
 }
+
+Test(file_pipeline, output_holding_a_nul_byte_fails_permanently_naming_the_task_and_key)
+{
+    /* jsonb cannot store U+0000: the attempt must fail for that reason, at once */
+    char name[64], path[1024];
+    snprintf(name, sizeof name, "nul-%d.txt", (int)getpid());
+    snprintf(path, sizeof path, "%s/%s", getenv("WEFT_DATA_DIR"), name);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f, "cannot write %s", path);
+    fwrite("ab\0cd", 1, 5, f);
+    fclose(f);
+    char def[512], uid[WEFT_UUID_LEN + 1];
+    snprintf(def, sizeof def,
+             "{\"name\":\"nul_output\",\"activities\":[{\"name\":\"load\",\"task\":"
+             "\"file.load\",\"params\":{\"path\":\"%s\"},\"retry\":{\"max_retries\":3,"
+             "\"initial_delay_ms\":50}}]}",
+             name);
+    harness_submit(def, NULL, uid);
+    weft_workflow_info w;
+    harness_wait(uid, 60, &w);
+    remove(path);
+    cr_assert_str_eq(w.status, "failed");
+    cr_expect(strstr(w.error, "task 'file.load' output holds a NUL character (U+0000) at "
+                              "'content'"),
+              "%s", w.error);
+    weft_workflow_info_finish(&w);
+    json_t *acts;
+    json_t *load = activity(uid, "load", &acts);
+    cr_expect_eq(json_array_size(json_object_get(load, "attempts")), 1, "PERMANENT: not retried");
+    json_decref(acts);
+}
