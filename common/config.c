@@ -176,19 +176,19 @@ const char *weft_config_help(void)
            "  WEFT_DATA_DIR        root folder of the file tasks\n";
 }
 
-/* A libpq key=value string ("host=db password=x"): the value of password, bare or quoted,
- * becomes ***. */
-static char *redact_conninfo(const char *s)
+/* In a libpq key=value string ("host=db password=x"), where the value of password starts
+ * and ends (bare or quoted); false when it has none. */
+static bool conninfo_password(const char *s, const char **from, const char **to)
 {
     const char *k = strstr(s, "password");
     while (k && k != s && !isspace((unsigned char)k[-1]))
         k = strstr(k + 1, "password");
     if (!k)
-        return weft_xstrdup(s);
+        return false;
     const char *v = k + strlen("password");
     v += strspn(v, " \t");
     if (*v != '=')
-        return weft_xstrdup(s);
+        return false;
     v++;
     v += strspn(v, " \t");
     const char *end = v;
@@ -202,7 +202,80 @@ static char *redact_conninfo(const char *s)
         while (*end && !isspace((unsigned char)*end))
             end++;
     }
+    *from = v;
+    *to = end;
+    return end > v;
+}
+
+static char *redact_conninfo(const char *s)
+{
+    const char *v, *end;
+    if (!conninfo_password(s, &v, &end))
+        return weft_xstrdup(s);
     return weft_xasprintf("%.*s***%s", (int)(v - s), s, end);
+}
+
+/* The password of url as written: the userinfo after its first ':' in a scheme://... URL,
+ * or the value of password= in a key=value string. New string or NULL. */
+static char *url_password(const char *url)
+{
+    const char *sep = strstr(url, "://"), *v, *end;
+    if (!sep)
+        return conninfo_password(url, &v, &end) ? weft_xstrndup(v, (size_t)(end - v)) : NULL;
+    const char *auth = sep + 3, *auth_end = auth + strcspn(auth, "/?#"), *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    return colon && at > colon + 1 ? weft_xstrndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
+}
+
+/* Replaces every occurrence of needle in *text by "***" (needle at least 3 bytes: shorter
+ * ones would hide ordinary words and add little). */
+static void replace_all(char **text, const char *needle)
+{
+    size_t n = strlen(needle);
+    if (n < 3)
+        return;
+    char *hit;
+    while ((hit = strstr(*text, needle))) {
+        char *next = weft_xasprintf("%.*s***%s", (int)(hit - *text), *text, hit + n);
+        free(*text);
+        *text = next;
+    }
+}
+
+char *weft_redact_secret(const char *text, const char *url)
+{
+    char *out = weft_xstrdup(text);
+    char *pw = url ? url_password(url) : NULL;
+    if (!pw)
+        return out;
+    replace_all(&out, pw);
+    /* the decoded form too, as far as it decodes */
+    char *dec = weft_xstrdup(pw);
+    size_t w = 0;
+    for (size_t r = 0; pw[r]; r++) {
+        if (pw[r] == '%' && isxdigit((unsigned char)pw[r + 1]) &&
+            isxdigit((unsigned char)pw[r + 2])) {
+            char hex[3] = {pw[r + 1], pw[r + 2], '\0'};
+            dec[w++] = (char)strtol(hex, NULL, 16);
+            r += 2;
+        } else {
+            dec[w++] = pw[r];
+        }
+    }
+    dec[w] = '\0';
+    replace_all(&out, dec);
+    /* and the part before a broken escape, which is what a parser quotes least */
+    size_t clean = strcspn(pw, "%");
+    if (clean < strlen(pw)) {
+        pw[clean] = '\0';
+        replace_all(&out, pw);
+    }
+    free(dec);
+    free(pw);
+    return out;
 }
 
 char *weft_redact_url(const char *url)

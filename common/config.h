@@ -47,6 +47,11 @@ const char *weft_config_help(void);
  * other string comes back unchanged. */
 char *weft_redact_url(const char *url);
 
+/* Copy of text (a library's error message, say) with every occurrence of url's password —
+ * as written in the URL and percent-decoded — replaced by "***". New string, caller frees;
+ * text and url are borrowed. For errors that quote the URL, or part of it, back. */
+char *weft_redact_secret(const char *text, const char *url);
+
 /* Parses a whole decimal number in [min, max]; false otherwise. */
 bool weft_parse_int(const char *s, long min, long max, long *out);
 

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "alloc.h"
+#include "config.h"
 #include "dag.h"
 #include "log.h"
 
@@ -479,10 +480,12 @@ static weft_status ensure(weft_store *s, weft_err *err)
     s->conn = PQconnectdb(s->url);
     PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     if (PQstatus(s->conn) != CONNECTION_OK) {
-        char line[300];
-        snprintf(line, sizeof line, "%s", PQerrorMessage(s->conn));
-        line[strcspn(line, "\n")] = '\0';
-        return weft_err_set(err, WEFT_EDB, "postgres unreachable: %s", line);
+        /* libpq quotes what it could not parse of the URL, password included */
+        char *msg = weft_redact_secret(PQerrorMessage(s->conn), s->url);
+        msg[strcspn(msg, "\n")] = '\0';
+        weft_err_set(err, WEFT_EDB, "postgres unreachable: %.300s", msg);
+        free(msg);
+        return WEFT_EDB;
     }
     /* Every weft statement is a lookup by key. Plans are cached from the first executions,
      * when a fresh database's tables hold a few rows and a sequential scan looks cheapest;

@@ -324,3 +324,28 @@ Test(config, redact_url_hides_the_password_of_a_libpq_key_value_string)
     expect_redacted("host=db dbname=weft", "host=db dbname=weft");
     expect_redacted("no scheme?next=http://u:p@h", "no scheme?next=http://u:p@h");
 }
+
+static void expect_scrubbed(const char *text, const char *url, const char *want)
+{
+    char *got = weft_redact_secret(text, url);
+    cr_expect_str_eq(got, want, "redact_secret(%s, %s)", text, url);
+    free(got);
+}
+
+Test(config, redact_secret_hides_the_password_as_written_decoded_and_up_to_a_bad_escape)
+{
+    const char *url = "postgresql://weft:PgSecret%ZZleak@db/weft";
+    expect_scrubbed("invalid percent-encoded token: \"PgSecret%ZZleak\"", url,
+                    "invalid percent-encoded token: \"***\"");
+    expect_scrubbed("saw PgSecret then", url, "saw *** then");
+    expect_scrubbed("p@ss and p%40ss", "amqp://u:p%40ss@h", "*** and ***");
+    expect_scrubbed("password authentication failed for user \"weft\"", url,
+                    "password authentication failed for user \"weft\"");
+}
+
+Test(config, redact_secret_knows_key_value_strings_and_urls_without_passwords)
+{
+    expect_scrubbed("bad s3cret here", "host=db password=s3cret", "bad *** here");
+    expect_scrubbed("nothing to hide", "redis://127.0.0.1:6379/0", "nothing to hide");
+    expect_scrubbed("user weft", "postgresql://weft@db/weft", "user weft");
+}
