@@ -11,8 +11,7 @@ WITH c AS (
 SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
   c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
   COALESCE((SELECT jsonb_agg(jsonb_build_array(x.name, x.output) ORDER BY d.ord)
-            FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord) CROSS JOIN LATERAL
-              (SELECT x.name, x.output FROM weft_activity x
-               WHERE x.workflow_uid = c.workflow_uid AND x.idx = d.idx OFFSET 0) x),
+            FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)
+            JOIN weft_activity x ON x.workflow_uid = c.workflow_uid AND x.idx = d.idx),
            '[]'::jsonb)
 FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid
