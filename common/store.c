@@ -212,9 +212,7 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
         line[strcspn(line, "\n")] = '\0';
         return weft_err_set(err, WEFT_EDB, "postgres unreachable: %s", line);
     }
-    weft_status st = weft_store_run(s, WEFT_SQL_SESSION, NULL, NULL, err);
-    if (!st)
-        st = migrate(s, err);
+    weft_status st = migrate(s, err);
     return st ? st : prepare_all(s, err);
 }
 

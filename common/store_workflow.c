@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "dag.h"
+#include "log.h"
 #include "store_internal.h"
 
 #include <errno.h>
@@ -57,6 +58,29 @@ static json_t *activity_rows(const weft_definition *def)
     return rows;
 }
 
+/* Creating workflows is what grows the tables. Once they outgrow their statistics, the
+ * plans cached for them (built for the smaller tables) are refreshed at once rather than
+ * at autovacuum's next round, up to a minute later, in which every claim and handoff
+ * would read whole tables. Best effort: the workflow is created either way. */
+static void refresh_statistics(weft_store *s, const char *uid)
+{
+    PGresult *r;
+    weft_err err = {0};
+    weft_status st = weft_store_query(s, WEFT_SQL_STALE_STATISTICS, NULL, &r, &err);
+    if (st) {
+        WEFT_LOG(WEFT_LOG_WARN, uid, NULL, "%s", err.msg);
+        return;
+    }
+    bool stale = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (!stale)
+        return;
+    if (weft_store_query(s, WEFT_SQL_ANALYZE, NULL, NULL, &err))
+        WEFT_LOG(WEFT_LOG_WARN, uid, NULL, "%s", err.msg);
+    else
+        WEFT_LOG(WEFT_LOG_DEBUG, uid, NULL, "planner statistics refreshed: the tables grew");
+}
+
 weft_status weft_store_create_workflow(weft_store *s, const char *uid, const weft_definition *def,
                                        const json_t *doc, const json_t *inputs,
                                        weft_dispatch_list *dispatch, bool *existed, weft_err *err)
@@ -89,6 +113,8 @@ weft_status weft_store_create_workflow(weft_store *s, const char *uid, const wef
         }
     }
     st = weft_store_finish_tx(s, st, err);
+    if (!st && !*existed)
+        refresh_statistics(s, uid);
     free(doc_text);
     free(inputs_text);
     free(rows_text);

@@ -1,20 +1,17 @@
--- Migration 4: the handoff's dependents as one set-based statement each, planned for
--- the tables as they are at each call.
+-- Migration 4: the handoff's dependents as one set-based statement each.
 --
 -- Same contract as migration 2's function. Its count-down looped over the dependents
--- with one key lookup each, because a set-based statement had been planned once, on a
--- fresh database's nearly empty tables, as a scan of the whole workflow, and the plan
--- was kept as the tables grew. The cause was the cached plan, not the statement:
--- plan_cache_mode = force_custom_plan plans each statement with its actual values and
--- the tables' current size, which makes `idx = ANY (downstream)` a probe of the primary
--- key (workflow_uid, idx) for as many keys as there are dependents.
+-- with one key lookup each, because a set-based statement had been planned, on a fresh
+-- database's nearly empty tables, as a scan of the whole workflow, and the plan was
+-- kept as the tables grew. The cause was the plan outliving the statistics it was built
+-- on, not the statement: the store refreshes the statistics when it grows the tables
+-- (stale_statistics.sql), which replans, and `idx = ANY (downstream)` is then a probe of
+-- the primary key (workflow_uid, idx) for as many keys as there are dependents.
 
 CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer)
  RETURNS TABLE (o_status text, o_outcome text, o_uid uuid, o_attempt integer,
   o_priority integer)
- LANGUAGE plpgsql
- SET plan_cache_mode = force_custom_plan
- AS $fn$
+ LANGUAGE plpgsql AS $fn$
  DECLARE
   v_status text; v_act_status text; v_downstream integer[]; v_name text;
   v_error text; v_remaining integer; v_state record;
