@@ -10,8 +10,13 @@ WITH c AS (
     a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms)
 SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
   c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
-  COALESCE((SELECT jsonb_agg(jsonb_build_array(x.name, x.output) ORDER BY d.ord)
-            FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)
-            JOIN weft_activity x ON x.workflow_uid = c.workflow_uid AND x.idx = d.idx),
+  -- one probe of the key (workflow_uid, idx) per dependency, whatever the statistics
+  -- say about workflows' sizes: as a join, with statistics of many small workflows, the
+  -- planner reads the whole workflow once and hashes it, which is O(workflow) per claim
+  COALESCE((SELECT jsonb_agg((SELECT jsonb_build_array(x.name, x.output)
+                              FROM weft_activity x
+                              WHERE x.workflow_uid = c.workflow_uid AND x.idx = d.idx)
+                             ORDER BY d.ord)
+            FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)),
            '[]'::jsonb)
 FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid
