@@ -99,16 +99,17 @@ static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
     if (st)
         return st;
     weft_dispatch_list l = {0};
-    char status[16] = "";
-    st = weft_store_resume(e->store, uid, &l, status, err);
+    weft_workflow_status status = WEFT_WORKFLOW_PENDING;
+    st = weft_store_resume(e->store, uid, &l, &status, err);
     if (!st)
         st = dispatch_all(e, uid, &l, err);
     unlock(e, uid, token);
     if (!st) {
-        if (strcmp(status, "completed") == 0 || strcmp(status, "canceled") == 0)
-            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resume of a %s workflow: nothing to do", status);
+        const char *was = weft_workflow_status_name(status);
+        if (status == WEFT_WORKFLOW_COMPLETED || status == WEFT_WORKFLOW_CANCELED)
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resume of a %s workflow: nothing to do", was);
         else
-            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resumed (was %s), dispatched %zu", status, l.n);
+            WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "resumed (was %s), dispatched %zu", was, l.n);
     }
     weft_dispatch_list_finish(&l);
     return st;
@@ -239,13 +240,13 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                             m->workflow_uid);
     bool same = s->attempt == m->attempt;
     if (same && !s->handed_off &&
-        (strcmp(s->status, "completed") == 0 || strcmp(s->status, "failed") == 0)) {
+        (s->status == WEFT_ACTIVITY_COMPLETED || s->status == WEFT_ACTIVITY_FAILED)) {
         /* done but maybe never handed off: the first run died between commit and publish */
         weft_status st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid,
                                          m->attempt, 0, err);
         return st ? st : e->transport->flush(e->transport, err);
     }
-    if (s->attempt == m->attempt + 1 && strcmp(s->status, "retrying") == 0) {
+    if (s->attempt == m->attempt + 1 && s->status == WEFT_ACTIVITY_RETRYING) {
         /* the retry was recorded but its delayed message may not have been published */
         weft_attempt_msg n = *m;
         n.attempt = s->attempt;
@@ -255,7 +256,7 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         free(body);
         return st ? st : e->transport->flush(e->transport, err);
     }
-    if (same && redelivered && strcmp(s->status, "running") == 0) {
+    if (same && redelivered && s->status == WEFT_ACTIVITY_RUNNING) {
         /* The broker re-delivered an attempt still marked running: its worker died
          * mid-task (or lost its connection). Count it as a transient failure, under the
          * retry policy; the CAS in weft_store_fail settles races with a live worker. */
@@ -265,8 +266,8 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         return record_failure(e, m, s->priority, &s->retry, s->retries, false, why, err);
     }
     WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
-             "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt, s->status,
-             s->attempt);
+             "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt,
+             weft_activity_status_name(s->status), s->attempt);
     return WEFT_OK;
 }
 
@@ -392,16 +393,17 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     if (st)
         return st;
     weft_dispatch_list l = {0};
-    char wf_status[16] = "";
-    st =
-        weft_store_handoff(e->store, m.workflow_uid, m.activity_uid, m.attempt, &l, wf_status, err);
+    weft_workflow_status wf_status = WEFT_WORKFLOW_RUNNING;
+    st = weft_store_handoff(e->store, m.workflow_uid, m.activity_uid, m.attempt, &l, &wf_status,
+                            err);
     if (st == WEFT_ESTALE)
         st = WEFT_OK;
     if (!st)
         st = dispatch_all(e, m.workflow_uid, &l, err);
     unlock(e, m.workflow_uid, token);
-    if (!st && (strcmp(wf_status, "completed") == 0 || strcmp(wf_status, "failed") == 0))
-        WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s", wf_status);
+    if (!st && (wf_status == WEFT_WORKFLOW_COMPLETED || wf_status == WEFT_WORKFLOW_FAILED))
+        WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s",
+                 weft_workflow_status_name(wf_status));
     weft_dispatch_list_finish(&l);
     return st;
 }

@@ -236,13 +236,13 @@ static weft_store *open_store(const weft_config *cfg)
 /* Prints a finished workflow's result: output JSON alone on stdout, or the error on stderr. */
 static int report(const weft_workflow_info *w)
 {
-    if (strcmp(w->status, "completed") == 0) {
+    if (w->status == WEFT_WORKFLOW_COMPLETED) {
         char *s = json_dumps(w->output, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
         printf("%s\n", s ? s : "null");
         free(s);
         return EXIT_DONE;
     }
-    fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid, w->status,
+    fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid, weft_workflow_status_name(w->status),
             w->error ? w->error : "no error recorded");
     return EXIT_WORKFLOW_FAILED;
 }
@@ -267,14 +267,12 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
             rc = die("unknown workflow %s", uid);
         else if (st && st != WEFT_ENOTFOUND)
             rc = die("%s", err.msg);
-        else if (!st &&
-                 (strcmp(w.status, "completed") == 0 || strcmp(w.status, "failed") == 0 ||
-                  strcmp(w.status, "canceled") == 0) &&
+        else if (!st && weft_workflow_status_terminal(w.status) &&
                  !(stale_run_s >= 0 && fabs(w.run_s - stale_run_s) < 1e-6))
             rc = report(&w);
         else if (timeout_s >= 0 && elapsed >= timeout_s)
             rc = (fprintf(stderr, "weft: timed out after %.1f s waiting for %s (%s)\n", elapsed,
-                          uid, st ? "not created yet" : w.status),
+                          uid, st ? "not created yet" : weft_workflow_status_name(w.status)),
                   EXIT_TIMEOUT);
         if (!st)
             weft_workflow_info_finish(&w);
@@ -339,8 +337,8 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     weft_store_destroy(s);
     if (st)
         return die("%s", err.msg);
-    fprintf(stderr, "weft: resuming %s workflow %s\n", w.status, w.uid);
-    double stale_run_s = strcmp(w.status, "failed") == 0 ? w.run_s : -1;
+    fprintf(stderr, "weft: resuming %s workflow %s\n", weft_workflow_status_name(w.status), w.uid);
+    double stale_run_s = w.status == WEFT_WORKFLOW_FAILED ? w.run_s : -1;
     weft_workflow_info_finish(&w);
     size_t len;
     char *body = weft_msg_encode_entry(NULL, NULL, a.positional, &len);
@@ -377,17 +375,17 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     if (st)
         return die("%s", err.msg);
     if (a.json) {
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid, "name",
-                      w.name, "status", w.status, "output", w.output, "error", w.error, "total",
-                      w.total, "remaining", w.remaining, "duration_s", w.run_s, "activities", acts);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid,
+                              "name", w.name, "status", weft_workflow_status_name(w.status),
+                              "output", w.output, "error", w.error, "total", w.total, "remaining",
+                              w.remaining, "duration_s", w.run_s, "activities", acts);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);
         json_decref(o);
     } else {
-        printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name, w.status, w.total,
-               w.run_s);
+        printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name,
+               weft_workflow_status_name(w.status), w.total, w.run_s);
         if (w.error)
             printf("error: %s\n", w.error);
         printf("%-24s %-14s %-10s %7s %10s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",

@@ -198,12 +198,11 @@ void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
         weft_err err = {0};
         weft_status st = weft_store_workflow(s, uid, out, &err);
         cr_assert(st == WEFT_OK || st == WEFT_ENOTFOUND, "%s", err.msg);
-        if (st == WEFT_OK &&
-            (strcmp(out->status, "completed") == 0 || strcmp(out->status, "failed") == 0 ||
-             strcmp(out->status, "canceled") == 0))
+        if (st == WEFT_OK && weft_workflow_status_terminal(out->status))
             break;
         cr_assert(weft_clock_s() < end, "workflow %s not finished after %.0f s (status %s)", uid,
-                  timeout_s, st == WEFT_OK ? out->status : "not created");
+                  timeout_s,
+                  st == WEFT_OK ? weft_workflow_status_name(out->status) : "not created");
         if (st == WEFT_OK)
             weft_workflow_info_finish(out);
         weft_store_wait_notify(s, 200, &err);

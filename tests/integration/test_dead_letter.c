@@ -98,7 +98,7 @@ Test(dead_letter, consumers_still_run_workflows_after_poison)
                    uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     weft_workflow_info_finish(&w);
     expect_alive();
 }

@@ -50,7 +50,7 @@ Test(duplicates, same_entry_message_twice_yields_one_workflow_run_once)
     harness_publish(WEFT_QUEUE_ENTRY, body);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     cr_assert_eq(w.total, 3);
     weft_workflow_info_finish(&w);
     /* a re-submit after completion is a no-op too */
@@ -68,7 +68,7 @@ Test(duplicates, duplicated_activity_and_handoff_messages_change_nothing)
     harness_submit(chain, NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     char *before = json_dumps(w.output, JSON_SORT_KEYS | JSON_COMPACT);
     weft_workflow_info_finish(&w);
 
@@ -90,7 +90,7 @@ Test(duplicates, duplicated_activity_and_handoff_messages_change_nothing)
     harness_wait_handled(30);
     assert_each_ran_once(uid);
     harness_wait(uid, 5, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     cr_assert_eq(w.remaining, 0, "completion bookkeeping unchanged");
     char *after = json_dumps(w.output, JSON_SORT_KEYS | JSON_COMPACT);
     cr_assert_str_eq(after, before);

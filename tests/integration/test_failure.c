@@ -31,7 +31,7 @@ Test(failure, permanent_failure_fails_workflow_with_error_and_cancels_pending_si
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(w.error && strstr(w.error, "boom") && strstr(w.error, "disk on fire"),
               "error names the activity and its message: %s", w.error);
     json_t *acts = harness_activities(uid);
@@ -58,6 +58,6 @@ Test(failure, permanent_failure_fails_workflow_with_error_and_cancels_pending_si
         "canceled");
     json_decref(acts);
     harness_wait(uid, 5, &w);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     weft_workflow_info_finish(&w);
 }

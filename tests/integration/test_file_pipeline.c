@@ -80,7 +80,7 @@ Test(file_pipeline, fetch_load_replace_summary_end_to_end)
     weft_workflow_info w;
     char uid[WEFT_UUID_LEN + 1];
     run("/text/in.txt", "", "", &w, uid);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     json_t *s = json_object_get(w.output, "summary");
     cr_assert_eq(json_integer_value(json_object_get(s, "lines")), 3);
     cr_assert_eq(json_integer_value(json_object_get(s, "words")), 20);
@@ -96,7 +96,7 @@ Test(file_pipeline, not_found_is_permanent_and_fails_at_once)
     weft_workflow_info w;
     char uid[WEFT_UUID_LEN + 1];
     run("/missing", "", "", &w, uid);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(strstr(w.error, "404"), "%s", w.error);
     weft_workflow_info_finish(&w);
     json_t *acts;
@@ -111,7 +111,7 @@ Test(file_pipeline, service_unavailable_then_ok_is_retried_and_completes)
     char uid[WEFT_UUID_LEN + 1], path[64];
     snprintf(path, sizeof path, "/flaky/k%d", (int)getpid()); /* a fresh key per run */
     run(path, "", "", &w, uid);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
     json_t *acts;
     json_t *fetch = activity(uid, "fetch", &acts);
@@ -127,7 +127,7 @@ Test(file_pipeline, download_over_the_size_cap_fails_permanently)
     weft_workflow_info w;
     char uid[WEFT_UUID_LEN + 1];
     run("/big/5000", ",\"max_bytes\":1000", "", &w, uid);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(strstr(w.error, "max_bytes"), "%s", w.error);
     weft_workflow_info_finish(&w);
 }
@@ -137,7 +137,7 @@ Test(file_pipeline, file_over_the_load_cap_fails_permanently)
     weft_workflow_info w;
     char uid[WEFT_UUID_LEN + 1];
     run("/big/5000", "", "\"max_bytes\":1000", &w, uid);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(strstr(w.error, "'load'"), "%s", w.error);
     weft_workflow_info_finish(&w);
 }
@@ -147,7 +147,7 @@ Test(file_pipeline, load_path_escaping_the_data_dir_is_rejected)
     weft_workflow_info w;
     char uid[WEFT_UUID_LEN + 1];
     run("/text/in.txt", "", "\"path\":\"../../etc/passwd\"", &w, uid);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(strstr(w.error, "escapes"), "%s", w.error);
     cr_assert(!strstr(w.error, "root:"), "nothing of the file leaked");
     weft_workflow_info_finish(&w);
@@ -177,7 +177,7 @@ Test(file_pipeline, output_holding_a_nul_byte_fails_permanently_naming_the_task_
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
     remove(path);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_expect(strstr(w.error, "task 'file.load' output holds a NUL character (U+0000) at "
                               "'content'"),
               "%s", w.error);

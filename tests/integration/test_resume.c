@@ -51,7 +51,7 @@ Test(resume, resume_after_permanent_failure_completes_without_rerunning_complete
     harness_submit(def, NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     cr_assert_str_eq(status_of(acts, "gate"), "failed");

@@ -28,7 +28,7 @@ Test(retry, transient_twice_then_success_completes_on_attempt_3_after_policy_del
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     json_t *f = harness_activity(acts, "f");
@@ -63,7 +63,7 @@ Test(retry, exhausted_retries_fail_the_workflow_with_the_last_error)
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(w.error && strstr(w.error, "still down") && strstr(w.error, "'h'"), "%s", w.error);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
@@ -84,7 +84,7 @@ Test(retry, permanent_error_is_never_retried_even_with_retries_left)
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "p"), "attempts")), 1);

@@ -55,7 +55,7 @@ Test(rolling_upgrade, messages_with_unknown_fields_still_run_the_workflow_to_com
 
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     cr_assert_eq(json_integer_value(json_object_get(json_object_get(w.output, "only"), "v")), 1);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);

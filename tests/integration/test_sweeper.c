@@ -51,6 +51,6 @@ Test(sweeper, lost_activity_message_is_redispatched_and_the_workflow_completes)
     procs.activity = harness_spawn("weft-activity", NULL);
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
 }

@@ -32,7 +32,7 @@ Test(timeout, attempt_past_timeout_is_stopped_and_counts_as_transient)
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
     cr_assert_lt(weft_clock_s() - t0, 15, "the 30 s sleeps were cut at 1 s");
-    cr_assert_str_eq(w.status, "failed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     cr_assert(strstr(w.error, "timed out after 1 s"), "%s", w.error);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
@@ -51,7 +51,7 @@ Test(timeout, crashing_task_is_retried_and_the_worker_survives)
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     json_t *att = json_object_get(harness_activity(acts, "c"), "attempts");
@@ -79,7 +79,7 @@ Test(timeout, sigterm_lets_running_tasks_finish_without_failed_attempts)
     procs.activity = harness_spawn("weft-activity", args);
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     size_t i;
@@ -115,7 +115,7 @@ Test(timeout, sigterm_past_the_grace_hands_the_attempt_back_unfailed)
     procs.activity = harness_spawn("weft-activity", args2);
     weft_workflow_info w;
     harness_wait(uid, 30, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     json_t *att = json_object_get(harness_activity(acts, "long"), "attempts");

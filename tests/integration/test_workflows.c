@@ -39,7 +39,7 @@ Test(workflows, six_step_chain_completes_in_order_with_every_step_once)
         "{\"seed\":\"x\"}", uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     json_t *out = output_of(&w, "s6");
     /* each step's params flowed downstream: the sink saw all six plus the inputs */
     cr_assert_str_eq(json_string_value(json_object_get(out, "seed")), "x");
@@ -78,7 +78,7 @@ static void diamond(const char *join_deps, const char *expect)
     harness_submit(def, "{\"k\":\"inputs\"}", uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     json_t *out = output_of(&w, "d");
     cr_assert_str_eq(json_string_value(json_object_get(out, "k")), expect);
     cr_assert(json_is_true(json_object_get(out, "from_b")));
@@ -106,7 +106,7 @@ Test(workflows, two_independent_roots_both_run_and_both_sinks_are_in_the_output)
                    NULL, uid);
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
-    cr_assert_str_eq(w.status, "completed");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
     cr_assert_eq(json_object_size(w.output), 2);
     cr_assert_str_eq(json_string_value(json_object_get(output_of(&w, "left2"), "side")), "L");
     cr_assert_str_eq(json_string_value(json_object_get(output_of(&w, "right"), "side")), "R");
@@ -138,7 +138,7 @@ Test(workflows, fan_out_200_then_join_completes_with_every_branch_merged)
     double took = weft_clock_s() - t0;
     cr_log_info("1 -> 200 -> 1 took %.3f s end to end", took);
     fprintf(stderr, "fan-out 1->200->1 end to end: %.3f s\n", took);
-    cr_assert_str_eq(w.status, "completed", "error: %s", w.error ? w.error : "");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     json_t *out = output_of(&w, "join");
     for (int i = 0; i < 200; i++) {
         char key[16];

@@ -1,0 +1,13 @@
+-- The activities of workflow $1 with their attempt history, as one JSON array.
+SELECT coalesce(jsonb_agg(jsonb_build_object(
+    'name', a.name, 'uid', a.uid, 'task', a.task, 'status', a.status,
+    'attempt', a.attempt, 'retries', a.retries, 'error', a.error,
+    'duration_s', extract(epoch FROM coalesce(a.finished_at, now()) - a.started_at),
+    'attempts', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                     'attempt', t.attempt, 'status', t.status, 'error', t.error,
+                     'started', extract(epoch FROM t.started_at),
+                     'finished', extract(epoch FROM t.finished_at))
+                   ORDER BY t.attempt), '[]'::jsonb)
+                 FROM weft_attempt t WHERE t.activity_uid = a.uid))
+  ORDER BY a.idx), '[]'::jsonb)
+FROM weft_activity a WHERE a.workflow_uid = $1

@@ -1,0 +1,22 @@
+-- Claims attempt $2 of activity $1 for worker $3 (queued|retrying -> running, while the
+-- workflow runs) and reads everything the attempt needs in one round trip: the workflow's
+-- inputs and the dependencies' outputs as [[name, output], ...] in depends_on order.
+WITH c AS (
+  UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3
+  WHERE a.uid = $1 AND a.attempt = $2 AND a.status IN ('queued','retrying')
+    AND EXISTS (SELECT 1 FROM weft_workflow w
+                WHERE w.uid = a.workflow_uid AND w.status = 'running')
+  RETURNING a.workflow_uid, a.name, a.task, a.params, a.deps, a.priority, a.timeout_s,
+    a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms)
+SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
+  c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
+  -- one probe of the key (workflow_uid, idx) per dependency, whatever the statistics
+  -- say about workflows' sizes: as a join, with statistics of many small workflows, the
+  -- planner reads the whole workflow once and hashes it, which is O(workflow) per claim
+  COALESCE((SELECT jsonb_agg((SELECT jsonb_build_array(x.name, x.output)
+                              FROM weft_activity x
+                              WHERE x.workflow_uid = c.workflow_uid AND x.idx = d.idx)
+                             ORDER BY d.ord)
+            FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)),
+           '[]'::jsonb)
+FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid

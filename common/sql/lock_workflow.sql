@@ -1,0 +1,1 @@
+SELECT status FROM weft_workflow WHERE uid = $1 FOR UPDATE

@@ -1,0 +1,1 @@
+INSERT INTO weft_schema_version (version) VALUES ($1::integer)

@@ -1,0 +1,231 @@
+#include "store_activity.h"
+
+#include "alloc.h"
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void weft_claim_finish(weft_claim *c)
+{
+    free(c->name);
+    free(c->task);
+    json_decref(c->params);
+    json_decref(c->inputs);
+    json_decref(c->upstream);
+    free(c->upstream_ordered);
+    memset(c, 0, sizeof *c);
+}
+
+weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
+                                      weft_err *err)
+{
+    PGresult *r;
+    const char *p[] = {uid};
+    weft_status st = weft_store_query(s, WEFT_SQL_ACTIVITY_STATE, p, &r, err);
+    if (st)
+        return st;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return weft_err_set(err, WEFT_ENOTFOUND, "unknown activity %s", uid);
+    }
+    snprintf(state->workflow_uid, sizeof state->workflow_uid, "%s", PQgetvalue(r, 0, 0));
+    state->attempt = atoi(PQgetvalue(r, 0, 2));
+    state->handed_off = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
+    state->priority = atoi(PQgetvalue(r, 0, 4));
+    state->retries = atoi(PQgetvalue(r, 0, 5));
+    state->retry.max_retries = atoi(PQgetvalue(r, 0, 6));
+    state->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 7));
+    state->retry.backoff = atof(PQgetvalue(r, 0, 8));
+    state->retry.max_delay_ms = atof(PQgetvalue(r, 0, 9));
+    st = weft_store_activity_status(r, 0, 1, &state->status, err);
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
+                             weft_claim *claim, weft_activity_state *state, weft_err *err)
+{
+    memset(claim, 0, sizeof *claim);
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *p[] = {uid, att, worker};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
+    if (st)
+        return st;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        st = weft_store_activity_state(s, uid, state, err);
+        return st ? st : WEFT_ESTALE;
+    }
+    snprintf(claim->workflow_uid, sizeof claim->workflow_uid, "%s", PQgetvalue(r, 0, 0));
+    claim->name = weft_xstrdup(PQgetvalue(r, 0, 1));
+    claim->task = weft_xstrdup(PQgetvalue(r, 0, 2));
+    claim->params = weft_store_json(r, 0, 3);
+    claim->priority = atoi(PQgetvalue(r, 0, 4));
+    claim->timeout_s = atoi(PQgetvalue(r, 0, 5));
+    claim->retries = atoi(PQgetvalue(r, 0, 6));
+    claim->retry.max_retries = atoi(PQgetvalue(r, 0, 7));
+    claim->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 8));
+    claim->retry.backoff = atof(PQgetvalue(r, 0, 9));
+    claim->retry.max_delay_ms = atof(PQgetvalue(r, 0, 10));
+    claim->inputs = weft_store_json(r, 0, 11);
+    json_t *up = weft_store_json(r, 0, 12);
+    PQclear(r);
+    claim->upstream = json_object();
+    claim->nupstream = json_array_size(up);
+    claim->upstream_ordered = weft_xcalloc(claim->nupstream, sizeof(json_t *));
+    for (size_t i = 0; i < claim->nupstream; i++) {
+        json_t *pair = json_array_get(up, i);
+        const char *name = json_string_value(json_array_get(pair, 0));
+        json_t *out = json_array_get(pair, 1);
+        json_object_set(claim->upstream, name ? name : "", out);
+        claim->upstream_ordered[i] = json_object_get(claim->upstream, name ? name : "");
+    }
+    json_decref(up);
+    if (!claim->params || !claim->inputs) {
+        weft_claim_finish(claim);
+        return weft_err_set(err, WEFT_EDB, "postgres returned unreadable JSON for %s", uid);
+    }
+    return WEFT_OK;
+}
+
+weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, const json_t *input,
+                                const json_t *output, weft_err *err)
+{
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    char *in = json_dumps(input, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *out = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *p[] = {uid, att, in, out};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_COMPLETE, p, &r, err);
+    free(in);
+    free(out);
+    if (st)
+        return st;
+    st = PQntuples(r) == 0 ? WEFT_ESTALE : WEFT_OK;
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
+                            bool retry, int delay_ms, int *next_attempt, weft_err *err)
+{
+    char att[16], delay[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    snprintf(delay, sizeof delay, "%d", delay_ms);
+    const char *p[] = {uid, att, error, retry ? "true" : "false", delay};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_FAIL, p, &r, err);
+    if (st)
+        return st;
+    if (PQntuples(r) == 0)
+        st = WEFT_ESTALE;
+    else if (next_attempt)
+        *next_attempt = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
+{
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *p[] = {uid, att};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_RELEASE, p, &r, err);
+    if (st)
+        return st;
+    st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
+    PQclear(r);
+    return st;
+}
+
+/* What weft_handoff says it did, in the o_outcome of its last row. */
+typedef enum {
+    HANDOFF_NO_OUTCOME,
+    HANDOFF_HANDED_OFF,
+    HANDOFF_DUPLICATE,
+    HANDOFF_STALE,
+    HANDOFF_UNKNOWN_WORKFLOW,
+    HANDOFF_UNKNOWN_ACTIVITY,
+} handoff_outcome;
+
+static handoff_outcome parse_outcome(const char *name)
+{
+    static const struct {
+        const char *name;
+        handoff_outcome outcome;
+    } names[] = {
+        {"handed_off", HANDOFF_HANDED_OFF},
+        {"duplicate", HANDOFF_DUPLICATE},
+        {"stale", HANDOFF_STALE},
+        {"unknown_workflow", HANDOFF_UNKNOWN_WORKFLOW},
+        {"unknown_activity", HANDOFF_UNKNOWN_ACTIVITY},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i].name, name) == 0)
+            return names[i].outcome;
+    return HANDOFF_NO_OUTCOME;
+}
+
+weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
+                               int attempt, weft_dispatch_list *dispatch,
+                               weft_workflow_status *workflow_status, weft_err *err)
+{
+    char att[16];
+    snprintf(att, sizeof att, "%d", attempt);
+    const char *p[] = {workflow_uid, uid, att};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_HANDOFF, p, &r, err);
+    if (st)
+        return st;
+    handoff_outcome outcome = HANDOFF_NO_OUTCOME;
+    int outcome_row = -1;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetisnull(r, i, 2)) {
+            outcome = parse_outcome(PQgetvalue(r, i, 1));
+            outcome_row = i;
+        } else {
+            weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)),
+                                    atoi(PQgetvalue(r, i, 4)));
+        }
+    }
+    switch (outcome) {
+    case HANDOFF_HANDED_OFF:
+    case HANDOFF_DUPLICATE:
+        st = weft_store_workflow_status(r, outcome_row, 0, workflow_status, err);
+        break;
+    case HANDOFF_STALE:
+        st = weft_store_workflow_status(r, outcome_row, 0, workflow_status, err);
+        st = st ? st : WEFT_ESTALE;
+        break;
+    case HANDOFF_UNKNOWN_WORKFLOW:
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown workflow %s", workflow_uid);
+        break;
+    case HANDOFF_UNKNOWN_ACTIVITY:
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown activity %s in workflow %s", uid,
+                          workflow_uid);
+        break;
+    case HANDOFF_NO_OUTCOME:
+        st = weft_err_set(err, WEFT_EDB, "postgres: statement 'handoff' returned no outcome");
+        break;
+    }
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err)
+{
+    const char *p[] = {uid};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_ACTIVITIES, p, &r, err);
+    if (st)
+        return st;
+    *out = weft_store_json(r, 0, 0);
+    PQclear(r);
+    return *out ? WEFT_OK : weft_err_set(err, WEFT_EDB, "unreadable activity list");
+}

@@ -1,0 +1,94 @@
+/* The store's activities: one row per activity of a workflow, its status (state.h), its
+ * attempt number and the attempt history.
+ *
+ * An attempt is (activity uid, attempt). A worker claims it (queued|retrying → running,
+ * only while the workflow runs), then records it completed or failed (retrying with the
+ * next attempt while retries remain), or releases it (→ queued) when stopping. Each is a
+ * compare-and-set on (status, attempt): WEFT_ESTALE says the attempt is no longer the one
+ * the message named, and weft_store_activity_state says where it stands instead.
+ *
+ * A terminal attempt is then handed off exactly once (handed_off): a completed one counts
+ * its dependents' `unmet` down and queues those reaching 0; a failed one fails the
+ * workflow. The handoff is serialized per workflow (DESIGN §5.5); a duplicate changes
+ * nothing and returns the already-queued dependents again.
+ *
+ * Who writes what: the activity consumer claims, completes, fails and releases; the
+ * handoff consumer hands off. */
+#ifndef WEFT_STORE_ACTIVITY_H
+#define WEFT_STORE_ACTIVITY_H
+
+#include "definition.h"
+#include "store.h"
+
+#include <jansson.h>
+
+/* What the activity consumer needs to run an attempt it claimed. */
+typedef struct {
+    char workflow_uid[WEFT_UUID_LEN + 1];
+    char *name;                /* owned */
+    char *task;                /* owned */
+    json_t *params;            /* owned reference */
+    json_t *inputs;            /* owned reference: the workflow's inputs */
+    json_t *upstream;          /* owned reference: {dependency name: output} */
+    json_t **upstream_ordered; /* owned array of borrowed refs into upstream, depends_on order */
+    size_t nupstream;
+    int priority;
+    int timeout_s;
+    int retries; /* retries already used */
+    weft_retry_policy retry;
+} weft_claim;
+void weft_claim_finish(weft_claim *c);
+
+/* Where an activity stands, for deciding what a message that could not claim it means. */
+typedef struct {
+    char workflow_uid[WEFT_UUID_LEN + 1];
+    weft_activity_status status;
+    int attempt;
+    bool handed_off;
+    int priority;
+    int retries; /* retries already used */
+    weft_retry_policy retry;
+} weft_activity_state;
+
+/* Compare-and-set queued|retrying → running for (uid, attempt) while the workflow runs;
+ * worker (borrowed) is recorded. WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE
+ * when the CAS failed: *state tells where the activity stands; WEFT_ENOTFOUND for an
+ * unknown activity. */
+weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
+                             weft_claim *claim, weft_activity_state *state, weft_err *err);
+
+/* Records a successful attempt (running → completed) with its input and output (borrowed).
+ * WEFT_ESTALE when the attempt no longer runs. */
+weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, const json_t *input,
+                                const json_t *output, weft_err *err);
+
+/* Records a failed attempt with error (borrowed). retry: running → retrying with
+ * attempt+1 (written to *next_attempt), due after delay_ms; else running → failed.
+ * WEFT_ESTALE when the attempt no longer runs. */
+weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
+                            bool retry, int delay_ms, int *next_attempt, weft_err *err);
+
+/* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
+ * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err);
+
+/* Where an activity stands, into *state (WEFT_ENOTFOUND if unknown). */
+weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
+                                      weft_err *err);
+
+/* The handoff of a terminal attempt, in one transaction: merge bookkeeping (unmet counts),
+ * newly ready activities queued and appended to dispatch, failure (workflow failed, pending
+ * work canceled) or completion (output of the sinks). A duplicate handoff changes nothing and
+ * appends the already-queued downstream activities again, so a crash between commit and
+ * publish is repaired by the redelivery. *workflow_status gets the status after it.
+ * WEFT_ESTALE for an attempt that is not the terminal one; WEFT_ENOTFOUND for an unknown
+ * workflow or activity. */
+weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
+                               int attempt, weft_dispatch_list *dispatch,
+                               weft_workflow_status *workflow_status, weft_err *err);
+
+/* The workflow's activities and attempts as a new JSON array (*out) of objects (name, uid,
+ * task, status, attempt, retries, error, duration_s, attempts: [{attempt, status, error}]). */
+weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err);
+
+#endif

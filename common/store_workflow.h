@@ -1,0 +1,52 @@
+/* The store's workflows.
+ *
+ * A workflow row holds its definition, inputs, status (state.h) and `remaining`, the
+ * number of its activities not yet terminal and handed off: the handoff that brings it to
+ * 0 completes the workflow, one whose activity failed for good fails it (and cancels the
+ * pending work). Created running with its ready activities queued; resumed from failed
+ * (or pending) with its failed and canceled activities back to pending. A workflow that
+ * finishes notifies Postgres channel weft_workflow, which weft_store_wait_notify waits on.
+ *
+ * Who writes what: entry creates and resumes; the handoff (store_activity.h) finishes. */
+#ifndef WEFT_STORE_WORKFLOW_H
+#define WEFT_STORE_WORKFLOW_H
+
+#include "definition.h"
+#include "store.h"
+
+#include <jansson.h>
+
+typedef struct {
+    char uid[WEFT_UUID_LEN + 1];
+    char name[WEFT_MAX_NAME_LEN + 1];
+    weft_workflow_status status;
+    json_t *output; /* owned reference or NULL */
+    char *error;    /* owned or NULL */
+    int total, remaining;
+    double age_s; /* seconds since creation */
+    double run_s; /* seconds from creation to finish (or now) */
+} weft_workflow_info;
+void weft_workflow_info_finish(weft_workflow_info *w);
+
+/* Creates workflow uid (borrowed) from a parsed definition (borrowed) and its document and
+ * inputs (borrowed), running, with its root activities queued; appends them to dispatch.
+ * *existed is set (and nothing written) when uid is already known. */
+weft_status weft_store_create_workflow(weft_store *s, const char *uid, const weft_definition *def,
+                                       const json_t *doc, const json_t *inputs,
+                                       weft_dispatch_list *dispatch, bool *existed, weft_err *err);
+
+/* Resume (DESIGN §2): pending/failed → running with failed and canceled activities back to
+ * pending with fresh retry counts; then every ready or queued activity goes to dispatch.
+ * *status gets the workflow's status before the call. WEFT_ENOTFOUND for an unknown uid. */
+weft_status weft_store_resume(weft_store *s, const char *uid, weft_dispatch_list *dispatch,
+                              weft_workflow_status *status, weft_err *err);
+
+/* A workflow's summary into *info (the caller finishes it); WEFT_ENOTFOUND if unknown. */
+weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_info *info,
+                                weft_err *err);
+
+/* Waits up to timeout_ms for a notification that some workflow finished (LISTENs on first
+ * use). Returns WEFT_OK on a notification, WEFT_ETIMEOUT otherwise. */
+weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err);
+
+#endif
