@@ -12,23 +12,16 @@
 #include <string.h>
 
 /* task_basic.c */
-weft_task_result weft_task_noop(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                size_t errlen);
-weft_task_result weft_task_sleep(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                 size_t errlen);
-weft_task_result weft_task_fail(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                size_t errlen);
+weft_task_handler weft_task_noop;
+weft_task_handler weft_task_sleep;
+weft_task_handler weft_task_fail;
 /* task_http.c */
-weft_task_result weft_task_http_fetch(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                      size_t errlen);
+weft_task_handler weft_task_http_fetch;
 /* task_file.c */
-weft_task_result weft_task_file_load(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                     size_t errlen);
+weft_task_handler weft_task_file_load;
 /* task_text.c */
-weft_task_result weft_task_text_replace(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                        size_t errlen);
-weft_task_result weft_task_text_summary(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                        size_t errlen);
+weft_task_handler weft_task_text_replace;
+weft_task_handler weft_task_text_summary;
 
 /* Resolves `path` (relative to ctx->data_dir, or absolute) to an absolute path that stays
  * inside the data dir once symlinks are followed. With must_exist the whole path must exist

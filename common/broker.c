@@ -212,22 +212,10 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     }
     if (!st)
         st = declare_topology(b, err);
-    if (st) {
+    if (st)
         weft_broker_destroy(b);
-        return st;
-    }
-    *out = b;
-    return WEFT_OK;
-}
-
-void weft_delivery_finish(weft_delivery *d)
-{
-    if (!d)
-        return;
-    free(d->body);
-    free(d->reason);
-    free(d->message_id);
-    memset(d, 0, sizeof *d);
+    *out = st ? NULL : b;
+    return st;
 }
 
 void weft_broker_destroy(weft_broker *b)
@@ -502,6 +490,16 @@ weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *
         return weft_err_set(err, WEFT_EAMQP, "broker %s: %s", b->where, b->confirm_error);
     }
     return WEFT_OK;
+}
+
+void weft_delivery_finish(weft_delivery *d)
+{
+    if (!d)
+        return;
+    free(d->body);
+    free(d->reason);
+    free(d->message_id);
+    memset(d, 0, sizeof *d);
 }
 
 weft_status weft_broker_next(weft_broker *b, int timeout_ms, weft_delivery *out, weft_err *err)

@@ -106,11 +106,10 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
 
 void weft_config_finish(weft_config *cfg)
 {
-    free(cfg->amqp_url);
-    free(cfg->amqp_cacert);
-    free(cfg->database_url);
-    free(cfg->redis_url);
-    free(cfg->data_dir);
+    char *owned[] = {cfg->amqp_url, cfg->amqp_cacert, cfg->database_url, cfg->redis_url,
+                     cfg->data_dir};
+    for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
+        free(owned[i]);
     memset(cfg, 0, sizeof *cfg);
 }
 

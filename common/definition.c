@@ -196,6 +196,18 @@ static weft_status check_fields(const json_t *obj, const char *const *known, con
     return WEFT_OK;
 }
 
+/* The fields of a named object (the workflow, an activity) and its name: the name goes into
+ * w first when usable, so that every message, also those about other fields, names it. */
+static weft_status check_named(const json_t *obj, const char *const *known, const char *kind,
+                               const char *hint, where_buf *w, weft_err *err)
+{
+    const json_t *name = json_object_get(obj, "name");
+    if (json_name_valid(name))
+        where_name(w, kind, json_string_value(name));
+    weft_status st = check_fields(obj, known, w->s, "", err);
+    return st ? st : check_name(name, w->s, "name", hint, err);
+}
+
 /* Optional integer field in [lo, hi]; *out is left alone when absent. Integer fields need
  * JSON integers: 30.0 is refused rather than guessed at. */
 static weft_status int_field(const json_t *obj, const char *key, const char *label, long long lo,
@@ -284,15 +296,10 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
     if (!json_is_object(a))
         return weft_err_set(err, WEFT_EINVAL, "%s: must be an object, got %s", w.s,
                             describe(d, sizeof d, a));
-    /* Name the activity in every message as soon as it has a usable name, even the ones
-     * about its other fields. */
-    const json_t *name = json_object_get(a, "name");
-    if (json_name_valid(name))
-        where_name(&w, "activity", json_string_value(name));
-    if ((st = check_fields(a, activity_fields, w.s, "", err)) ||
-        (st = check_name(name, w.s, "name", "the activity's name, unique in the workflow", err)))
+    if ((st = check_named(a, activity_fields, "activity",
+                          "the activity's name, unique in the workflow", &w, err)))
         return st;
-    out->name = weft_xstrdup(json_string_value(name));
+    out->name = weft_xstrdup(json_string_value(json_object_get(a, "name")));
 
     const json_t *task = json_object_get(a, "task");
     if ((st = check_name(task, w.s, "task", "a registered task type", err)))
@@ -454,6 +461,21 @@ static weft_status parse_activities(const json_t *acts, const char *where,
     return st;
 }
 
+void weft_definition_destroy(weft_definition *def)
+{
+    if (!def)
+        return;
+    for (size_t i = 0; i < def->n; i++) {
+        free(def->activities[i].name);
+        free(def->activities[i].task);
+        json_decref(def->activities[i].params);
+        free(def->activities[i].deps);
+    }
+    free(def->activities);
+    free(def->name);
+    free(def);
+}
+
 weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
                                   const weft_task_registry *tasks, weft_definition **out,
                                   weft_err *err)
@@ -470,37 +492,17 @@ weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
         return weft_err_set(err, WEFT_EINVAL, "workflow definition must be a JSON object, got %s",
                             doc ? describe(d, sizeof d, doc) : "nothing");
     snprintf(w.s, sizeof w.s, "workflow");
-    const json_t *name = json_object_get(doc, "name");
-    if (json_name_valid(name))
-        where_name(&w, "workflow", json_string_value(name));
-    if ((st = check_fields(doc, top_fields, w.s, "", err)) ||
-        (st = check_name(name, w.s, "name", "the workflow's name", err)))
+    if ((st = check_named(doc, top_fields, "workflow", "the workflow's name", &w, err)))
         return st;
+    const json_t *name = json_object_get(doc, "name");
 
     weft_definition *def = weft_xcalloc(1, sizeof *def);
     def->name = weft_xstrdup(json_string_value(name));
     st = parse_activities(json_object_get(doc, "activities"), w.s, limits, tasks, def, err);
     if (st == WEFT_OK)
         st = weft_dag_check_acyclic(def, err);
-    if (st) {
+    if (st)
         weft_definition_destroy(def);
-        return st;
-    }
-    *out = def;
-    return WEFT_OK;
-}
-
-void weft_definition_destroy(weft_definition *def)
-{
-    if (!def)
-        return;
-    for (size_t i = 0; i < def->n; i++) {
-        free(def->activities[i].name);
-        free(def->activities[i].task);
-        json_decref(def->activities[i].params);
-        free(def->activities[i].deps);
-    }
-    free(def->activities);
-    free(def->name);
-    free(def);
+    *out = st ? NULL : def;
+    return st;
 }

@@ -307,12 +307,10 @@ weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
     weft_status s = parse_url(l, url, err);
     if (s == WEFT_OK)
         s = ensure_connected(l, err);
-    if (s != WEFT_OK) {
+    if (s != WEFT_OK)
         weft_lock_destroy(l);
-        return s;
-    }
-    *out = l;
-    return WEFT_OK;
+    *out = s != WEFT_OK ? NULL : l;
+    return s;
 }
 
 void weft_lock_destroy(weft_lock *l)

@@ -30,26 +30,12 @@ struct weft_runner {
     int to_child, from_child;
 };
 
-static bool write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return false;
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-static bool read_all(int fd, void *buf, size_t n)
+/* Moves all n bytes through fd, writing or reading, across short transfers and EINTR. */
+static bool transfer_all(int fd, void *buf, size_t n, bool writing)
 {
     char *p = buf;
     while (n > 0) {
-        ssize_t got = read(fd, p, n);
+        ssize_t got = writing ? write(fd, p, n) : read(fd, p, n);
         if (got < 0 && errno == EINTR)
             continue;
         if (got <= 0)
@@ -58,6 +44,16 @@ static bool read_all(int fd, void *buf, size_t n)
         n -= (size_t)got;
     }
     return true;
+}
+
+static bool write_all(int fd, const void *buf, size_t n)
+{
+    return transfer_all(fd, (void *)buf, n, true);
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+    return transfer_all(fd, buf, n, false);
 }
 
 /* Frames are a 4-byte length in host order (both ends are this machine) and JSON text. */

@@ -44,22 +44,27 @@ json_t *weft_store_json(PGresult *r, int row, int col)
     return json_loads(PQgetvalue(r, row, col), JSON_DECODE_ANY, NULL);
 }
 
+/* A status column that parsed (ok) or names a state this build does not know. */
+static weft_status status_column(PGresult *r, int row, int col, bool ok, const char *machine,
+                                 weft_err *err)
+{
+    return ok ? WEFT_OK
+              : weft_err_set(err, WEFT_EDB, "postgres returned unknown %s status '%s'", machine,
+                             PQgetvalue(r, row, col));
+}
+
 weft_status weft_store_workflow_status(PGresult *r, int row, int col, weft_workflow_status *out,
                                        weft_err *err)
 {
-    const char *name = PQgetvalue(r, row, col);
-    if (weft_workflow_status_parse(name, out))
-        return WEFT_OK;
-    return weft_err_set(err, WEFT_EDB, "postgres returned unknown workflow status '%s'", name);
+    bool ok = weft_workflow_status_parse(PQgetvalue(r, row, col), out);
+    return status_column(r, row, col, ok, "workflow", err);
 }
 
 weft_status weft_store_activity_status(PGresult *r, int row, int col, weft_activity_status *out,
                                        weft_err *err)
 {
-    const char *name = PQgetvalue(r, row, col);
-    if (weft_activity_status_parse(name, out))
-        return WEFT_OK;
-    return weft_err_set(err, WEFT_EDB, "postgres returned unknown activity status '%s'", name);
+    bool ok = weft_activity_status_parse(PQgetvalue(r, row, col), out);
+    return status_column(r, row, col, ok, "activity", err);
 }
 
 /* A failed statement is an infrastructure problem (retry the message later) unless
@@ -219,20 +224,6 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
     return st ? st : prepare_all(s, err);
 }
 
-weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
-{
-    weft_store *s = weft_xcalloc(1, sizeof *s);
-    s->url = weft_xstrdup(url);
-    weft_status st = weft_store_ensure(s, err);
-    if (st) {
-        weft_store_destroy(s);
-        *out = NULL;
-        return st;
-    }
-    *out = s;
-    return WEFT_OK;
-}
-
 void weft_store_destroy(weft_store *s)
 {
     if (!s)
@@ -241,6 +232,17 @@ void weft_store_destroy(weft_store *s)
         PQfinish(s->conn);
     free(s->url);
     free(s);
+}
+
+weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
+{
+    weft_store *s = weft_xcalloc(1, sizeof *s);
+    s->url = weft_xstrdup(url);
+    weft_status st = weft_store_ensure(s, err);
+    if (st)
+        weft_store_destroy(s);
+    *out = st ? NULL : s;
+    return st;
 }
 
 /* One statement outside a transaction: reconnects first when needed. */

@@ -26,8 +26,9 @@ typedef struct {
 /* A handler sets *output to a new JSON object on WEFT_TASK_OK, or writes a one-line reason
  * into errbuf (errlen bytes) on failure. It must be thread-safe: workers call it
  * concurrently. */
-typedef weft_task_result (*weft_task_fn)(const weft_task_ctx *ctx, json_t **output, char *errbuf,
-                                         size_t errlen);
+typedef weft_task_result weft_task_handler(const weft_task_ctx *ctx, json_t **output, char *errbuf,
+                                           size_t errlen);
+typedef weft_task_handler *weft_task_fn;
 
 typedef struct weft_task_registry weft_task_registry;
 

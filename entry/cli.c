@@ -90,17 +90,13 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
     while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
         const char *opt = argv[1 + optind - 1];
         switch (c) {
-        case OPT_INPUTS:
-            a->inputs = optarg;
-            break;
+        case OPT_INPUTS: /* the options with a value, then the switches */
         case OPT_UID:
-            a->uid = optarg;
+            *(c == OPT_INPUTS ? &a->inputs : &a->uid) = optarg;
             break;
         case OPT_WAIT:
-            a->wait = true;
-            break;
         case OPT_JSON:
-            a->json = true;
+            *(c == OPT_WAIT ? &a->wait : &a->json) = true;
             break;
         case OPT_TIMEOUT: {
             char *end;
