@@ -27,6 +27,7 @@
 #include "clock.h"
 #include "message.h"
 #include "uuid.h"
+#include "weft_limits.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -545,6 +546,9 @@ static int cmd_hostile(const options *o)
     if (shared && o->count < fixed + shared)
         die("hostile needs --count of at least %d", fixed + shared);
     weft_broker *b = connect_broker();
+    /* what weft.dead will hold: bodies unchanged, but only the start of one over the limit
+     * (the consumers run with the default WEFT_MAX_MESSAGE_BYTES) */
+    const size_t limit = ((weft_limits)WEFT_LIMITS_DEFAULT).max_message_bytes;
     long long bytes = 0;
     int sent = 0, rest = o->count - fixed, nth_shared = 0;
     for (size_t k = 0; k < N_KINDS; k++) {
@@ -560,7 +564,10 @@ static int cmd_hostile(const options *o)
             buf body = {0};
             kinds[k].fn(&body, q, v);
             publish(b, queues[q], body.p ? body.p : "", body.len);
-            bytes += (long long)body.len;
+            size_t kept = body.len > limit && body.len > WEFT_BROKER_OVERSIZE_KEEP
+                              ? WEFT_BROKER_OVERSIZE_KEEP
+                              : body.len;
+            bytes += (long long)kept;
             free(body.p);
             if (++sent % CONFIRM_BATCH == 0 || body.len > MIB)
                 confirm(b);
