@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "log.h"
+#include "stop.h"
 #include "uuid.h"
 #include "weft_limits.h"
 
@@ -17,6 +18,11 @@
 #define CHANNEL 1
 #define FRAME_MAX 131072
 #define CONNECT_TIMEOUT_S 5
+/* A blocked broker (connection.blocked: a memory or disk alarm) reads nothing from the
+ * connection until the alarm clears, so a confirm wait then does not count toward its
+ * timeout; it is bounded by this instead, and looks for a stop request this often. */
+#define BLOCKED_WAIT_MAX_MS (10 * 60 * 1000)
+#define BLOCKED_POLL_MS 200
 
 /* Delay buckets in ms, ~1.5x apart: a retry waits at most ~50% longer than its policy asks,
  * and each bucket is its own queue so one TTL never blocks another (DESIGN §2). */
@@ -42,7 +48,9 @@ struct weft_broker {
     bool confirm_failed;
     char confirm_error[200];
     delivery_node *head, *tail;
-    size_t max_body; /* 0: none */
+    size_t max_body;       /* 0: none */
+    bool blocked;          /* connection.blocked came, connection.unblocked not yet */
+    int64_t blocked_since; /* weft_clock_ms() when it came */
 };
 
 int weft_broker_delay_bucket(int delay_ms)
@@ -196,9 +204,18 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
         st = fail(b, err, "connect", amqp_error_string2(rc));
     } else {
         b->healthy = true;
+        /* rabbitmq-c merges this into its own capabilities: without it the broker blocks
+         * the connection at a resource alarm without saying so */
+        amqp_table_entry_t caps[] = {entry_bool("connection.blocked", true)};
+        amqp_table_entry_t props[1];
+        props[0].key = amqp_cstring_bytes("capabilities");
+        props[0].value.kind = AMQP_FIELD_KIND_TABLE;
+        props[0].value.value.table = (amqp_table_t){1, caps};
+        amqp_table_t client_properties = {1, props};
         st = check_reply(b,
-                         amqp_login(b->conn, info.vhost, 0, FRAME_MAX, heartbeat_s,
-                                    AMQP_SASL_METHOD_PLAIN, info.user, info.password),
+                         amqp_login_with_properties(b->conn, info.vhost, 0, FRAME_MAX, heartbeat_s,
+                                                    &client_properties, AMQP_SASL_METHOD_PLAIN,
+                                                    info.user, info.password),
                          "login", err);
     }
     free(buf);
@@ -222,7 +239,9 @@ void weft_broker_destroy(weft_broker *b)
 {
     if (!b)
         return;
-    if (b->healthy) {
+    /* a blocked broker would never answer the close: dropping the socket hands the unacked
+     * deliveries back all the same, once it reads again */
+    if (b->healthy && !b->blocked) {
         amqp_channel_close(b->conn, CHANNEL, AMQP_REPLY_SUCCESS);
         amqp_connection_close(b->conn, AMQP_REPLY_SUCCESS);
     }
@@ -441,6 +460,23 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         st = fail(b, err, "channel", detail);
         break;
     }
+    case AMQP_CONNECTION_BLOCKED_METHOD: {
+        amqp_connection_blocked_t *bl = f.payload.method.decoded;
+        if (!b->blocked) {
+            WEFT_LOG(WEFT_LOG_WARN, NULL, NULL,
+                     "broker %s blocked publishing: %.*s; waiting for the alarm to clear", b->where,
+                     (int)bl->reason.len, (char *)bl->reason.bytes);
+            b->blocked = true;
+            b->blocked_since = weft_clock_ms();
+        }
+        break;
+    }
+    case AMQP_CONNECTION_UNBLOCKED_METHOD:
+        if (b->blocked)
+            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "broker %s unblocked after %.1f s", b->where,
+                     (double)(weft_clock_ms() - b->blocked_since) / 1000.0);
+        b->blocked = false;
+        break;
     case AMQP_CONNECTION_CLOSE_METHOD: {
         amqp_connection_close_t *c = f.payload.method.decoded;
         char detail[256];
@@ -473,15 +509,40 @@ weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err)
     }
 }
 
+bool weft_broker_blocked(const weft_broker *b)
+{
+    return b->blocked;
+}
+
 weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err)
 {
-    int64_t deadline = weft_clock_ms() + timeout_ms;
+    int64_t start = weft_clock_ms(), deadline = start + timeout_ms;
     while (b->nunconfirmed > 0) {
-        int64_t left = deadline - weft_clock_ms();
-        if (left <= 0)
-            return weft_err_set(err, WEFT_ETIMEOUT, "broker %s: no confirm after %d ms", b->where,
-                                timeout_ms);
-        weft_status st = pump_one(b, (int)left, err);
+        int64_t now = weft_clock_ms();
+        int slice;
+        if (b->blocked) {
+            int64_t since = b->blocked_since > start ? b->blocked_since : start;
+            if (weft_stop_requested)
+                return weft_err_set(err, WEFT_ESHUTDOWN,
+                                    "broker %s: stopping while blocked by a resource alarm, %zu "
+                                    "publishes unconfirmed",
+                                    b->where, b->nunconfirmed);
+            if (now - since >= BLOCKED_WAIT_MAX_MS)
+                return weft_err_set(err, WEFT_ETIMEOUT,
+                                    "broker %s: still blocked by a resource alarm after %d s, %zu "
+                                    "publishes unconfirmed",
+                                    b->where, BLOCKED_WAIT_MAX_MS / 1000, b->nunconfirmed);
+            /* the whole timeout is left once it clears */
+            if (deadline < now + timeout_ms)
+                deadline = now + timeout_ms;
+            slice = BLOCKED_POLL_MS;
+        } else {
+            if (now >= deadline)
+                return weft_err_set(err, WEFT_ETIMEOUT, "broker %s: no confirm after %d ms",
+                                    b->where, timeout_ms);
+            slice = (int)(deadline - now);
+        }
+        weft_status st = pump_one(b, slice, err);
         if (st && st != WEFT_ETIMEOUT)
             return st;
     }

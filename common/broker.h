@@ -1,6 +1,12 @@
 /* RabbitMQ: one connection with one channel in confirm mode, the topology of DESIGN §2
  * declared by one function, confirmed publishing and manual-ack consuming. A weft_broker is
- * used by one thread at a time. */
+ * used by one thread at a time.
+ *
+ * Blocked: at a memory or disk alarm RabbitMQ blocks each connection that publishes: it
+ * says so (connection.blocked, which the connection asks for at login) and reads nothing
+ * more from it, publishes, acks and closes included, until every alarm cleared
+ * (connection.unblocked). The connection stays healthy meanwhile (heartbeats still come), so
+ * a caller waits rather than reconnects: a new connection is blocked at its first publish. */
 #ifndef WEFT_BROKER_H
 #define WEFT_BROKER_H
 
@@ -41,8 +47,8 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
  * into memory whole: they arrive with `oversize` set. */
 void weft_broker_limit_body(weft_broker *b, size_t max_bytes);
 
-/* Closes politely when the connection is healthy; accepts NULL. Unacked deliveries go back
- * to their queues. */
+/* Closes politely when the connection is healthy and not blocked (else drops it); accepts
+ * NULL. Unacked deliveries go back to their queues. */
 void weft_broker_destroy(weft_broker *b);
 
 /* Starts consuming queue with the given prefetch and manual acks, under a consumer tag the
@@ -74,8 +80,14 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
                                     const char *reason, weft_err *err);
 
 /* Waits until the broker confirmed every publish so far. WEFT_EAMQP on a nack, a return
- * (unroutable) or a connection failure; WEFT_ETIMEOUT after timeout_ms. */
+ * (unroutable) or a connection failure; WEFT_ETIMEOUT after timeout_ms. Time blocked does
+ * not count (the whole timeout is left once the alarm clears): a blocked wait ends with
+ * WEFT_ETIMEOUT after 10 minutes blocked, and with WEFT_ESHUTDOWN as soon as a stop is
+ * requested (stop.h), the publishes then left to the broker. */
 weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err);
+
+/* True between connection.blocked and connection.unblocked (see the top of this file). */
+bool weft_broker_blocked(const weft_broker *b);
 
 /* Next delivery of the consumer, waiting up to timeout_ms (0: poll; services heartbeats
  * meanwhile). WEFT_ETIMEOUT when none came; out is filled on WEFT_OK and released with

@@ -1,7 +1,8 @@
 #include "broker_transport.h"
 
 /* Confirms normally come back within milliseconds; a minute means the broker is in trouble
- * and the message is better redelivered than acked. */
+ * and the message is better redelivered than acked. Time blocked by a resource alarm does
+ * not count (weft_broker_wait_confirms). */
 #define CONFIRM_TIMEOUT_MS 60000
 
 static weft_broker *broker_of(weft_transport *t)

@@ -61,6 +61,16 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
     int64_t healthy_from = weft_clock_ms();
     long trimmed_at = stats->messages;
     while (!weft_stop_requested) {
+        if (weft_broker_blocked(b)) {
+            /* a resource alarm: take no message (nor tick) whose publishes the broker would
+             * not read; keep the connection serviced until it clears */
+            st = weft_broker_pump(b, POLL_MS, &err);
+            if (st) {
+                outage_begin(c, stats, err.msg);
+                return st;
+            }
+            continue;
+        }
         if (c->tick && weft_clock_ms() >= next_tick) {
             next_tick = weft_clock_ms() + c->tick_interval_ms;
             st = c->tick(c->ctx, &t.base, &err);

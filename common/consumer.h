@@ -29,7 +29,9 @@ typedef struct {
 
 /* Runs until weft_stop_requested (stop.h): it stops taking messages and returns after the
  * current one. Never returns on infrastructure failures: it logs one line
- * per outage and reconnects. Returns 0 on a requested stop. */
+ * per outage and reconnects. While the broker blocks the connection (a resource alarm,
+ * broker.h) it takes no message and runs no tick, and keeps the connection. Returns 0 on a
+ * requested stop. */
 int weft_consumer_run(const weft_consumer *c);
 
 #endif

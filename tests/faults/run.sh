@@ -21,6 +21,7 @@
 #   WEFT_FAULTS_LOAD         the driver (default <build>/tests/faults/fault_load)
 #   WEFT_FAULTS_SCALE        multiplies the load (default 1, --soak 5)
 #   WEFT_FAULTS_DRAIN_S      drain timeout per scenario (default 120, --soak 600)
+#   WEFT_FAULTS_ALARM_S      how long disk_alarm holds the alarm (default 10)
 #   WEFT_FAULTS_HOSTILE_KINDS  hostile scenario: only these kinds (words of their names,
 #                            comma-separated, e.g. "MiB,nesting"), to find what a consumer
 #                            trips on
@@ -35,7 +36,7 @@ FAULTS_DIR="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
 
 ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
-               postgres_restart redis_restart duplicates hostile sigterm)
+               postgres_restart redis_restart duplicates hostile sigterm disk_alarm)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -73,6 +74,8 @@ SWEEP=(--sweep-interval 5 --sweep-after 10)
 GRACE_S=10
 RSS_LIMIT_KB=10240
 HOSTILE_N=1000
+ALARM_S="${WEFT_FAULTS_ALARM_S:-10}"
+ALARM_GRACE_S=3   # the grace of the consumer SIGTERM'd during the alarm: shorter than it
 
 # The suite's own services: never the defaults of deploy/services.sh.
 export WEFT_STATE_DIR="${WEFT_FAULTS_STATE_DIR:-$FAULTS_DIR/.state}"
@@ -204,6 +207,7 @@ cleanup() {
         sleep 0.1
     done
     for p in "${STARTED[@]}"; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
+    disk_alarm_clear
     "$SERVICES" stop >/dev/null 2>&1 || true
 }
 
@@ -605,6 +609,74 @@ sc_sigterm() {
 }
 check_sigterm() {
     [ "$FIG_FAILED_ATTEMPTS" = 0 ] || SC_FAILS+=("$FIG_FAILED_ATTEMPTS failed attempts")
+}
+
+# The disk alarm: a disk_free_limit above the free space, and the limit to put back. The
+# limit is set at run time only (a restart of RabbitMQ forgets it), but is put back on every
+# exit all the same (cleanup).
+DISK_LIMIT_RESTORE=""
+ALARM_T0=0
+rmqctl() { "$SERVICES" rabbitmqctl "$@" 8>&- 2>>"${SC_LOGS:-$WEFT_STATE_DIR}/services.log"; }
+disk_alarm_raise() {
+    local limit free
+    limit=$(rmqctl eval 'rabbit_disk_monitor:get_disk_free_limit().')
+    free=$(rmqctl eval 'rabbit_disk_monitor:get_disk_free().')
+    [[ "$limit" =~ ^[0-9]+$ && "$free" =~ ^[0-9]+$ ]] \
+        || { SC_FAILS+=("cannot read the disk limit ('$limit') or free space ('$free')"); return 1; }
+    DISK_LIMIT_RESTORE=$limit
+    # twice the free space: what the run writes meanwhile cannot clear it
+    rmqctl set_disk_free_limit $((free * 2)) >/dev/null \
+        || { SC_FAILS+=("rabbitmqctl set_disk_free_limit $((free * 2)) failed"); return 1; }
+    ALARM_T0=$(now_ms)
+    rmqctl eval 'rabbit_alarm:get_alarms().' | grep -q disk \
+        || { SC_FAILS+=("no disk alarm after set_disk_free_limit $((free * 2))"); return 1; }
+    note "disk alarm: disk_free_limit $limit -> $((free * 2)) bytes ($free free)"
+}
+disk_alarm_clear() {
+    [ -n "$DISK_LIMIT_RESTORE" ] || return 0
+    rmqctl set_disk_free_limit "$DISK_LIMIT_RESTORE" >/dev/null && DISK_LIMIT_RESTORE=""
+}
+
+# 8. a disk alarm held ALARM_S s mid-run: RabbitMQ blocks every connection that publishes
+# (connection.blocked). The consumers must wait without tearing their connections down, a
+# consumer SIGTERM'd meanwhile must still stop within its grace, and everything completes
+# once the alarm clears.
+sc_disk_alarm() {
+    start_consumers --grace "$ALARM_GRACE_S" || return 1
+    submit || return 1
+    wait_round 1
+    local raised
+    raised=$(terminal_count)
+    disk_alarm_raise || return 1
+    sleep 2
+    local p="${PID[activity-1]}" t_term exit_ms=""
+    printf '=== %s SIGTERM during the disk alarm\n' "$(date +%T.%3N)" >>"$SC_LOGS/activity-1.log"
+    t_term=$(now_ms)
+    kill -TERM "$p"
+    while (( $(now_ms) - ALARM_T0 < ALARM_S * 1000 )); do
+        if [ -z "$exit_ms" ] && ! alive "$p"; then exit_ms=$(( $(now_ms) - t_term )); fi
+        sleep 0.05
+    done
+    local held
+    held=$(terminal_count)
+    disk_alarm_clear || { SC_FAILS+=("rabbitmqctl could not clear the disk alarm"); return 1; }
+    note "disk alarm held $(( $(now_ms) - ALARM_T0 )) ms: $raised workflows terminal when raised, $held when cleared"
+    stop activity-1 $((ALARM_GRACE_S + 5))
+    local when="during the alarm"
+    [ -n "$exit_ms" ] || { exit_ms=$(( $(now_ms) - t_term )); when="after the alarm cleared"; }
+    note "activity-1 (grace ${ALARM_GRACE_S} s) exited with status $STOP_RC $exit_ms ms after a SIGTERM during the alarm ($when)"
+    [ "$STOP_RC" = 0 ] || SC_FAILS+=("activity-1 exited with status $STOP_RC on SIGTERM during the alarm")
+    [ "$exit_ms" -le $((ALARM_GRACE_S * 1000 + 1000)) ] \
+        || SC_FAILS+=("activity-1 took $exit_ms ms to stop after a SIGTERM during the alarm (grace ${ALARM_GRACE_S} s)")
+    start activity-1 "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY --grace "$ALARM_GRACE_S"
+    drain
+    local blocked outages
+    blocked=$(cat "$SC_LOGS"/*.log | grep -c 'blocked publishing')
+    outages=$(cat "$SC_LOGS"/*.log | grep -c 'retrying with backoff')
+    note "$blocked connections logged connection.blocked, $outages logged an outage"
+    # the broker holds the publishes on purpose: a consumer that drops its connection over it
+    # starts again on one that is blocked as soon as it publishes
+    [ "$outages" = 0 ] || SC_FAILS+=("$outages outages (reconnects) during the disk alarm")
 }
 
 # ------------------------------------------------------------------- main ---
