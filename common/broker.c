@@ -95,31 +95,27 @@ static weft_status check_reply(weft_broker *b, amqp_rpc_reply_t r, const char *w
     return fail(b, err, what, "unknown reply");
 }
 
+/* Table entries for queue arguments, headers and capabilities: a key and a typed value. */
+static amqp_table_entry_t entry(const char *key, amqp_field_value_t value)
+{
+    return (amqp_table_entry_t){amqp_cstring_bytes(key), value};
+}
+
 static amqp_table_entry_t entry_str(const char *key, const char *value)
 {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(key);
-    e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = amqp_cstring_bytes(value);
-    return e;
+    return entry(key, (amqp_field_value_t){.kind = AMQP_FIELD_KIND_UTF8,
+                                           .value.bytes = amqp_cstring_bytes(value)});
 }
 
 static amqp_table_entry_t entry_int(const char *key, int64_t value)
 {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(key);
-    e.value.kind = AMQP_FIELD_KIND_I64;
-    e.value.value.i64 = value;
-    return e;
+    return entry(key, (amqp_field_value_t){.kind = AMQP_FIELD_KIND_I64, .value.i64 = value});
 }
 
 static amqp_table_entry_t entry_bool(const char *key, bool value)
 {
-    amqp_table_entry_t e;
-    e.key = amqp_cstring_bytes(key);
-    e.value.kind = AMQP_FIELD_KIND_BOOLEAN;
-    e.value.value.boolean = value;
-    return e;
+    return entry(key,
+                 (amqp_field_value_t){.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = value});
 }
 
 static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t *args, int nargs,
@@ -390,6 +386,19 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
     return WEFT_OK;
 }
 
+/* The server closed the channel or the connection: answers with close-ok (ok_method with
+ * ok on channel) and fails with its reply code and text. */
+static weft_status closed_by_server(weft_broker *b, amqp_channel_t channel,
+                                    amqp_method_number_t ok_method, void *ok, const char *what,
+                                    uint16_t code, amqp_bytes_t text, weft_err *err)
+{
+    char detail[256];
+    snprintf(detail, sizeof detail, "%s closed by server: %u %.*s", what, code, (int)text.len,
+             (char *)text.bytes);
+    amqp_send_method(b->conn, channel, ok_method, ok);
+    return fail(b, err, what, detail);
+}
+
 /* Reads and handles one frame, waiting up to timeout_ms. WEFT_ETIMEOUT when none came. */
 static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
 {
@@ -452,12 +461,9 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         break;
     case AMQP_CHANNEL_CLOSE_METHOD: {
         amqp_channel_close_t *c = f.payload.method.decoded;
-        char detail[256];
-        snprintf(detail, sizeof detail, "channel closed by server: %u %.*s", c->reply_code,
-                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
         amqp_channel_close_ok_t ok = {0};
-        amqp_send_method(b->conn, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok);
-        st = fail(b, err, "channel", detail);
+        st = closed_by_server(b, CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok, "channel",
+                              c->reply_code, c->reply_text, err);
         break;
     }
     case AMQP_CONNECTION_BLOCKED_METHOD: {
@@ -479,12 +485,9 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         break;
     case AMQP_CONNECTION_CLOSE_METHOD: {
         amqp_connection_close_t *c = f.payload.method.decoded;
-        char detail[256];
-        snprintf(detail, sizeof detail, "connection closed by server: %u %.*s", c->reply_code,
-                 (int)c->reply_text.len, (char *)c->reply_text.bytes);
         amqp_connection_close_ok_t ok = {0};
-        amqp_send_method(b->conn, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
-        st = fail(b, err, "connection", detail);
+        st = closed_by_server(b, 0, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok, "connection",
+                              c->reply_code, c->reply_text, err);
         break;
     }
     default:
