@@ -18,6 +18,18 @@ void weft_claim_finish(weft_claim *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Reads retries used and the retry policy from five columns of row 0 from col on: retries,
+ * max_retries, initial_delay_ms, backoff, max_delay_ms (the order claim.sql and
+ * activity_state.sql return them in). */
+static void read_retry(PGresult *r, int col, int *retries, weft_retry_policy *policy)
+{
+    *retries = atoi(PQgetvalue(r, 0, col));
+    policy->max_retries = atoi(PQgetvalue(r, 0, col + 1));
+    policy->initial_delay_ms = atof(PQgetvalue(r, 0, col + 2));
+    policy->backoff = atof(PQgetvalue(r, 0, col + 3));
+    policy->max_delay_ms = atof(PQgetvalue(r, 0, col + 4));
+}
+
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
                                       weft_err *err)
 {
@@ -34,11 +46,9 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->attempt = atoi(PQgetvalue(r, 0, 2));
     state->handed_off = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
     state->priority = atoi(PQgetvalue(r, 0, 4));
-    state->retries = atoi(PQgetvalue(r, 0, 5));
-    state->retry.max_retries = atoi(PQgetvalue(r, 0, 6));
-    state->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 7));
-    state->retry.backoff = atof(PQgetvalue(r, 0, 8));
-    state->retry.max_delay_ms = atof(PQgetvalue(r, 0, 9));
+    read_retry(r, 5, &state->retries, &state->retry);
+    state->due_in_ms = atoi(PQgetvalue(r, 0, 10));
+    state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
@@ -66,11 +76,7 @@ weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const 
     claim->params = weft_store_json(r, 0, 3);
     claim->priority = atoi(PQgetvalue(r, 0, 4));
     claim->timeout_s = atoi(PQgetvalue(r, 0, 5));
-    claim->retries = atoi(PQgetvalue(r, 0, 6));
-    claim->retry.max_retries = atoi(PQgetvalue(r, 0, 7));
-    claim->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 8));
-    claim->retry.backoff = atof(PQgetvalue(r, 0, 9));
-    claim->retry.max_delay_ms = atof(PQgetvalue(r, 0, 10));
+    read_retry(r, 6, &claim->retries, &claim->retry);
     claim->inputs = weft_store_json(r, 0, 11);
     json_t *up = weft_store_json(r, 0, 12);
     PQclear(r);

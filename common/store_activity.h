@@ -1,11 +1,12 @@
 /* The store's activities: one row per activity of a workflow, its status (state.h), its
  * attempt number and the attempt history.
  *
- * An attempt is (activity uid, attempt). A worker claims it (queued|retrying → running,
- * only while the workflow runs), then records it completed or failed (retrying with the
- * next attempt while retries remain), or releases it (→ queued) when stopping. Each is a
- * compare-and-set on (status, attempt): WEFT_ESTALE says the attempt is no longer the one
- * the message named, and weft_store_activity_state says where it stands instead.
+ * An attempt is (activity uid, attempt). A worker claims it (queued → running, or retrying
+ * → running once the retry is due; only while the workflow runs), then records it completed
+ * or failed (retrying with the next attempt while retries remain), or releases it (→ queued)
+ * when stopping. Each is a compare-and-set on (status, attempt): WEFT_ESTALE says the
+ * attempt is no longer the one the message named, and weft_store_activity_state says where
+ * it stands instead.
  *
  * A terminal attempt is then handed off exactly once (handed_off): a completed one counts
  * its dependents' `unmet` down and queues those reaching 0; a failed one fails the
@@ -48,12 +49,14 @@ typedef struct {
     int priority;
     int retries; /* retries already used */
     weft_retry_policy retry;
+    int due_in_ms;         /* retrying: how long until the retry is due (0 once it is) */
+    bool workflow_running; /* the workflow's status is running */
 } weft_activity_state;
 
-/* Compare-and-set queued|retrying → running for (uid, attempt) while the workflow runs;
- * worker (borrowed) is recorded. WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE
- * when the CAS failed: *state tells where the activity stands; WEFT_ENOTFOUND for an
- * unknown activity. */
+/* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
+ * attempt) while the workflow runs; worker (borrowed) is recorded. WEFT_OK fills *claim
+ * (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells where the activity
+ * stands; WEFT_ENOTFOUND for an unknown activity. */
 weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
                              weft_claim *claim, weft_activity_state *state, weft_err *err);
 
