@@ -252,8 +252,9 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                                const weft_activity_state *s, bool redelivered, weft_err *err)
 {
     if (strcmp(s->workflow_uid, m->workflow_uid) != 0)
-        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m->activity_uid,
-                            m->workflow_uid);
+        return weft_err_set(err, WEFT_EINVAL,
+                            "activity %s is not in workflow %s (it is in workflow %s)",
+                            m->activity_uid, m->workflow_uid, s->workflow_uid);
     bool same = s->attempt == m->attempt;
     if (same && !s->handed_off &&
         (s->status == WEFT_ACTIVITY_COMPLETED || s->status == WEFT_ACTIVITY_FAILED)) {
@@ -331,16 +332,12 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return st;
     weft_claim c;
     weft_activity_state state;
-    st = weft_store_claim(e->store, m.activity_uid, m.attempt, e->worker, &c, &state, err);
+    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, &c,
+                          &state, err);
     if (st == WEFT_ESTALE)
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
         return st;
-    if (strcmp(c.workflow_uid, m.workflow_uid) != 0) {
-        weft_claim_finish(&c);
-        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m.activity_uid,
-                            m.workflow_uid);
-    }
 
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);

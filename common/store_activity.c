@@ -54,13 +54,14 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     return st;
 }
 
-weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
-                             weft_claim *claim, weft_activity_state *state, weft_err *err)
+weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
+                             const char *worker, weft_claim *claim, weft_activity_state *state,
+                             weft_err *err)
 {
     memset(claim, 0, sizeof *claim);
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
-    const char *p[] = {uid, att, worker};
+    const char *p[] = {uid, att, worker, workflow_uid};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
     if (st)
@@ -70,15 +71,14 @@ weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const 
         st = weft_store_activity_state(s, uid, state, err);
         return st ? st : WEFT_ESTALE;
     }
-    snprintf(claim->workflow_uid, sizeof claim->workflow_uid, "%s", PQgetvalue(r, 0, 0));
-    claim->name = weft_xstrdup(PQgetvalue(r, 0, 1));
-    claim->task = weft_xstrdup(PQgetvalue(r, 0, 2));
-    claim->params = weft_store_json(r, 0, 3);
-    claim->priority = atoi(PQgetvalue(r, 0, 4));
-    claim->timeout_s = atoi(PQgetvalue(r, 0, 5));
-    read_retry(r, 6, &claim->retries, &claim->retry);
-    claim->inputs = weft_store_json(r, 0, 11);
-    json_t *up = weft_store_json(r, 0, 12);
+    claim->name = weft_xstrdup(PQgetvalue(r, 0, 0));
+    claim->task = weft_xstrdup(PQgetvalue(r, 0, 1));
+    claim->params = weft_store_json(r, 0, 2);
+    claim->priority = atoi(PQgetvalue(r, 0, 3));
+    claim->timeout_s = atoi(PQgetvalue(r, 0, 4));
+    read_retry(r, 5, &claim->retries, &claim->retry);
+    claim->inputs = weft_store_json(r, 0, 10);
+    json_t *up = weft_store_json(r, 0, 11);
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);

@@ -1,12 +1,12 @@
 /* The store's activities: one row per activity of a workflow, its status (state.h), its
  * attempt number and the attempt history.
  *
- * An attempt is (activity uid, attempt). A worker claims it (queued → running, or retrying
- * → running once the retry is due; only while the workflow runs), then records it completed
- * or failed (retrying with the next attempt while retries remain), or releases it (→ queued)
- * when stopping. Each is a compare-and-set on (status, attempt): WEFT_ESTALE says the
- * attempt is no longer the one the message named, and weft_store_activity_state says where
- * it stands instead.
+ * An attempt is (activity uid, attempt), in the workflow the message names. A worker claims
+ * it (queued → running, or retrying → running once the retry is due; only while the
+ * workflow runs), then records it completed or failed (retrying with the next attempt while
+ * retries remain), or releases it (→ queued) when stopping. Each is a compare-and-set on
+ * (status, attempt): WEFT_ESTALE says the attempt is no longer the one the message named,
+ * and weft_store_activity_state says where it stands instead.
  *
  * A terminal attempt is then handed off exactly once (handed_off): a completed one counts
  * its dependents' `unmet` down and queues those reaching 0; a failed one fails the
@@ -25,7 +25,6 @@
 
 /* What the activity consumer needs to run an attempt it claimed. */
 typedef struct {
-    char workflow_uid[WEFT_UUID_LEN + 1];
     char *name;                /* owned */
     char *task;                /* owned */
     json_t *params;            /* owned reference */
@@ -54,11 +53,13 @@ typedef struct {
 } weft_activity_state;
 
 /* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
- * attempt) while the workflow runs; worker (borrowed) is recorded. WEFT_OK fills *claim
- * (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells where the activity
- * stands; WEFT_ENOTFOUND for an unknown activity. */
-weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
-                             weft_claim *claim, weft_activity_state *state, weft_err *err);
+ * attempt) in workflow workflow_uid while that workflow runs; worker (borrowed) is recorded.
+ * WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells
+ * where the activity stands (its workflow may be another); WEFT_ENOTFOUND for an unknown
+ * activity. */
+weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
+                             const char *worker, weft_claim *claim, weft_activity_state *state,
+                             weft_err *err);
 
 /* Records a successful attempt (running → completed) with its input and output (borrowed).
  * WEFT_ESTALE when the attempt no longer runs. */
