@@ -214,8 +214,8 @@ static double jitter(void)
     return (double)r / 4294967296.0;
 }
 
-/* After a failed attempt: retry through a delay queue while retries remain and the error is
- * not permanent, else fail for good and hand off. */
+/* After a failed attempt: retry through a delay queue while retries remain, the error is
+ * not permanent and the workflow runs, else fail for good and hand off. */
 static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int priority,
                                   const weft_retry_policy *policy, int retries, bool permanent,
                                   const char *error, weft_err *err)
@@ -223,25 +223,26 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
     int next = m->attempt;
+    bool retrying = false;
     weft_backoff backoff = WEFT_BACKOFF_INIT(STORE_BACKOFF_MAX_MS);
     double started = weft_clock_s();
     weft_status st;
     do
-        st =
-            weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next, err);
+        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next,
+                             &retrying, err);
     while (st && store_backoff(e, started, &backoff, st, err));
     if (st == WEFT_ESTALE)
         return WEFT_OK;
     if (st)
         return st;
-    if (retry) {
+    if (retrying) {
         WEFT_LOG(WEFT_LOG_INFO, m->workflow_uid, m->activity_uid,
                  "attempt %d failed (%s); retry %d of %d in %d ms", m->attempt, error, retries + 1,
                  policy->max_retries, delay);
         return publish_retry(e, m->workflow_uid, m->activity_uid, next, priority, delay, err);
     }
-    WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good: %s",
-             m->attempt, error);
+    WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good%s: %s",
+             m->attempt, retry ? " (no retry: the workflow no longer runs)" : "", error);
     st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0,
                          err);
     return st ? st : e->transport->flush(e->transport, err);

@@ -118,7 +118,8 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
 }
 
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, weft_err *err)
+                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
+                            weft_err *err)
 {
     char att[16], delay[16];
     snprintf(att, sizeof att, "%d", attempt);
@@ -128,10 +129,12 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     weft_status st = weft_store_query(s, WEFT_SQL_FAIL, p, &r, err);
     if (st)
         return st;
-    if (PQntuples(r) == 0)
+    if (PQntuples(r) == 0) {
         st = WEFT_ESTALE;
-    else if (next_attempt)
+    } else {
         *next_attempt = atoi(PQgetvalue(r, 0, 0));
+        *retrying = strcmp(PQgetvalue(r, 0, 1), "retrying") == 0;
+    }
     PQclear(r);
     return st;
 }

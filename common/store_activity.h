@@ -4,9 +4,9 @@
  * An attempt is (activity uid, attempt), in the workflow the message names. A worker claims
  * it (queued → running, or retrying → running once the retry is due; only while the
  * workflow runs), then records it completed or failed (retrying with the next attempt while
- * retries remain), or releases it (→ queued) when stopping. Each is a compare-and-set on
- * (status, attempt): WEFT_ESTALE says the attempt is no longer the one the message named,
- * and weft_store_activity_state says where it stands instead.
+ * retries remain and the workflow runs), or releases it (→ queued) when stopping. Each is
+ * a compare-and-set on (status, attempt): WEFT_ESTALE says the attempt is no longer the
+ * one the message named, and weft_store_activity_state says where it stands instead.
  *
  * A terminal attempt is then handed off exactly once (handed_off): a completed one counts
  * its dependents' `unmet` down and queues those reaching 0; a failed one fails the
@@ -67,10 +67,12 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
                                 const json_t *output, weft_err *err);
 
 /* Records a failed attempt with error (borrowed). retry: running → retrying with
- * attempt+1 (written to *next_attempt), due after delay_ms; else running → failed.
- * WEFT_ESTALE when the attempt no longer runs. */
+ * attempt+1, due after delay_ms, if the workflow still runs; else (or when it no longer
+ * runs: nothing would claim the retry) running → failed. *retrying says which it was,
+ * *next_attempt the attempt after it. WEFT_ESTALE when the attempt no longer runs. */
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, weft_err *err);
+                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
+                            weft_err *err);
 
 /* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
  * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */
