@@ -44,18 +44,40 @@ static bool store_backoff(weft_engine *e, double started, weft_backoff *backoff,
     return true;
 }
 
-static weft_status publish_attempt(weft_engine *e, const char *queue, const char *wf,
-                                   const char *act, int attempt, int priority, weft_err *err)
+static char *encode_attempt(const char *wf, const char *act, int attempt, size_t *len)
 {
     weft_attempt_msg m;
     snprintf(m.workflow_uid, sizeof m.workflow_uid, "%s", wf);
     snprintf(m.activity_uid, sizeof m.activity_uid, "%s", act);
     m.attempt = attempt;
+    return weft_msg_encode_attempt(&m, len);
+}
+
+static weft_status publish_attempt(weft_engine *e, const char *queue, const char *wf,
+                                   const char *act, int attempt, int priority, weft_err *err)
+{
     size_t len;
-    char *body = weft_msg_encode_attempt(&m, &len);
+    char *body = encode_attempt(wf, act, attempt, &len);
     weft_status st = e->transport->publish(e->transport, queue, body, len, priority, err);
     free(body);
     return st;
+}
+
+/* Sends a retry to `default` at its activity's priority, through the delay queues when it is
+ * due only after delay_ms, then flushes. */
+static weft_status publish_retry(weft_engine *e, const char *wf, const char *act, int attempt,
+                                 int priority, int delay_ms, weft_err *err)
+{
+    weft_status st;
+    if (delay_ms > 0) {
+        size_t len;
+        char *body = encode_attempt(wf, act, attempt, &len);
+        st = e->transport->publish_delayed(e->transport, body, len, priority, delay_ms, err);
+        free(body);
+    } else {
+        st = publish_attempt(e, WEFT_QUEUE_DEFAULT, wf, act, attempt, priority, err);
+    }
+    return st ? st : e->transport->flush(e->transport, err);
 }
 
 /* Publishes every dispatch to `default`, then waits for all confirms at once. */
@@ -192,8 +214,8 @@ static double jitter(void)
     return (double)r / 4294967296.0;
 }
 
-/* After a failed attempt: retry through a delay queue while retries remain and the error is
- * not permanent, else fail for good and hand off. */
+/* After a failed attempt: retry through a delay queue while retries remain, the error is
+ * not permanent and the workflow runs, else fail for good and hand off. */
 static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int priority,
                                   const weft_retry_policy *policy, int retries, bool permanent,
                                   const char *error, weft_err *err)
@@ -201,33 +223,28 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
     int next = m->attempt;
+    bool retrying = false;
     weft_backoff backoff = WEFT_BACKOFF_INIT(STORE_BACKOFF_MAX_MS);
     double started = weft_clock_s();
     weft_status st;
     do
-        st =
-            weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next, err);
+        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next,
+                             &retrying, err);
     while (st && store_backoff(e, started, &backoff, st, err));
     if (st == WEFT_ESTALE)
         return WEFT_OK;
     if (st)
         return st;
-    if (retry) {
+    if (retrying) {
         WEFT_LOG(WEFT_LOG_INFO, m->workflow_uid, m->activity_uid,
                  "attempt %d failed (%s); retry %d of %d in %d ms", m->attempt, error, retries + 1,
                  policy->max_retries, delay);
-        weft_attempt_msg n = *m;
-        n.attempt = next;
-        size_t len;
-        char *body = weft_msg_encode_attempt(&n, &len);
-        st = e->transport->publish_delayed(e->transport, body, len, priority, delay, err);
-        free(body);
-    } else {
-        WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good: %s",
-                 m->attempt, error);
-        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0,
-                             err);
+        return publish_retry(e, m->workflow_uid, m->activity_uid, next, priority, delay, err);
     }
+    WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good%s: %s",
+             m->attempt, retry ? " (no retry: the workflow no longer runs)" : "", error);
+    st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0,
+                         err);
     return st ? st : e->transport->flush(e->transport, err);
 }
 
@@ -236,8 +253,9 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                                const weft_activity_state *s, bool redelivered, weft_err *err)
 {
     if (strcmp(s->workflow_uid, m->workflow_uid) != 0)
-        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m->activity_uid,
-                            m->workflow_uid);
+        return weft_err_set(err, WEFT_EINVAL,
+                            "activity %s is not in workflow %s (it is in workflow %s)",
+                            m->activity_uid, m->workflow_uid, s->workflow_uid);
     bool same = s->attempt == m->attempt;
     if (same && !s->handed_off &&
         (s->status == WEFT_ACTIVITY_COMPLETED || s->status == WEFT_ACTIVITY_FAILED)) {
@@ -246,15 +264,16 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                                          m->attempt, 0, err);
         return st ? st : e->transport->flush(e->transport, err);
     }
-    if (s->attempt == m->attempt + 1 && s->status == WEFT_ACTIVITY_RETRYING) {
-        /* the retry was recorded but its delayed message may not have been published */
-        weft_attempt_msg n = *m;
-        n.attempt = s->attempt;
-        size_t len;
-        char *body = weft_msg_encode_attempt(&n, &len);
-        weft_status st = e->transport->publish(e->transport, WEFT_QUEUE_DEFAULT, body, len, 0, err);
-        free(body);
-        return st ? st : e->transport->flush(e->transport, err);
+    if (s->status == WEFT_ACTIVITY_RETRYING && s->workflow_running &&
+        (same || s->attempt == m->attempt + 1)) {
+        /* A duplicate of the failed attempt (the retry was recorded, but its delayed message
+         * may not have been published) or the retry's own message before it is due: send the
+         * retry again, due when the policy said and never sooner. */
+        WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+                 "message for attempt %d while attempt %d waits: retry sent again, due in %d ms",
+                 m->attempt, s->attempt, s->due_in_ms);
+        return publish_retry(e, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
+                             s->due_in_ms, err);
     }
     if (same && redelivered && s->status == WEFT_ACTIVITY_RUNNING) {
         /* The broker re-delivered an attempt still marked running: its worker died
@@ -314,16 +333,12 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return st;
     weft_claim c;
     weft_activity_state state;
-    st = weft_store_claim(e->store, m.activity_uid, m.attempt, e->worker, &c, &state, err);
+    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, &c,
+                          &state, err);
     if (st == WEFT_ESTALE)
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
         return st;
-    if (strcmp(c.workflow_uid, m.workflow_uid) != 0) {
-        weft_claim_finish(&c);
-        return weft_err_set(err, WEFT_EINVAL, "activity %s is not in workflow %s", m.activity_uid,
-                            m.workflow_uid);
-    }
 
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);

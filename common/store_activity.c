@@ -18,6 +18,18 @@ void weft_claim_finish(weft_claim *c)
     memset(c, 0, sizeof *c);
 }
 
+/* Reads retries used and the retry policy from five columns of row 0 from col on: retries,
+ * max_retries, initial_delay_ms, backoff, max_delay_ms (the order claim.sql and
+ * activity_state.sql return them in). */
+static void read_retry(PGresult *r, int col, int *retries, weft_retry_policy *policy)
+{
+    *retries = atoi(PQgetvalue(r, 0, col));
+    policy->max_retries = atoi(PQgetvalue(r, 0, col + 1));
+    policy->initial_delay_ms = atof(PQgetvalue(r, 0, col + 2));
+    policy->backoff = atof(PQgetvalue(r, 0, col + 3));
+    policy->max_delay_ms = atof(PQgetvalue(r, 0, col + 4));
+}
+
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
                                       weft_err *err)
 {
@@ -34,23 +46,22 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->attempt = atoi(PQgetvalue(r, 0, 2));
     state->handed_off = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
     state->priority = atoi(PQgetvalue(r, 0, 4));
-    state->retries = atoi(PQgetvalue(r, 0, 5));
-    state->retry.max_retries = atoi(PQgetvalue(r, 0, 6));
-    state->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 7));
-    state->retry.backoff = atof(PQgetvalue(r, 0, 8));
-    state->retry.max_delay_ms = atof(PQgetvalue(r, 0, 9));
+    read_retry(r, 5, &state->retries, &state->retry);
+    state->due_in_ms = atoi(PQgetvalue(r, 0, 10));
+    state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
 }
 
-weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
-                             weft_claim *claim, weft_activity_state *state, weft_err *err)
+weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
+                             const char *worker, weft_claim *claim, weft_activity_state *state,
+                             weft_err *err)
 {
     memset(claim, 0, sizeof *claim);
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
-    const char *p[] = {uid, att, worker};
+    const char *p[] = {uid, att, worker, workflow_uid};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
     if (st)
@@ -60,19 +71,14 @@ weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const 
         st = weft_store_activity_state(s, uid, state, err);
         return st ? st : WEFT_ESTALE;
     }
-    snprintf(claim->workflow_uid, sizeof claim->workflow_uid, "%s", PQgetvalue(r, 0, 0));
-    claim->name = weft_xstrdup(PQgetvalue(r, 0, 1));
-    claim->task = weft_xstrdup(PQgetvalue(r, 0, 2));
-    claim->params = weft_store_json(r, 0, 3);
-    claim->priority = atoi(PQgetvalue(r, 0, 4));
-    claim->timeout_s = atoi(PQgetvalue(r, 0, 5));
-    claim->retries = atoi(PQgetvalue(r, 0, 6));
-    claim->retry.max_retries = atoi(PQgetvalue(r, 0, 7));
-    claim->retry.initial_delay_ms = atof(PQgetvalue(r, 0, 8));
-    claim->retry.backoff = atof(PQgetvalue(r, 0, 9));
-    claim->retry.max_delay_ms = atof(PQgetvalue(r, 0, 10));
-    claim->inputs = weft_store_json(r, 0, 11);
-    json_t *up = weft_store_json(r, 0, 12);
+    claim->name = weft_xstrdup(PQgetvalue(r, 0, 0));
+    claim->task = weft_xstrdup(PQgetvalue(r, 0, 1));
+    claim->params = weft_store_json(r, 0, 2);
+    claim->priority = atoi(PQgetvalue(r, 0, 3));
+    claim->timeout_s = atoi(PQgetvalue(r, 0, 4));
+    read_retry(r, 5, &claim->retries, &claim->retry);
+    claim->inputs = weft_store_json(r, 0, 10);
+    json_t *up = weft_store_json(r, 0, 11);
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);
@@ -112,7 +118,8 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
 }
 
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, weft_err *err)
+                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
+                            weft_err *err)
 {
     char att[16], delay[16];
     snprintf(att, sizeof att, "%d", attempt);
@@ -122,10 +129,12 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     weft_status st = weft_store_query(s, WEFT_SQL_FAIL, p, &r, err);
     if (st)
         return st;
-    if (PQntuples(r) == 0)
+    if (PQntuples(r) == 0) {
         st = WEFT_ESTALE;
-    else if (next_attempt)
+    } else {
         *next_attempt = atoi(PQgetvalue(r, 0, 0));
+        *retrying = strcmp(PQgetvalue(r, 0, 1), "retrying") == 0;
+    }
     PQclear(r);
     return st;
 }

@@ -1,11 +1,12 @@
 /* The store's activities: one row per activity of a workflow, its status (state.h), its
  * attempt number and the attempt history.
  *
- * An attempt is (activity uid, attempt). A worker claims it (queued|retrying → running,
- * only while the workflow runs), then records it completed or failed (retrying with the
- * next attempt while retries remain), or releases it (→ queued) when stopping. Each is a
- * compare-and-set on (status, attempt): WEFT_ESTALE says the attempt is no longer the one
- * the message named, and weft_store_activity_state says where it stands instead.
+ * An attempt is (activity uid, attempt), in the workflow the message names. A worker claims
+ * it (queued → running, or retrying → running once the retry is due; only while the
+ * workflow runs), then records it completed or failed (retrying with the next attempt while
+ * retries remain and the workflow runs), or releases it (→ queued) when stopping. Each is
+ * a compare-and-set on (status, attempt): WEFT_ESTALE says the attempt is no longer the
+ * one the message named, and weft_store_activity_state says where it stands instead.
  *
  * A terminal attempt is then handed off exactly once (handed_off): a completed one counts
  * its dependents' `unmet` down and queues those reaching 0; a failed one fails the
@@ -24,7 +25,6 @@
 
 /* What the activity consumer needs to run an attempt it claimed. */
 typedef struct {
-    char workflow_uid[WEFT_UUID_LEN + 1];
     char *name;                /* owned */
     char *task;                /* owned */
     json_t *params;            /* owned reference */
@@ -48,14 +48,18 @@ typedef struct {
     int priority;
     int retries; /* retries already used */
     weft_retry_policy retry;
+    int due_in_ms;         /* retrying: how long until the retry is due (0 once it is) */
+    bool workflow_running; /* the workflow's status is running */
 } weft_activity_state;
 
-/* Compare-and-set queued|retrying → running for (uid, attempt) while the workflow runs;
- * worker (borrowed) is recorded. WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE
- * when the CAS failed: *state tells where the activity stands; WEFT_ENOTFOUND for an
- * unknown activity. */
-weft_status weft_store_claim(weft_store *s, const char *uid, int attempt, const char *worker,
-                             weft_claim *claim, weft_activity_state *state, weft_err *err);
+/* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
+ * attempt) in workflow workflow_uid while that workflow runs; worker (borrowed) is recorded.
+ * WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells
+ * where the activity stands (its workflow may be another); WEFT_ENOTFOUND for an unknown
+ * activity. */
+weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
+                             const char *worker, weft_claim *claim, weft_activity_state *state,
+                             weft_err *err);
 
 /* Records a successful attempt (running → completed) with its input and output (borrowed).
  * WEFT_ESTALE when the attempt no longer runs. */
@@ -63,10 +67,12 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
                                 const json_t *output, weft_err *err);
 
 /* Records a failed attempt with error (borrowed). retry: running → retrying with
- * attempt+1 (written to *next_attempt), due after delay_ms; else running → failed.
- * WEFT_ESTALE when the attempt no longer runs. */
+ * attempt+1, due after delay_ms, if the workflow still runs; else (or when it no longer
+ * runs: nothing would claim the retry) running → failed. *retrying says which it was,
+ * *next_attempt the attempt after it. WEFT_ESTALE when the attempt no longer runs. */
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, weft_err *err);
+                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
+                            weft_err *err);
 
 /* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
  * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */

@@ -1,14 +1,17 @@
--- Claims attempt $2 of activity $1 for worker $3 (queued|retrying -> running, while the
+-- Claims attempt $2 of activity $1 of workflow $4 for worker $3 (queued -> running, or
+-- retrying -> running once the retry is due: queued_at holds its due time; only while the
 -- workflow runs) and reads everything the attempt needs in one round trip: the workflow's
 -- inputs and the dependencies' outputs as [[name, output], ...] in depends_on order.
 WITH c AS (
   UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3
-  WHERE a.uid = $1 AND a.attempt = $2 AND a.status IN ('queued','retrying')
+  WHERE a.uid = $1 AND a.attempt = $2 AND a.workflow_uid = $4
+    AND (a.status = 'queued'
+      OR (a.status = 'retrying' AND coalesce(a.queued_at, now()) <= now()))
     AND EXISTS (SELECT 1 FROM weft_workflow w
                 WHERE w.uid = a.workflow_uid AND w.status = 'running')
   RETURNING a.workflow_uid, a.name, a.task, a.params, a.deps, a.priority, a.timeout_s,
     a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms)
-SELECT c.workflow_uid, c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
+SELECT c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
   c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
   -- one probe of the key (workflow_uid, idx) per dependency, whatever the statistics
   -- say about workflows' sizes: as a join, with statistics of many small workflows, the

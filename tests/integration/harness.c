@@ -280,6 +280,29 @@ json_t *harness_activity(json_t *activities, const char *name)
     return NULL;
 }
 
+json_t *harness_wait_activity(const char *uid, const char *name, const char *status,
+                              double timeout_s)
+{
+    double end = weft_clock_s() + timeout_s;
+    for (;;) {
+        json_t *acts = harness_activities(uid);
+        const char *now = NULL;
+        size_t i;
+        json_t *a;
+        json_array_foreach(acts, i, a)
+        {
+            if (strcmp(json_string_value(json_object_get(a, "name")), name) == 0)
+                now = json_string_value(json_object_get(a, "status"));
+        }
+        if (now && strcmp(now, status) == 0)
+            return acts;
+        cr_assert(weft_clock_s() < end, "activity '%s' of %s not %s after %.0f s (it is %s)", name,
+                  uid, status, timeout_s, now ? now : "not created");
+        json_decref(acts);
+        usleep(20 * 1000);
+    }
+}
+
 /* Takes messages from queue until one whose body contains marker (true, *out filled, release
  * with weft_delivery_finish) or timeout_s passes (false). Other messages are dropped. */
 static bool take(const char *queue, const char *marker, double timeout_s, weft_delivery *out)

@@ -59,6 +59,10 @@ void harness_wait_handled(double timeout_s);
 /* The activities of a workflow as JSON (new reference), and one of them by name (borrowed). */
 json_t *harness_activities(const char *uid);
 json_t *harness_activity(json_t *activities, const char *name);
+/* Waits until activity name of workflow uid has status (asserts within timeout_s); returns
+ * the workflow's activities then (new reference), as harness_activities does. */
+json_t *harness_wait_activity(const char *uid, const char *name, const char *status,
+                              double timeout_s);
 
 /* Takes messages from queue until one whose body contains marker; returns its body (new
  * string) or NULL after timeout_s. Other messages are dropped. */

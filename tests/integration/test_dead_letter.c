@@ -4,8 +4,10 @@
 #include "message.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static harness_procs procs;
 static void up(void)
@@ -99,6 +101,56 @@ Test(dead_letter, consumers_still_run_workflows_after_poison)
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
     cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED);
+    weft_workflow_info_finish(&w);
+    expect_alive();
+}
+
+Test(dead_letter, attempt_message_naming_another_workflow_claims_nothing_and_is_dead_lettered)
+{
+    char other[WEFT_UUID_LEN + 1], uid[WEFT_UUID_LEN + 1];
+    weft_workflow_info w;
+    harness_submit("{\"name\":\"other\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}", NULL,
+                   other);
+    harness_wait(other, 60, &w);
+    weft_workflow_info_finish(&w);
+
+    /* no worker: the root stays queued, and its genuine message is taken aside so that the
+     * mismatched one arrives first */
+    kill(procs.activity, SIGTERM);
+    cr_assert_eq(waitpid(procs.activity, NULL, 0), procs.activity);
+    harness_submit("{\"name\":\"target\",\"activities\":["
+                   "{\"name\":\"root\",\"task\":\"noop\"},"
+                   "{\"name\":\"next\",\"task\":\"noop\",\"depends_on\":[\"root\"]}]}",
+                   NULL, uid);
+    json_t *acts = harness_wait_activity(uid, "root", "queued", 30);
+    char root[WEFT_UUID_LEN + 1];
+    snprintf(root, sizeof root, "%s",
+             json_string_value(json_object_get(harness_activity(acts, "root"), "uid")));
+    json_decref(acts);
+    char *genuine = harness_take(WEFT_QUEUE_DEFAULT, root, 20);
+    cr_assert(genuine, "the root's message never reached %s", WEFT_QUEUE_DEFAULT);
+    const char *args[] = {"--concurrency", "2", NULL};
+    procs.activity = harness_spawn("weft-activity", args);
+
+    weft_attempt_msg m = {.attempt = 1};
+    snprintf(m.workflow_uid, sizeof m.workflow_uid, "%s", other);
+    snprintf(m.activity_uid, sizeof m.activity_uid, "%s", root);
+    char *body = weft_msg_encode_attempt(&m, NULL);
+    harness_publish(WEFT_QUEUE_DEFAULT, body);
+    free(body);
+    char *reason = harness_dead_find(root, 20);
+    cr_assert(reason, "the mismatched message never reached weft.dead");
+    cr_assert(strstr(reason, root) && strstr(reason, other), "reason names both uids: %s", reason);
+    free(reason);
+    acts = harness_activities(uid);
+    cr_assert_str_eq(json_string_value(json_object_get(harness_activity(acts, "root"), "status")),
+                     "queued", "the mismatched message claimed nothing");
+    json_decref(acts);
+
+    harness_publish(WEFT_QUEUE_DEFAULT, genuine);
+    free(genuine);
+    harness_wait(uid, 30, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
     expect_alive();
 }

@@ -184,7 +184,7 @@ static void activity_uid(PGconn *c, const char *wf, int idx, char uid[WEFT_UUID_
 /* Runs attempt 1 of an activity to completion and hands it off, in this session. */
 static void run_activity(PGconn *c, const char *wf, const char *uid)
 {
-    const char *claim[] = {uid, "1", "test_plans"};
+    const char *claim[] = {uid, "1", "test_plans", wf};
     PGresult *r = run(c, WEFT_SQL_CLAIM, claim);
     cr_assert(PQntuples(r) == 1, "claim of %s found nothing to claim", uid);
     PQclear(r);
@@ -241,12 +241,12 @@ static void oid_token(PGconn *c, const char *name, const char *key, char *out, s
     PQclear(r);
 }
 
-/* EXPLAINs the claim of attempt 1 of uid as this session would run it. */
-static void expect_claim_probes_keys(PGconn *c, const char *uid, const char *when)
+/* EXPLAINs the claim of attempt 1 of uid in workflow wf as this session would run it. */
+static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid, const char *when)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s('%s', 1, 'test_plans')",
-             weft_sql_statements[WEFT_SQL_CLAIM].name, uid);
+    snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s('%s', 1, 'test_plans', '%s')",
+             weft_sql_statements[WEFT_SQL_CLAIM].name, uid, wf);
     PGresult *r = PQexec(c, sql);
     cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
     json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
@@ -306,7 +306,7 @@ Test(plans, claim_and_handoff_probe_keys_fresh_and_at_10000_activities, .fini = 
     weft_dispatch_list ready = {0};
     create(s, SMALL, small, &ready);
     activity_uid(c, small, 0, uid);
-    expect_claim_probes_keys(c, uid, "on a fresh database");
+    expect_claim_probes_keys(c, small, uid, "on a fresh database");
     capture(&log);
     expect_handoff_probes_keys(c, &log, small, uid, "on a fresh database");
 
@@ -330,7 +330,7 @@ Test(plans, claim_and_handoff_probe_keys_fresh_and_at_10000_activities, .fini = 
     activity_uid(c, big, 0, uid);
     run_activity(c, big, uid);
     activity_uid(c, big, 1, uid);
-    expect_claim_probes_keys(c, uid, "at 10,000 activities");
+    expect_claim_probes_keys(c, big, uid, "at 10,000 activities");
     expect_handoff_probes_keys(c, &log, big, uid, "at 10,000 activities");
 
     /* Again after autovacuum's own ANALYZE. */
@@ -338,7 +338,7 @@ Test(plans, claim_and_handoff_probe_keys_fresh_and_at_10000_activities, .fini = 
     exec_ok(c, "ANALYZE weft_activity");
     exec_ok(c, "ANALYZE weft_workflow");
     activity_uid(c, big, 2, uid);
-    expect_claim_probes_keys(c, uid, "at 10,000 activities, analyzed");
+    expect_claim_probes_keys(c, big, uid, "at 10,000 activities, analyzed");
     expect_handoff_probes_keys(c, &log, big, uid, "at 10,000 activities, analyzed");
 
     plan_log_clear(&log);

@@ -1,8 +1,10 @@
 /* Retries: TRANSIENT errors come back through the delay queues under the policy;
  * exhausted retries and PERMANENT errors fail the workflow. */
 #include "harness.h"
+#include "message.h"
 
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 static harness_procs procs;
@@ -89,4 +91,61 @@ Test(retry, permanent_error_is_never_retried_even_with_retries_left)
     json_t *acts = harness_activities(uid);
     cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "p"), "attempts")), 1);
     json_decref(acts);
+}
+
+/* One TRANSIENT failure, then a retry due 3 s later. */
+static const char slow_retry[] =
+    "{\"name\":\"slow_retry\",\"activities\":["
+    "{\"name\":\"f\",\"task\":\"fail\",\"params\":{\"code\":\"TRANSIENT\",\"times\":1},"
+    "\"retry\":{\"max_retries\":1,\"initial_delay_ms\":3000,\"backoff\":1.0}}]}";
+#define SLOW_RETRY_MS 3000.0
+
+/* Submits slow_retry, waits until its first attempt failed and the retry waits, then
+ * publishes an attempt message for attempt (1: a duplicate of the failed attempt, 2: the
+ * retry's message, early) to `default`. */
+static void fail_once_then_publish_attempt(int attempt, char uid[WEFT_UUID_LEN + 1])
+{
+    harness_submit(slow_retry, NULL, uid);
+    json_t *acts = harness_wait_activity(uid, "f", "retrying", 30);
+    weft_attempt_msg m = {.attempt = attempt};
+    snprintf(m.workflow_uid, sizeof m.workflow_uid, "%s", uid);
+    snprintf(m.activity_uid, sizeof m.activity_uid, "%s",
+             json_string_value(json_object_get(harness_activity(acts, "f"), "uid")));
+    json_decref(acts);
+    char *body = weft_msg_encode_attempt(&m, NULL);
+    harness_publish(WEFT_QUEUE_DEFAULT, body);
+    free(body);
+}
+
+/* Completion, and attempt 2 started no sooner than the policy's delay after attempt 1. */
+static void assert_retry_waited_its_delay(const char *uid)
+{
+    weft_workflow_info w;
+    harness_wait(uid, 60, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
+    weft_workflow_info_finish(&w);
+    json_t *acts = harness_activities(uid);
+    json_t *attempts = json_object_get(harness_activity(acts, "f"), "attempts");
+    cr_assert_eq(json_array_size(attempts), 2, "one failure, one retry");
+    double waited = (json_number_value(json_object_get(json_array_get(attempts, 1), "started")) -
+                     json_number_value(json_object_get(json_array_get(attempts, 0), "finished"))) *
+                    1000.0;
+    cr_assert_geq(waited, SLOW_RETRY_MS,
+                  "attempt 2 started %.0f ms after attempt 1 failed, policy %.0f", waited,
+                  SLOW_RETRY_MS);
+    json_decref(acts);
+}
+
+Test(retry, duplicate_of_the_failed_attempt_does_not_cut_the_retry_delay)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    fail_once_then_publish_attempt(1, uid);
+    assert_retry_waited_its_delay(uid);
+}
+
+Test(retry, early_message_for_the_retry_waits_until_it_is_due)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    fail_once_then_publish_attempt(2, uid);
+    assert_retry_waited_its_delay(uid);
 }
