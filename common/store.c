@@ -253,6 +253,18 @@ weft_status weft_store_query(weft_store *s, weft_sql_id which, const char *const
     return st ? st : weft_store_run(s, which, params, res, err);
 }
 
+weft_status weft_store_query_row(weft_store *s, weft_sql_id which, const char *uid,
+                                 const char *kind, PGresult **res, weft_err *err)
+{
+    const char *p[] = {uid};
+    weft_status st = weft_store_query(s, which, p, res, err);
+    if (!st && PQntuples(*res) == 0) {
+        PQclear(*res);
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown %s %s", kind, uid);
+    }
+    return st;
+}
+
 weft_status weft_store_begin(weft_store *s, weft_err *err)
 {
     weft_status st = weft_store_ensure(s, err);

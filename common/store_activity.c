@@ -34,14 +34,9 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
                                       weft_err *err)
 {
     PGresult *r;
-    const char *p[] = {uid};
-    weft_status st = weft_store_query(s, WEFT_SQL_ACTIVITY_STATE, p, &r, err);
+    weft_status st = weft_store_query_row(s, WEFT_SQL_ACTIVITY_STATE, uid, "activity", &r, err);
     if (st)
         return st;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return weft_err_set(err, WEFT_ENOTFOUND, "unknown activity %s", uid);
-    }
     snprintf(state->workflow_uid, sizeof state->workflow_uid, "%s", PQgetvalue(r, 0, 0));
     state->attempt = atoi(PQgetvalue(r, 0, 2));
     state->handed_off = strcmp(PQgetvalue(r, 0, 3), "t") == 0;

@@ -36,6 +36,11 @@ weft_status weft_store_run(weft_store *s, weft_sql_id which, const char *const *
 weft_status weft_store_query(weft_store *s, weft_sql_id which, const char *const *params,
                              PGresult **res, weft_err *err);
 
+/* weft_store_query of a statement whose one parameter is uid, for one row: WEFT_ENOTFOUND
+ * ("unknown <kind> <uid>") when there is none; on WEFT_OK *res is new (caller PQclears). */
+weft_status weft_store_query_row(weft_store *s, weft_sql_id which, const char *uid,
+                                 const char *kind, PGresult **res, weft_err *err);
+
 /* Opens a transaction (reconnecting first when needed); weft_store_finish_tx commits it
  * when st is WEFT_OK, else rolls it back, and returns the first failure. */
 weft_status weft_store_begin(weft_store *s, weft_err *err);

@@ -162,15 +162,10 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
                                 weft_err *err)
 {
     memset(info, 0, sizeof *info);
-    const char *p[] = {uid};
     PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_WORKFLOW, p, &r, err);
+    weft_status st = weft_store_query_row(s, WEFT_SQL_WORKFLOW, uid, "workflow", &r, err);
     if (st)
         return st;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return weft_err_set(err, WEFT_ENOTFOUND, "unknown workflow %s", uid);
-    }
     snprintf(info->uid, sizeof info->uid, "%s", PQgetvalue(r, 0, 0));
     snprintf(info->name, sizeof info->name, "%s", PQgetvalue(r, 0, 1));
     info->output = PQgetisnull(r, 0, 3) ? NULL : weft_store_json(r, 0, 3);
