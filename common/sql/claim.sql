@@ -4,9 +4,14 @@
 -- inputs and the dependencies' outputs as [[name, output], ...] in depends_on order.
 WITH c AS (
   UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3
+  -- The row is found by its uid. The status test is a CASE so that it does not imply the
+  -- predicate of the partial index weft_activity_waiting: that index's statistics describe
+  -- the waiting set at the last ANALYZE, which a fan-out outgrows in an instant, and a
+  -- claim planned on it reads the whole waiting set to find one uid.
   WHERE a.uid = $1 AND a.attempt = $2 AND a.workflow_uid = $4
-    AND (a.status = 'queued'
-      OR (a.status = 'retrying' AND coalesce(a.queued_at, now()) <= now()))
+    AND CASE a.status WHEN 'queued' THEN true
+                      WHEN 'retrying' THEN coalesce(a.queued_at, now()) <= now()
+                      ELSE false END
     AND EXISTS (SELECT 1 FROM weft_workflow w
                 WHERE w.uid = a.workflow_uid AND w.status = 'running')
   RETURNING a.workflow_uid, a.name, a.task, a.params, a.deps, a.priority, a.timeout_s,
