@@ -17,9 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A handoff holds the workflow lock for one short transaction (a 10,000-way fan-out's
- * dispatch included); the lease only matters when the holder dies — it bounds how long the
- * next handoff of that workflow waits — and the wait outlasts it. */
+/* A handoff holds the workflow lock for one transaction and the confirms of its dispatches,
+ * usually milliseconds; the lease only matters when the holder dies — it bounds how long the
+ * next handoff of that workflow waits — and the wait outlasts it. A holder that outlives its
+ * lease (a confirm wait of up to a minute) costs efficiency only: Postgres's row lock and
+ * compare-and-set keep each transition single (lock.h). */
 #define LOCK_LEASE_MS 5000
 #define LOCK_WAIT_MS 10000
 /* A finished attempt's result is worth waiting for: while Postgres is down the worker keeps
