@@ -49,7 +49,9 @@ static void *worker_main(void *arg)
                          .limits = w->cfg->limits,
                          .worker = worker,
                          .data_dir = w->cfg->data_dir,
-                         .grace_s = w->cfg->grace_s};
+                         .grace_s = w->cfg->grace_s,
+                         .lease_s = w->cfg->lease_s,
+                         .ack_after_s = w->cfg->ack_after_s};
         weft_consumer c = {.name = name,
                            .queue = WEFT_QUEUE_DEFAULT,
                            .prefetch = 1,

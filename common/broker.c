@@ -23,6 +23,8 @@
  * timeout; it is bounded by this instead, and looks for a stop request this often. */
 #define BLOCKED_WAIT_MAX_MS (10 * 60 * 1000)
 #define BLOCKED_POLL_MS 200
+/* How often a long confirm wait calls its hook (weft_broker_on_wait). */
+#define WAIT_HOOK_MS 1000
 
 /* Delay buckets in ms, ~1.5x apart: a retry waits at most ~50% longer than its policy asks,
  * and each bucket is its own queue so one TTL never blocks another (DESIGN §2). */
@@ -51,6 +53,11 @@ struct weft_broker {
     size_t max_body;       /* 0: none */
     bool blocked;          /* connection.blocked came, connection.unblocked not yet */
     int64_t blocked_since; /* weft_clock_ms() when it came */
+    char *queue;           /* owned: what weft_broker_consume consumes, for a resume */
+    int prefetch;
+    amqp_bytes_t consumer_tag; /* owned copy; empty while paused or not consuming */
+    void (*wait_hook)(void *arg);
+    void *wait_arg;
 };
 
 int weft_broker_delay_bucket(int delay_ms)
@@ -250,7 +257,19 @@ void weft_broker_destroy(weft_broker *b)
     }
     free(b->unconfirmed);
     free(b->where);
+    free(b->queue);
+    amqp_bytes_free(b->consumer_tag);
     free(b);
+}
+
+static weft_status start_consumer(weft_broker *b, weft_err *err)
+{
+    amqp_basic_consume_ok_t *ok = amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(b->queue),
+                                                     amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
+    if (!st)
+        b->consumer_tag = amqp_bytes_malloc_dup(ok->consumer_tag);
+    return st;
 }
 
 weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err)
@@ -259,9 +278,48 @@ weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch,
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     if (st)
         return st;
-    amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(queue), amqp_empty_bytes, 0, 0, 0,
-                       amqp_empty_table);
-    return check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
+    free(b->queue);
+    b->queue = weft_xstrdup(queue);
+    b->prefetch = prefetch;
+    return start_consumer(b, err);
+}
+
+weft_status weft_broker_pause(weft_broker *b, weft_err *err)
+{
+    if (!b->consumer_tag.len)
+        return WEFT_OK;
+    amqp_basic_cancel(b->conn, CHANNEL, b->consumer_tag);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "pausing the consumer", err);
+    if (st)
+        return st;
+    amqp_bytes_free(b->consumer_tag);
+    b->consumer_tag = amqp_empty_bytes;
+    /* what came before the cancel took effect goes back to the queue at once, rather than
+     * waiting here, unacknowledged, for as long as the current message takes */
+    while (b->head) {
+        delivery_node *n = b->head;
+        b->head = n->next;
+        st = weft_broker_reject(b, n->d.tag, true, err);
+        weft_delivery_finish(&n->d);
+        free(n);
+        if (st)
+            return st;
+    }
+    b->tail = NULL;
+    return WEFT_OK;
+}
+
+weft_status weft_broker_resume(weft_broker *b, weft_err *err)
+{
+    if (b->consumer_tag.len || !b->queue)
+        return WEFT_OK;
+    return start_consumer(b, err);
+}
+
+void weft_broker_on_wait(weft_broker *b, void (*hook)(void *arg), void *arg)
+{
+    b->wait_hook = hook;
+    b->wait_arg = arg;
 }
 
 static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
@@ -520,8 +578,13 @@ bool weft_broker_blocked(const weft_broker *b)
 weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *err)
 {
     int64_t start = weft_clock_ms(), deadline = start + timeout_ms;
+    int64_t next_hook = start + WAIT_HOOK_MS;
     while (b->nunconfirmed > 0) {
         int64_t now = weft_clock_ms();
+        if (b->wait_hook && now >= next_hook) {
+            b->wait_hook(b->wait_arg);
+            next_hook = now + WAIT_HOOK_MS;
+        }
         int slice;
         if (b->blocked) {
             int64_t since = b->blocked_since > start ? b->blocked_since : start;
@@ -545,6 +608,8 @@ weft_status weft_broker_wait_confirms(weft_broker *b, int timeout_ms, weft_err *
                                     b->where, timeout_ms);
             slice = (int)(deadline - now);
         }
+        if (b->wait_hook && slice > WAIT_HOOK_MS)
+            slice = WAIT_HOOK_MS;
         weft_status st = pump_one(b, slice, err);
         if (st && st != WEFT_ETIMEOUT)
             return st;

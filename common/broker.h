@@ -56,6 +56,20 @@ void weft_broker_destroy(weft_broker *b);
  * failure. */
 weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err);
 
+/* Stops the consumer (basic.cancel) so that no more deliveries come while the caller still
+ * works on one it took; deliveries already buffered go back to the queue. For a message
+ * acknowledged before its work is done (an attempt longer than the broker lets a delivery
+ * stay unacknowledged: consumer_timeout). A no-op when not consuming. WEFT_EAMQP on failure. */
+weft_status weft_broker_pause(weft_broker *b, weft_err *err);
+
+/* Consumes again what weft_broker_consume named, after weft_broker_pause; a no-op when
+ * consuming. WEFT_EAMQP on failure. */
+weft_status weft_broker_resume(weft_broker *b, weft_err *err);
+
+/* hook(arg) (both borrowed; NULL: none) is called about once a second while
+ * weft_broker_wait_confirms waits: a caller holding a lease renews it there. */
+void weft_broker_on_wait(weft_broker *b, void (*hook)(void *arg), void *arg);
+
 /* Publishes body (borrowed) to queue as a persistent JSON message with a fresh message id
  * and the given priority (0..10). Does not wait: call weft_broker_wait_confirms before
  * acking the message that caused it. */

@@ -16,6 +16,14 @@
 #define DEFAULT_GRACE_S 30
 #define DEFAULT_SWEEP_INTERVAL_S 30
 #define DEFAULT_SWEEP_AFTER_S 120
+/* A worker renews its attempt's lease every third of it, so a lease survives two missed
+ * renewals (a Postgres hiccup) and a dead worker's attempt is failed within about
+ * lease + sweep interval. */
+#define DEFAULT_LEASE_S 30
+/* Far below RabbitMQ's consumer_timeout (30 minutes by default), far above most attempts:
+ * short attempts keep their delivery to the end, at no extra cost (see README). */
+#define DEFAULT_ACK_AFTER_S 60
+#define DEFAULT_SWEEP_BATCH 1000
 
 bool weft_parse_int(const char *s, long min, long max, long *out)
 {
@@ -75,6 +83,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->grace_s = DEFAULT_GRACE_S;
     cfg->sweep_interval_s = DEFAULT_SWEEP_INTERVAL_S;
     cfg->sweep_after_s = DEFAULT_SWEEP_AFTER_S;
+    cfg->lease_s = DEFAULT_LEASE_S;
+    cfg->ack_after_s = DEFAULT_ACK_AFTER_S;
+    cfg->sweep_batch = DEFAULT_SWEEP_BATCH;
 
     weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
     if (!st)
@@ -95,7 +106,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     } vars[] = {{"WEFT_LOG_LEVEL", "log-level"},
                 {"WEFT_LOG_FORMAT", "log-format"},
                 {"WEFT_MAX_MESSAGE_BYTES", "max-message-bytes"},
-                {"WEFT_MAX_ACTIVITIES", "max-activities"}};
+                {"WEFT_MAX_ACTIVITIES", "max-activities"},
+                {"WEFT_LEASE_S", "lease"},
+                {"WEFT_ACK_AFTER_S", "ack-after"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -126,6 +139,9 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"grace", 0, 86400, offsetof(weft_config, grace_s)},
         {"sweep-interval", 0, 86400, offsetof(weft_config, sweep_interval_s)},
         {"sweep-after", 1, 86400 * 7, offsetof(weft_config, sweep_after_s)},
+        {"sweep-batch", 1, 1000000, offsetof(weft_config, sweep_batch)},
+        {"lease", 3, 86400, offsetof(weft_config, lease_s)},
+        {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
     };
     if (strcmp(name, "log-level") == 0) {
         if (!value || !weft_log_parse_level(value, &cfg->log_level))
@@ -172,7 +188,10 @@ const char *weft_config_help(void)
            "  WEFT_LOG_LEVEL       debug|info|warn|error (default info)\n"
            "  WEFT_LOG_FORMAT      text|json (default text)\n"
            "  WEFT_MAX_MESSAGE_BYTES, WEFT_MAX_ACTIVITIES  limits (1 MiB, 10000)\n"
-           "  WEFT_DATA_DIR        root folder of the file tasks\n";
+           "  WEFT_DATA_DIR        root folder of the file tasks\n"
+           "  WEFT_LEASE_S         lease of a running attempt, renewed by its worker (30)\n"
+           "  WEFT_ACK_AFTER_S     an attempt running this long acks its message early (60;\n"
+           "                       keep it below the broker's consumer_timeout)\n";
 }
 
 /* In a libpq key=value string ("host=db password=x"), where the value of password starts

@@ -57,27 +57,18 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
     }
     weft_broker_transport t;
     weft_broker_transport_init(&t, b);
-    int64_t next_tick = weft_clock_ms() + c->tick_interval_ms;
     int64_t healthy_from = weft_clock_ms();
     long trimmed_at = stats->messages;
     while (!weft_stop_requested) {
         if (weft_broker_blocked(b)) {
-            /* a resource alarm: take no message (nor tick) whose publishes the broker would
-             * not read; keep the connection serviced until it clears */
+            /* a resource alarm: take no message whose publishes the broker would not read; keep the
+             * connection serviced until it clears */
             st = weft_broker_pump(b, POLL_MS, &err);
             if (st) {
                 outage_begin(c, stats, err.msg);
                 return st;
             }
             continue;
-        }
-        if (c->tick && weft_clock_ms() >= next_tick) {
-            next_tick = weft_clock_ms() + c->tick_interval_ms;
-            st = c->tick(c->ctx, &t.base, &err);
-            if (st)
-                WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: periodic task: %s", c->name, err.msg);
-            if (st == WEFT_EAMQP)
-                return st;
         }
         weft_delivery d;
         st = weft_broker_next(b, POLL_MS, &d, &err);
@@ -103,11 +94,23 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
                               "message of %zu bytes is over the limit of %zu bytes"
                               " (WEFT_MAX_MESSAGE_BYTES); weft.dead keeps its first %zu bytes",
                               d.oversize, c->max_message_bytes, d.len);
-        else
+        else {
+            weft_broker_transport_begin(&t, d.tag);
             st = c->handle(c->ctx, &t.base, &d, &err);
+        }
         weft_err aerr = {0};
         weft_status ast;
-        if (st == WEFT_OK) {
+        if (t.settled) {
+            /* acknowledged by the handler already (a long attempt, transport.h): nothing to
+             * settle, whatever the outcome — the store's lease took over; consume again */
+            if (st && st != WEFT_ESHUTDOWN)
+                WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: %s (message acknowledged earlier)",
+                         c->name, err.msg);
+            t.settled = false;
+            ast = weft_stop_requested ? WEFT_OK : weft_broker_resume(b, &aerr);
+            if (st == WEFT_OK)
+                weft_backoff_reset(backoff);
+        } else if (st == WEFT_OK) {
             ast = weft_broker_ack(b, d.tag, &aerr);
             weft_backoff_reset(backoff);
             outage_end(c, stats);

@@ -12,7 +12,6 @@
 
 typedef weft_status (*weft_consumer_fn)(void *ctx, weft_transport *t, const weft_delivery *d,
                                         weft_err *err);
-typedef weft_status (*weft_consumer_tick_fn)(void *ctx, weft_transport *t, weft_err *err);
 
 typedef struct {
     const char *name;  /* borrowed: for log lines ("entry", "activity-3") */
@@ -22,15 +21,13 @@ typedef struct {
     const char *amqp_cacert;  /* borrowed, may be NULL: see weft_broker_connect */
     size_t max_message_bytes; /* bodies over this go to weft.dead unread (0: no limit) */
     weft_consumer_fn handle;
-    void *ctx;                  /* passed to handle and tick */
-    weft_consumer_tick_fn tick; /* optional: called every tick_interval_ms while connected */
-    int tick_interval_ms;
+    void *ctx; /* passed to handle */
 } weft_consumer;
 
 /* Runs until weft_stop_requested (stop.h): it stops taking messages and returns after the
  * current one. Never returns on infrastructure failures: it logs one line
  * per outage and reconnects. While the broker blocks the connection (a resource alarm,
- * broker.h) it takes no message and runs no tick, and keeps the connection. Returns 0 on a
+ * broker.h) it takes no message and keeps the connection. Returns 0 on a
  * requested stop. */
 int weft_consumer_run(const weft_consumer *c);
 

@@ -18,12 +18,17 @@
 #include <string.h>
 
 /* A handoff holds the workflow lock for one transaction and the confirms of its dispatches,
- * usually milliseconds; the lease only matters when the holder dies — it bounds how long the
- * next handoff of that workflow waits — and the wait outlasts it. A holder that outlives its
- * lease (a confirm wait of up to a minute) costs efficiency only: Postgres's row lock and
- * compare-and-set keep each transition single (lock.h). */
+ * usually milliseconds, and renews the lease while a confirm wait drags on (a resource
+ * alarm); the lease only matters when the holder dies: it bounds how long the next holder
+ * of that workflow waits. Whoever cannot renew it (stopped, cut off from Redis) costs
+ * efficiency only: Postgres's row lock and compare-and-set keep each transition single
+ * (lock.h). */
 #define LOCK_LEASE_MS 5000
-#define LOCK_WAIT_MS 10000
+/* Resume (weft-entry) waits for a workflow's lock; the handoff, a singleton whose every
+ * second of waiting stalls all workflows, waits briefly and then sends the message to the
+ * back of its queue, so one contended workflow never blocks the others. */
+#define RESUME_LOCK_WAIT_MS 10000
+#define HANDOFF_LOCK_WAIT_MS 500
 /* A finished attempt's result is worth waiting for: while Postgres is down the worker keeps
  * the message and retries the write this long before giving the message back. */
 #define STORE_RETRY_S 300
@@ -95,31 +100,53 @@ static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispa
     return e->transport->flush(e->transport, err);
 }
 
-static weft_status with_lock(weft_engine *e, const char *wf, char token[WEFT_LOCK_TOKEN_LEN + 1],
-                             weft_err *err)
-{
-    if (!e->lock)
-        return WEFT_OK;
+/* A workflow lock held: renewed while a flush waits (transport.h on_wait). */
+typedef struct {
+    weft_engine *e;
     char key[80];
-    snprintf(key, sizeof key, "weft:lock:workflow:%s", wf);
-    return weft_lock_acquire(e->lock, key, LOCK_LEASE_MS, LOCK_WAIT_MS, token, err);
+    char token[WEFT_LOCK_TOKEN_LEN + 1];
+} held_lock;
+
+static void renew_lock(void *arg)
+{
+    held_lock *h = arg;
+    weft_err err;
+    if (weft_lock_renew(h->e->lock, h->key, h->token, LOCK_LEASE_MS, &err))
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s", err.msg);
 }
 
-static void unlock(weft_engine *e, const char *wf, const char *token)
+static weft_status with_lock(weft_engine *e, const char *wf, int wait_ms, held_lock *h,
+                             weft_err *err)
 {
+    h->e = e;
+    snprintf(h->key, sizeof h->key, "weft:lock:workflow:%s", wf);
+    h->token[0] = '\0';
+    if (!e->lock)
+        return WEFT_OK;
+    weft_status st = weft_lock_acquire(e->lock, h->key, LOCK_LEASE_MS, wait_ms, h->token, err);
+    if (!st) {
+        e->transport->on_wait = renew_lock;
+        e->transport->on_wait_arg = h;
+    }
+    return st;
+}
+
+static void unlock(held_lock *h, const char *wf)
+{
+    weft_engine *e = h->e;
     if (!e->lock)
         return;
-    char key[80];
+    e->transport->on_wait = NULL;
+    e->transport->on_wait_arg = NULL;
     weft_err err;
-    snprintf(key, sizeof key, "weft:lock:workflow:%s", wf);
-    if (weft_lock_release(e->lock, key, token, &err) == WEFT_ESTALE)
+    if (weft_lock_release(e->lock, h->key, h->token, &err) == WEFT_ESTALE)
         WEFT_LOG(WEFT_LOG_WARN, wf, NULL, "workflow lock lease expired before release");
 }
 
 static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
 {
-    char token[WEFT_LOCK_TOKEN_LEN + 1];
-    weft_status st = with_lock(e, uid, token, err);
+    held_lock lock;
+    weft_status st = with_lock(e, uid, RESUME_LOCK_WAIT_MS, &lock, err);
     if (st)
         return st;
     weft_dispatch_list l = {0};
@@ -127,7 +154,7 @@ static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
     st = weft_store_resume(e->store, uid, &l, &status, err);
     if (!st)
         st = dispatch_all(e, uid, &l, err);
-    unlock(e, uid, token);
+    unlock(&lock, uid);
     if (!st) {
         const char *was = weft_workflow_status_name(status);
         if (status == WEFT_WORKFLOW_COMPLETED || status == WEFT_WORKFLOW_CANCELED)
@@ -217,10 +244,11 @@ static double jitter(void)
 }
 
 /* After a failed attempt: retry through a delay queue while retries remain, the error is
- * not permanent and the workflow runs, else fail for good and hand off. */
+ * not permanent and the workflow runs, else fail for good and hand off. only_expired: only
+ * if the attempt's lease expired (a lost attempt; its worker may have renewed it since). */
 static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int priority,
                                   const weft_retry_policy *policy, int retries, bool permanent,
-                                  const char *error, weft_err *err)
+                                  bool only_expired, const char *error, weft_err *err)
 {
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
@@ -230,8 +258,8 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
     double started = weft_clock_s();
     weft_status st;
     do
-        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay, &next,
-                             &retrying, err);
+        st = weft_store_fail(e->store, m->activity_uid, m->attempt, error, retry, delay,
+                             only_expired, &next, &retrying, err);
     while (st && store_backoff(e, started, &backoff, st, err));
     if (st == WEFT_ESTALE)
         return WEFT_OK;
@@ -277,14 +305,16 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         return publish_retry(e, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
                              s->due_in_ms, err);
     }
-    if (same && redelivered && s->status == WEFT_ACTIVITY_RUNNING) {
-        /* The broker re-delivered an attempt still marked running: its worker died
-         * mid-task (or lost its connection). Count it as a transient failure, under the
-         * retry policy; the CAS in weft_store_fail settles races with a live worker. */
+    if (same && s->status == WEFT_ACTIVITY_RUNNING && (redelivered || s->lease_expired)) {
+        /* The broker re-delivered an attempt still marked running, or its lease ran out:
+         * its worker died mid-task (or lost its connection). Count it as a transient
+         * failure, under the retry policy; the CAS in weft_store_fail settles races with a
+         * live worker (one renewing the lease wins over a merely expired one). */
         char why[128];
-        snprintf(why, sizeof why, "worker lost during attempt %d (crashed or disconnected)",
-                 m->attempt);
-        return record_failure(e, m, s->priority, &s->retry, s->retries, false, why, err);
+        snprintf(why, sizeof why, "worker lost during attempt %d (%s)", m->attempt,
+                 redelivered ? "crashed or disconnected" : "its lease expired");
+        return record_failure(e, m, s->priority, &s->retry, s->retries, false, !redelivered, why,
+                              err);
     }
     WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
              "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt,
@@ -320,10 +350,64 @@ static bool find_nul(const json_t *v, char *path, size_t n)
     return false;
 }
 
-static void idle(void *arg, int ms)
+/* What the worker does while its attempt runs (about every 100 ms): keep the transport
+ * alive, renew the lease every third of it, and settle the message once the attempt has run
+ * ack_after_s. */
+typedef struct {
+    weft_engine *e;
+    const weft_attempt_msg *m;
+    int lease_s;
+    double started, renewed;
+    bool settled;     /* the message was acknowledged early */
+    bool settle_done; /* settled, or tried and failed: not tried again */
+    bool lost;        /* the lease is no longer ours: the result will be dropped */
+} attempt_watch;
+
+static int lease_of(const weft_engine *e)
 {
-    weft_transport *t = arg;
-    t->idle(t, ms);
+    return e->lease_s > 0 ? e->lease_s : WEFT_LEASE_DEFAULT_S;
+}
+
+static void watch_attempt(void *arg, int ms)
+{
+    attempt_watch *w = arg;
+    weft_engine *e = w->e;
+    e->transport->idle(e->transport, ms);
+    double now = weft_clock_s();
+    weft_err err;
+    if (!w->lost && now - w->renewed >= w->lease_s / 3.0) {
+        weft_status st =
+            weft_store_renew_lease(e->store, w->m->activity_uid, w->m->attempt, w->lease_s, &err);
+        if (st == WEFT_ESTALE) {
+            w->lost = true;
+            WEFT_LOG(WEFT_LOG_WARN, w->m->workflow_uid, w->m->activity_uid,
+                     "attempt %d is no longer this worker's (its lease expired and it was"
+                     " failed as lost, or its workflow ended): its result will be dropped",
+                     w->m->attempt);
+        } else if (st) {
+            /* try again in a second; the lease survives two missed renewals */
+            WEFT_LOG(WEFT_LOG_WARN, w->m->workflow_uid, w->m->activity_uid,
+                     "renewing the lease of attempt %d: %s", w->m->attempt, err.msg);
+            w->renewed = now - w->lease_s / 3.0 + 1.0;
+        } else {
+            w->renewed = now;
+        }
+    }
+    if (!w->settle_done && e->ack_after_s > 0 && e->transport->settle &&
+        now - w->started >= e->ack_after_s) {
+        w->settle_done = true;
+        if (e->transport->settle(e->transport, &err) == WEFT_OK) {
+            w->settled = true;
+            WEFT_LOG(WEFT_LOG_INFO, w->m->workflow_uid, w->m->activity_uid,
+                     "attempt %d running for %d s: its message is acknowledged, its lease"
+                     " guards it now",
+                     w->m->attempt, e->ack_after_s);
+        } else {
+            /* the connection is failing: the broker will redeliver, the claim settles it */
+            WEFT_LOG(WEFT_LOG_WARN, w->m->workflow_uid, w->m->activity_uid,
+                     "acknowledging attempt %d early: %s", w->m->attempt, err.msg);
+        }
+    }
 }
 
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
@@ -335,8 +419,9 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return st;
     weft_claim c;
     weft_activity_state state;
-    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, &c,
-                          &state, err);
+    int lease_s = lease_of(e);
+    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, lease_s,
+                          &c, &state, err);
     if (st == WEFT_ESTALE)
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
@@ -349,7 +434,9 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     bool abandoned = false;
     weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
                          input,          c.params,       c.upstream, e->data_dir};
-    weft_runner_opts opts = {c.timeout_s, e->grace_s, idle, e->transport};
+    double started = weft_clock_s();
+    attempt_watch watch = {e, &m, lease_s, started, started, false, false, false};
+    weft_runner_opts opts = {c.timeout_s, e->grace_s, watch_attempt, &watch};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
     weft_task_result res =
@@ -370,6 +457,13 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         WEFT_LOG(WEFT_LOG_WARN, m.workflow_uid, m.activity_uid,
                  "attempt %d unfinished at shutdown: handed back for redelivery", m.attempt);
         st = weft_store_release(e->store, m.activity_uid, m.attempt, err);
+        if (st == WEFT_OK && watch.settled) {
+            /* its message is gone: send the released attempt again for its next run */
+            st = publish_attempt(e, WEFT_QUEUE_DEFAULT, m.workflow_uid, m.activity_uid, m.attempt,
+                                 c.priority, err);
+            if (!st)
+                st = e->transport->flush(e->transport, err);
+        }
         json_decref(input);
         weft_claim_finish(&c);
         return st == WEFT_OK || st == WEFT_ESTALE ? WEFT_ESHUTDOWN : st;
@@ -391,7 +485,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         if (!errbuf[0])
             snprintf(errbuf, sizeof errbuf, "task '%s' failed", c.task);
         st = record_failure(e, &m, c.priority, &c.retry, c.retries, res == WEFT_TASK_PERMANENT,
-                            errbuf, err);
+                            false, errbuf, err);
     }
     json_decref(output);
     json_decref(input);
@@ -405,8 +499,17 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     weft_status st = weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, err);
     if (st)
         return st;
-    char token[WEFT_LOCK_TOKEN_LEN + 1];
-    st = with_lock(e, m.workflow_uid, token, err);
+    held_lock lock;
+    st = with_lock(e, m.workflow_uid, HANDOFF_LOCK_WAIT_MS, &lock, err);
+    if (st == WEFT_EBUSY) {
+        /* to the back of the queue: the others go first, and the holder has time to finish */
+        WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid,
+                 "workflow locked by another holder: handoff of attempt %d requeued at the back",
+                 m.attempt);
+        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m.workflow_uid, m.activity_uid, m.attempt, 0,
+                             err);
+        return st ? st : e->transport->flush(e->transport, err);
+    }
     if (st)
         return st;
     weft_dispatch_list l = {0};
@@ -417,7 +520,7 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
         st = WEFT_OK;
     if (!st)
         st = dispatch_all(e, m.workflow_uid, &l, err);
-    unlock(e, m.workflow_uid, token);
+    unlock(&lock, m.workflow_uid);
     if (!st && (wf_status == WEFT_WORKFLOW_COMPLETED || wf_status == WEFT_WORKFLOW_FAILED))
         WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s",
                  weft_workflow_status_name(wf_status));
@@ -425,20 +528,74 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     return st;
 }
 
-weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err)
+/* Logs the first few of what a sweep re-sent, one line each, so an operator can follow
+ * them; the count covers the rest. */
+#define SWEEP_LOG_ITEMS 10
+
+static weft_status resend(weft_engine *e, const char *queue, const weft_dispatch_list *l,
+                          const char *why, weft_err *err)
 {
+    for (size_t i = 0; i < l->n; i++) {
+        const weft_dispatch *d = &l->items[i];
+        if (i < SWEEP_LOG_ITEMS)
+            WEFT_LOG(WEFT_LOG_WARN, d->workflow_uid, d->uid, "sweep: attempt %d re-sent to %s (%s)",
+                     d->attempt, queue, why);
+        weft_status st =
+            publish_attempt(e, queue, d->workflow_uid, d->uid, d->attempt,
+                            strcmp(queue, WEFT_QUEUE_DEFAULT) == 0 ? d->priority : 0, err);
+        if (st)
+            return st;
+    }
+    return WEFT_OK;
+}
+
+/* A running attempt whose lease expired: failed as a transient failure of a lost worker
+ * (retried, or failed for good and handed off), unless its worker renewed it meanwhile. */
+static weft_status fail_lost(weft_engine *e, const weft_lost_attempt *a, bool log, weft_err *err)
+{
+    weft_attempt_msg m;
+    snprintf(m.workflow_uid, sizeof m.workflow_uid, "%s", a->at.workflow_uid);
+    snprintf(m.activity_uid, sizeof m.activity_uid, "%s", a->at.uid);
+    m.attempt = a->at.attempt;
+    char why[160];
+    snprintf(why, sizeof why,
+             "worker lost during attempt %d (its lease expired %d s ago with no renewal)",
+             a->at.attempt, a->expired_s);
+    if (log)
+        WEFT_LOG(WEFT_LOG_WARN, m.workflow_uid, m.activity_uid, "sweep: %s", why);
+    return record_failure(e, &m, a->at.priority, &a->retry, a->retries, false, true, why, err);
+}
+
+weft_status weft_engine_sweep(weft_engine *e, const weft_sweep_opts *o, weft_sweep_report *report,
+                              weft_err *err)
+{
+    memset(report, 0, sizeof *report);
     weft_dispatch_list acts = {0}, handoffs = {0};
-    weft_status st = weft_store_sweep(e->store, older_than_s, &acts, &handoffs, err);
-    for (size_t i = 0; !st && i < acts.n; i++)
-        st = publish_attempt(e, WEFT_QUEUE_DEFAULT, acts.items[i].workflow_uid, acts.items[i].uid,
-                             acts.items[i].attempt, acts.items[i].priority, err);
-    for (size_t i = 0; !st && i < handoffs.n; i++)
-        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, handoffs.items[i].workflow_uid,
-                             handoffs.items[i].uid, handoffs.items[i].attempt, 0, err);
+    weft_lost_attempts lost = {0};
+    int dispatch_age = o->older_than_s * (o->dispatch_backlog ? WEFT_SWEEP_BACKLOG_FACTOR : 1);
+    int handoff_age = o->older_than_s * (o->handoff_backlog ? WEFT_SWEEP_BACKLOG_FACTOR : 1);
+    weft_status st = weft_store_sweep_leases(e->store, o->batch, &lost, err);
+    for (size_t i = 0; !st && i < lost.n; i++) {
+        st = fail_lost(e, &lost.items[i], i < SWEEP_LOG_ITEMS, err);
+        if (!st)
+            report->expired_leases++;
+    }
+    if (!st)
+        st = weft_store_sweep_dispatches(e->store, dispatch_age, o->batch, &acts, err);
+    if (!st)
+        st = resend(e, WEFT_QUEUE_DEFAULT, &acts, "queued too long: a lost dispatch", err);
+    if (!st)
+        report->lost_dispatches = (int)acts.n;
+    if (!st)
+        st = weft_store_sweep_handoffs(e->store, handoff_age, o->batch, &handoffs, err);
+    if (!st)
+        st = resend(e, WEFT_QUEUE_HANDOFF, &handoffs, "finished but not handed off", err);
+    if (!st)
+        report->lost_handoffs = (int)handoffs.n;
     if (!st)
         st = e->transport->flush(e->transport, err);
-    *count = (int)(acts.n + handoffs.n);
     weft_dispatch_list_finish(&acts);
     weft_dispatch_list_finish(&handoffs);
+    weft_lost_attempts_finish(&lost);
     return st;
 }

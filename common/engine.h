@@ -25,7 +25,12 @@ typedef struct {
     const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
     const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
     int grace_s;          /* after a stop request, how long a running task may finish */
+    int lease_s;          /* lease of a running attempt (0: WEFT_LEASE_DEFAULT_S) */
+    int ack_after_s;      /* an attempt running this long settles its message early (0: never) */
 } weft_engine;
+
+/* The lease of a running attempt when none is configured. */
+#define WEFT_LEASE_DEFAULT_S 30
 
 /* workflow_entry: create, idempotent re-submit, or resume. body and message_id (the AMQP
  * message_id, NULL when none) are borrowed. A create without workflow_uid takes its uid from
@@ -33,20 +38,44 @@ typedef struct {
 weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, const char *message_id,
                               weft_err *err);
 
-/* default: run one attempt (in a child process: see runner.h). redelivered: the broker
- * delivered this message before (its previous holder died), so an attempt found `running`
- * is treated as crashed. WEFT_ESHUTDOWN: a stop request's grace ran out; the attempt was
- * handed back and the message must be returned to the broker, not acked. */
+/* default: run one attempt (in a child process: see runner.h), leased to this worker and
+ * the lease renewed while it runs. An attempt still running after ack_after_s settles its
+ * message (transport.h) so the broker's consumer_timeout cannot take it away; from then on
+ * the lease alone guards it (the sweeper fails it as lost once the lease expires).
+ * redelivered: the broker delivered this message before (its previous holder died), so an
+ * attempt found `running` is treated as crashed, as is one whose lease expired.
+ * WEFT_ESHUTDOWN: a stop request's grace ran out; the attempt was handed back and the
+ * message must be returned to the broker, not acked (if it was settled, a new one was
+ * sent). */
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err);
 
 /* workflow_handoff: propagate a terminal attempt and decide the workflow's fate. */
 weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 
-/* The stuck-work sweeper: re-dispatches queued/retrying activities waiting longer than
- * older_than_s and re-sends handoffs of terminal attempts not handed off by then; *count
- * gets how many messages it sent. */
-weft_status weft_engine_sweep(weft_engine *e, int older_than_s, int *count, weft_err *err);
+/* What one sweep is told about the broker and how far it may go. */
+typedef struct {
+    int older_than_s; /* queued (or finished, for a handoff) longer than this: maybe lost */
+    int batch;        /* at most this many of each kind */
+    /* The broker holds ready messages in `default` / workflow_handoff: work queued long ago
+     * may be waiting there, not lost, so only work WEFT_SWEEP_BACKLOG_FACTOR times older is
+     * re-sent (a backlog must not be doubled by duplicates of itself). */
+    bool dispatch_backlog;
+    bool handoff_backlog;
+} weft_sweep_opts;
+
+#define WEFT_SWEEP_BACKLOG_FACTOR 10
+
+typedef struct {
+    int lost_dispatches; /* activities re-dispatched */
+    int expired_leases;  /* running attempts failed as lost (and retried or handed off) */
+    int lost_handoffs;   /* handoffs re-sent */
+} weft_sweep_report;
+
+/* The stuck-work sweeper (store_sweep.h): re-dispatches lost dispatches, fails attempts
+ * whose lease expired, re-sends lost handoffs, logging each; *report says how many. */
+weft_status weft_engine_sweep(weft_engine *e, const weft_sweep_opts *opts,
+                              weft_sweep_report *report, weft_err *err);
 
 /* The retry delay before attempt number `retries + 1` of a retry: exponential backoff from
  * the policy, capped, plus up to 20% jitter (never below the policy's figure). */

@@ -32,6 +32,11 @@ static const char release_script[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
     "else return 0 end";
 
+/* KEYS[1] = lock key, ARGV[1] = token, ARGV[2] = lease ms: extend only our own lock. */
+static const char renew_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], "
+    "ARGV[2]) else return 0 end";
+
 typedef struct {
     const char *text;
     char sha[41]; /* from SCRIPT LOAD on this connection; "" means use EVAL */
@@ -47,6 +52,7 @@ struct weft_lock {
     char where[300]; /* "host:port" for messages */
     redisContext *ctx;
     lock_script release;
+    lock_script renew;
 };
 
 /* ---- URL parsing ---- */
@@ -252,6 +258,8 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
     }
     if (s == WEFT_OK)
         s = load_script(l, &l->release, err);
+    if (s == WEFT_OK)
+        s = load_script(l, &l->renew, err);
     if (s != WEFT_OK)
         drop_connection(l);
     return s;
@@ -304,6 +312,7 @@ weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
     weft_lock *l = weft_xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
     l->release.text = release_script;
+    l->renew.text = renew_script;
     weft_status s = parse_url(l, url, err);
     if (s == WEFT_OK)
         s = ensure_connected(l, err);
@@ -416,5 +425,27 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
     if (s == WEFT_OK && deleted != 1)
         s = weft_err_set(err, WEFT_ESTALE,
                          "lock '%s' was not released: its lease expired before the release", key);
+    return s;
+}
+
+weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
+                            weft_err *err)
+{
+    weft_status s = check_key(key, err);
+    if (s != WEFT_OK)
+        return s;
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
+    const char *args[] = {key, token ? token : "", lease};
+    long long renewed = 0;
+
+    pthread_mutex_lock(&l->mu);
+    s = ensure_connected(l, err);
+    if (s == WEFT_OK)
+        s = run_script(l, &l->renew, "renew", 3, args, &renewed, err);
+    pthread_mutex_unlock(&l->mu);
+
+    if (s == WEFT_OK && renewed != 1)
+        s = weft_err_set(err, WEFT_ESTALE, "lock '%s' was not renewed: its lease had expired", key);
     return s;
 }

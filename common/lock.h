@@ -1,13 +1,15 @@
-/* Per-workflow locks in Redis: SET key token NX PX lease, released by a compare-and-delete
- * script so a holder whose lease expired never frees someone else's lock.
+/* Locks in Redis (per workflow; the sweeper's leadership): SET key token NX PX lease,
+ * renewed and released by compare-and-set scripts, so a holder whose lease expired never
+ * extends or frees someone else's lock.
  *
  * The lock is for efficiency, not for safety (DESIGN §5.5): it keeps two handoffs of one
- * workflow from doing the same work at once. A lease is never renewed, so a holder can
- * outlive it (a handoff waiting up to a minute for publisher confirms of a big fan-out);
- * then a second holder may run beside it, and the row locks and compare-and-set updates in
- * Postgres decide: every transition happens once, the loser's is a no-op, and a dispatch
- * sent twice is a duplicate message the activity claim drops. The lease only bounds how
- * long a dead holder delays the next one. */
+ * workflow from doing the same work at once. A holder renews its lease while it waits (a
+ * handoff waiting for publisher confirms, which a resource alarm can hold up for minutes);
+ * one that cannot (stopped, cut off from Redis) outlives it, a second holder may then run
+ * beside it, and the row locks and compare-and-set updates in Postgres decide: every
+ * transition happens once, the loser's is a no-op, and a dispatch sent twice is a
+ * duplicate message the activity claim drops. The lease only bounds how long a dead holder
+ * delays the next one. */
 #ifndef WEFT_LOCK_H
 #define WEFT_LOCK_H
 
@@ -38,5 +40,11 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
 /* Deletes key only when it still holds token: WEFT_OK, WEFT_ESTALE when it did not,
  * WEFT_EREDIS on a connection failure. */
 weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, weft_err *err);
+
+/* Extends key's lease to lease_ms from now, only when it still holds token (borrowed):
+ * WEFT_OK, WEFT_ESTALE when it no longer did (the lease expired; someone may hold it now),
+ * WEFT_EREDIS on a connection failure. */
+weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
+                            weft_err *err);
 
 #endif

@@ -37,6 +37,15 @@ void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch)
                                 atoi(PQgetvalue(r, i, 2)));
 }
 
+void weft_store_read_retry(PGresult *r, int row, int col, int *retries, weft_retry_policy *policy)
+{
+    *retries = atoi(PQgetvalue(r, row, col));
+    policy->max_retries = atoi(PQgetvalue(r, row, col + 1));
+    policy->initial_delay_ms = atof(PQgetvalue(r, row, col + 2));
+    policy->backoff = atof(PQgetvalue(r, row, col + 3));
+    policy->max_delay_ms = atof(PQgetvalue(r, row, col + 4));
+}
+
 json_t *weft_store_json(PGresult *r, int row, int col)
 {
     if (PQgetisnull(r, row, col))

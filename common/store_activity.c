@@ -18,18 +18,6 @@ void weft_claim_finish(weft_claim *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Reads retries used and the retry policy from five columns of row 0 from col on: retries,
- * max_retries, initial_delay_ms, backoff, max_delay_ms (the order claim.sql and
- * activity_state.sql return them in). */
-static void read_retry(PGresult *r, int col, int *retries, weft_retry_policy *policy)
-{
-    *retries = atoi(PQgetvalue(r, 0, col));
-    policy->max_retries = atoi(PQgetvalue(r, 0, col + 1));
-    policy->initial_delay_ms = atof(PQgetvalue(r, 0, col + 2));
-    policy->backoff = atof(PQgetvalue(r, 0, col + 3));
-    policy->max_delay_ms = atof(PQgetvalue(r, 0, col + 4));
-}
-
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,
                                       weft_err *err)
 {
@@ -41,22 +29,24 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->attempt = atoi(PQgetvalue(r, 0, 2));
     state->handed_off = strcmp(PQgetvalue(r, 0, 3), "t") == 0;
     state->priority = atoi(PQgetvalue(r, 0, 4));
-    read_retry(r, 5, &state->retries, &state->retry);
+    weft_store_read_retry(r, 0, 5, &state->retries, &state->retry);
     state->due_in_ms = atoi(PQgetvalue(r, 0, 10));
     state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
+    state->lease_expired = strcmp(PQgetvalue(r, 0, 12), "t") == 0;
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
 }
 
 weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
-                             const char *worker, weft_claim *claim, weft_activity_state *state,
-                             weft_err *err)
+                             const char *worker, int lease_s, weft_claim *claim,
+                             weft_activity_state *state, weft_err *err)
 {
     memset(claim, 0, sizeof *claim);
-    char att[16];
+    char att[16], lease[16];
     snprintf(att, sizeof att, "%d", attempt);
-    const char *p[] = {uid, att, worker, workflow_uid};
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    const char *p[] = {uid, att, worker, workflow_uid, lease};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
     if (st)
@@ -71,7 +61,7 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     claim->params = weft_store_json(r, 0, 2);
     claim->priority = atoi(PQgetvalue(r, 0, 3));
     claim->timeout_s = atoi(PQgetvalue(r, 0, 4));
-    read_retry(r, 5, &claim->retries, &claim->retry);
+    weft_store_read_retry(r, 0, 5, &claim->retries, &claim->retry);
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
     PQclear(r);
@@ -113,13 +103,14 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
 }
 
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
-                            weft_err *err)
+                            bool retry, int delay_ms, bool only_expired, int *next_attempt,
+                            bool *retrying, weft_err *err)
 {
     char att[16], delay[16];
     snprintf(att, sizeof att, "%d", attempt);
     snprintf(delay, sizeof delay, "%d", delay_ms);
-    const char *p[] = {uid, att, error, retry ? "true" : "false", delay};
+    const char *p[] = {
+        uid, att, error, retry ? "true" : "false", delay, only_expired ? "true" : "false"};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_FAIL, p, &r, err);
     if (st)
@@ -134,18 +125,34 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     return st;
 }
 
-weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
+/* Runs a compare-and-set statement over (uid, attempt[, extra]): WEFT_ESTALE when it
+ * matched no row. */
+static weft_status attempt_cas(weft_store *s, weft_sql_id which, const char *uid, int attempt,
+                               const char *extra, weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
-    const char *p[] = {uid, att};
+    const char *p[] = {uid, att, extra};
     PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_RELEASE, p, &r, err);
+    weft_status st = weft_store_query(s, which, p, &r, err);
     if (st)
         return st;
     st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
     PQclear(r);
     return st;
+}
+
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
+{
+    return attempt_cas(s, WEFT_SQL_RELEASE, uid, attempt, NULL, err);
+}
+
+weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
+                                   weft_err *err)
+{
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_s);
+    return attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, err);
 }
 
 /* What weft_handoff says it did, in the o_outcome of its last row. */

@@ -50,16 +50,24 @@ typedef struct {
     weft_retry_policy retry;
     int due_in_ms;         /* retrying: how long until the retry is due (0 once it is) */
     bool workflow_running; /* the workflow's status is running */
+    bool lease_expired;    /* running, and its worker stopped renewing the lease */
 } weft_activity_state;
 
 /* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
- * attempt) in workflow workflow_uid while that workflow runs; worker (borrowed) is recorded.
+ * attempt) in workflow workflow_uid while that workflow runs; worker (borrowed) is recorded,
+ * and the attempt is leased to it for lease_s seconds (weft_store_renew_lease).
  * WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells
  * where the activity stands (its workflow may be another); WEFT_ENOTFOUND for an unknown
  * activity. */
 weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
-                             const char *worker, weft_claim *claim, weft_activity_state *state,
-                             weft_err *err);
+                             const char *worker, int lease_s, weft_claim *claim,
+                             weft_activity_state *state, weft_err *err);
+
+/* Extends the lease of running attempt (uid, attempt) to lease_s seconds from now.
+ * WEFT_ESTALE when the attempt no longer runs (its lease expired and it was failed as lost,
+ * or its workflow was settled): its result will be dropped. */
+weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
+                                   weft_err *err);
 
 /* Records a successful attempt (running → completed) with its input and output (borrowed).
  * WEFT_ESTALE when the attempt no longer runs. */
@@ -68,14 +76,16 @@ weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, con
 
 /* Records a failed attempt with error (borrowed). retry: running → retrying with
  * attempt+1, due after delay_ms, if the workflow still runs; else (or when it no longer
- * runs: nothing would claim the retry) running → failed. *retrying says which it was,
- * *next_attempt the attempt after it. WEFT_ESTALE when the attempt no longer runs. */
+ * runs: nothing would claim the retry) running → failed. only_expired: only if the
+ * attempt's lease expired (the sweeper). *retrying says which it was, *next_attempt the
+ * attempt after it. WEFT_ESTALE when the attempt no longer runs (or was renewed). */
 weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const char *error,
-                            bool retry, int delay_ms, int *next_attempt, bool *retrying,
-                            weft_err *err);
+                            bool retry, int delay_ms, bool only_expired, int *next_attempt,
+                            bool *retrying, weft_err *err);
 
 /* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
- * its redelivery runs it without counting a failure. WEFT_ESTALE if it no longer runs. */
+ * its redelivery runs it without counting a failure; in a workflow that no longer runs,
+ * running → canceled. WEFT_ESTALE if it no longer runs. */
 weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err);
 
 /* Where an activity stands, into *state (WEFT_ENOTFOUND if unknown). */

@@ -3,6 +3,7 @@
 #ifndef WEFT_STORE_INTERNAL_H
 #define WEFT_STORE_INTERNAL_H
 
+#include "definition.h"
 #include "store.h"
 #include "weft_sql.h"
 
@@ -51,6 +52,11 @@ void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt
 
 /* Appends the rows (uid, attempt, priority, ...) of r to dispatch. */
 void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch);
+
+/* Reads retries used and the retry policy from five columns of row from col on: retries,
+ * max_retries, initial_delay_ms, backoff, max_delay_ms (the order the statements that
+ * need them return them in). */
+void weft_store_read_retry(PGresult *r, int row, int col, int *retries, weft_retry_policy *policy);
 
 /* Column col of row as a new JSON value: json null for SQL NULL, NULL if unreadable. */
 json_t *weft_store_json(PGresult *r, int row, int col);

@@ -22,6 +22,15 @@ struct weft_transport {
     weft_status (*flush)(weft_transport *t, weft_err *err);
     /* Keeps the transport alive (heartbeats) while the caller waits, for up to ms. */
     void (*idle)(weft_transport *t, int ms);
+    /* NULL where there is nothing to settle (direct mode). Acknowledges the message being
+     * handled now, before the handler is done, and takes no other until it is: for work
+     * whose progress the store already guards (an attempt's lease) and that may outlast
+     * the broker's patience with an unacknowledged delivery. */
+    weft_status (*settle)(weft_transport *t, weft_err *err);
+    /* Set by the caller of flush, may be NULL: called about once a second while a flush
+     * waits (a lock holder renews its lease there). */
+    void (*on_wait)(void *arg);
+    void *on_wait_arg;
 };
 
 #endif

@@ -1,9 +1,10 @@
--- Claims attempt $2 of activity $1 of workflow $4 for worker $3 (queued -> running, or
--- retrying -> running once the retry is due: queued_at holds its due time; only while the
--- workflow runs) and reads everything the attempt needs in one round trip: the workflow's
+-- Claims attempt $2 of activity $1 of workflow $4 for worker $3, leased for $5 seconds
+-- (queued -> running, or retrying -> running once the retry is due: queued_at holds its
+-- due time; only while the workflow runs) and reads everything the attempt needs in one round trip: the workflow's
 -- inputs and the dependencies' outputs as [[name, output], ...] in depends_on order.
 WITH c AS (
-  UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3
+  UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3,
+    lease_until = now() + make_interval(secs => $5::float8)
   -- The row is found by its uid. The status test is a CASE so that it does not imply the
   -- predicate of the partial index weft_activity_waiting: that index's statistics describe
   -- the waiting set at the last ANALYZE, which a fan-out outgrows in an instant, and a

@@ -4,8 +4,9 @@
 -- workflow that failed meanwhile nothing would ever claim it, so the activity fails for
 -- good instead. The workflow row is locked (FOR SHARE) before the activity row, the order
 -- the handoff locks them in: a handoff failing the workflow at the same time either sees
--- the retry and cancels it, or is seen here. Returns the activity's attempt and status
--- after the change.
+-- the retry and cancels it, or is seen here. $6: only if the attempt's lease expired (the
+-- sweeper failing a lost attempt must not race a worker that renewed it). Returns the
+-- activity's attempt and status after the change.
 WITH w AS (
   SELECT w.status = 'running' AS running FROM weft_workflow w
   WHERE w.uid = (SELECT a.workflow_uid FROM weft_activity a WHERE a.uid = $1)
@@ -19,6 +20,7 @@ u AS (
     queued_at = CASE WHEN r.retry THEN now() + make_interval(secs => $5::float8 / 1000.0) END
   FROM (SELECT $4::boolean AND coalesce((SELECT running FROM w), false) AS retry) r
   WHERE uid = $1 AND attempt = $2 AND status = 'running'
+    AND (NOT $6::boolean OR lease_until < now())
   RETURNING uid, attempt, status, worker, started_at),
 h AS (
   INSERT INTO weft_attempt (activity_uid, attempt, status, error, worker, started_at)

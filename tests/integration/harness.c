@@ -210,35 +210,46 @@ void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
     weft_store_destroy(s);
 }
 
-/* Ready plus unacknowledged messages over the three work queues. AMQP's passive declare
- * counts only ready ones, so this asks rabbitmqctl. */
-static long work_queue_messages(void)
+/* Ready plus unacknowledged messages in each of n queues, into counts. AMQP's passive
+ * declare counts only ready ones, so this asks rabbitmqctl. */
+static void queue_messages(const char *const *queues, size_t n, long *counts)
 {
-    static const char *const queues[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF};
     char cmd[1024], *out;
     snprintf(cmd, sizeof cmd,
              "'%s' rabbitmqctl list_queues name messages_ready messages_unacknowledged 2>&1",
              need_env("WEFT_SERVICES_SH"));
     int rc = harness_run(cmd, &out);
     cr_assert_eq(rc, 0, "rabbitmqctl list_queues failed: %s", out);
-    long total = 0;
     size_t seen = 0;
     for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
         char name[256];
         long ready, unacked;
         if (sscanf(line, "%255s %ld %ld", name, &ready, &unacked) != 3)
             continue;
-        for (size_t i = 0; i < sizeof queues / sizeof queues[0]; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (strcmp(name, queues[i]) == 0) {
-                total += ready + unacked;
+                counts[i] = ready + unacked;
                 seen++;
             }
         }
     }
-    cr_assert_eq(seen, sizeof queues / sizeof queues[0],
-                 "rabbitmqctl did not list the work queues: %s", out);
+    cr_assert_eq(seen, n, "rabbitmqctl did not list the queues asked for: %s", out);
     free(out);
-    return total;
+}
+
+long harness_queue_messages(const char *queue)
+{
+    long n = 0;
+    queue_messages(&queue, 1, &n);
+    return n;
+}
+
+static long work_queue_messages(void)
+{
+    static const char *const queues[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF};
+    long counts[3] = {0};
+    queue_messages(queues, 3, counts);
+    return counts[0] + counts[1] + counts[2];
 }
 
 void harness_wait_handled(double timeout_s)

@@ -56,6 +56,9 @@ void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out);
  * message stays and the wait fails. */
 void harness_wait_handled(double timeout_s);
 
+/* Messages queue holds, ready or delivered and unacknowledged (asserts rabbitmqctl works). */
+long harness_queue_messages(const char *queue);
+
 /* The activities of a workflow as JSON (new reference), and one of them by name (borrowed). */
 json_t *harness_activities(const char *uid);
 json_t *harness_activity(json_t *activities, const char *name);

@@ -30,7 +30,8 @@ static char *last_line(char *out)
 
 Test(cli, submit_then_wait_prints_only_the_output_json_and_exits_0)
 {
-    char *def = harness_write_temp("{\"name\":\"cli\",\"activities\":["
+    char *def =
+        harness_write_temp("{\"name\":\"cli\",\"activities\":["
                            "{\"name\":\"one\",\"task\":\"noop\",\"params\":{\"p\":1}},"
                            "{\"name\":\"two\",\"task\":\"noop\",\"depends_on\":[\"one\"]}]}");
     char cmd[2048], *out;
@@ -69,9 +70,9 @@ Test(cli, submit_then_wait_prints_only_the_output_json_and_exits_0)
 
 Test(cli, wait_on_a_failed_workflow_exits_1_with_the_error_on_stderr)
 {
-    char *def =
-        harness_write_temp("{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
-                   "\"params\":{\"message\":\"nope-42\"}}]}");
+    char *def = harness_write_temp(
+        "{\"name\":\"clifail\",\"activities\":[{\"name\":\"f\",\"task\":\"fail\","
+        "\"params\":{\"message\":\"nope-42\"}}]}");
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "'%s' submit '%s' --wait --timeout 60 2>&1 >/dev/null",
              getenv("WEFT_BIN_WEFT"), def);
@@ -124,7 +125,8 @@ Test(cli, bad_input_gives_one_line_errors_and_nonzero_exit)
 
 Test(cli, unreachable_broker_is_a_clear_error)
 {
-    char *def = harness_write_temp("{\"name\":\"x\",\"activities\":[{\"name\":\"a\",\"task\":\"noop\"}]}");
+    char *def =
+        harness_write_temp("{\"name\":\"x\",\"activities\":[{\"name\":\"a\",\"task\":\"noop\"}]}");
     char cmd[2048], *out;
     snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://u:secretpw@127.0.0.1:1/ '%s' submit '%s' 2>&1",
              getenv("WEFT_BIN_WEFT"), def);

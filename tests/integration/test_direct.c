@@ -89,8 +89,8 @@ Test(direct, failure_gives_the_same_error_and_exit_code_in_both_modes)
 
 Test(direct, run_works_without_any_broker)
 {
-    char *file =
-        harness_write_temp("{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
+    char *file = harness_write_temp(
+        "{\"name\":\"solo\",\"activities\":[{\"name\":\"x\",\"task\":\"noop\"}]}");
     char cmd[1024], *out;
     snprintf(cmd, sizeof cmd, "WEFT_AMQP_URL=amqp://guest:guest@127.0.0.1:1 '%s' run '%s'",
              getenv("WEFT_BIN_WEFT"), file);

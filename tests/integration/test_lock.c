@@ -141,6 +141,30 @@ Test(lock, expired_lease_lets_another_holder_take_it)
     weft_lock_destroy(b);
 }
 
+Test(lock, renew_extends_only_the_holders_own_lease)
+{
+    weft_lock *a = connect_or_fail(), *b = connect_or_fail();
+    char key[128], tok[WEFT_LOCK_TOKEN_LEN + 1], tok2[WEFT_LOCK_TOKEN_LEN + 1];
+    unique_key(key, sizeof key, "renew");
+    weft_err err = {0};
+
+    cr_assert_eq(weft_lock_acquire(a, key, 300, 0, tok, &err), WEFT_OK, "%s", err.msg);
+    /* renewed past its first lease: still held after it */
+    for (int i = 0; i < 4; i++) {
+        weft_clock_sleep_ms(150);
+        cr_assert_eq(weft_lock_renew(a, key, tok, 300, &err), WEFT_OK, "%s", err.msg);
+    }
+    cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_EBUSY);
+    cr_assert_eq(weft_lock_renew(b, key, "not-the-token", 10000, &err), WEFT_ESTALE);
+    /* once it lapsed, a renewal cannot take it back from the next holder */
+    weft_clock_sleep_ms(450);
+    cr_assert_eq(weft_lock_acquire(b, key, 10000, 0, tok2, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(weft_lock_renew(a, key, tok, 10000, &err), WEFT_ESTALE);
+    cr_assert_eq(weft_lock_release(b, key, tok2, &err), WEFT_OK, "%s", err.msg);
+    weft_lock_destroy(a);
+    weft_lock_destroy(b);
+}
+
 Test(lock, release_after_expiry_does_not_delete_the_next_holders_lock)
 {
     weft_lock *a = connect_or_fail(), *b = connect_or_fail(), *c = connect_or_fail();

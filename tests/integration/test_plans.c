@@ -90,7 +90,8 @@ static PGconn *session(plan_log *log)
     cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), schema) == 0,
               "the test's search_path did not take: it would touch weft's own tables");
     PQclear(r);
-    const weft_sql_id used[] = {WEFT_SQL_CLAIM, WEFT_SQL_COMPLETE, WEFT_SQL_HANDOFF};
+    const weft_sql_id used[] = {WEFT_SQL_CLAIM, WEFT_SQL_COMPLETE,       WEFT_SQL_HANDOFF,
+                                WEFT_SQL_SWEEP, WEFT_SQL_SWEEP_HANDOFFS, WEFT_SQL_SWEEP_LEASES};
     for (size_t i = 0; i < sizeof used / sizeof used[0]; i++) {
         const weft_sql_statement *q = &weft_sql_statements[used[i]];
         PGresult *p = PQprepare(c, q->name, q->text, q->nparams, NULL);
@@ -184,7 +185,7 @@ static void activity_uid(PGconn *c, const char *wf, int idx, char uid[WEFT_UUID_
 /* Runs attempt 1 of an activity to completion and hands it off, in this session. */
 static void run_activity(PGconn *c, const char *wf, const char *uid)
 {
-    const char *claim[] = {uid, "1", "test_plans", wf};
+    const char *claim[] = {uid, "1", "test_plans", wf, "30"};
     PGresult *r = run(c, WEFT_SQL_CLAIM, claim);
     cr_assert(PQntuples(r) == 1, "claim of %s found nothing to claim", uid);
     PQclear(r);
@@ -248,7 +249,7 @@ static void oid_token(PGconn *c, const char *name, const char *key, char *out, s
 static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid, const char *when)
 {
     char sql[256];
-    snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s('%s', 1, 'test_plans', '%s')",
+    snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s('%s', 1, 'test_plans', '%s', 30)",
              weft_sql_statements[WEFT_SQL_CLAIM].name, uid, wf);
     PGresult *r = PQexec(c, sql);
     cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
@@ -259,6 +260,32 @@ static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid,
     wide_scans(json_object_get(json_array_get(doc, 0), "Plan"), why, sizeof why);
     cr_expect(why[0] == '\0', "claim %s:%s", when, why);
     json_decref(doc);
+}
+
+/* EXPLAINs the sweeper's three statements: each reads its partial index of work in flight,
+ * never the history (the table's activities, nearly all pending or done). */
+static void expect_sweeps_use_indexes(PGconn *c, const char *when)
+{
+    static const struct {
+        weft_sql_id id;
+        const char *args;
+    } sweeps[] = {{WEFT_SQL_SWEEP, "120, 1000"},
+                  {WEFT_SQL_SWEEP_HANDOFFS, "120, 1000"},
+                  {WEFT_SQL_SWEEP_LEASES, "1000"}};
+    for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++) {
+        char sql[256];
+        snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s(%s)",
+                 weft_sql_statements[sweeps[i].id].name, sweeps[i].args);
+        PGresult *r = PQexec(c, sql);
+        cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+        json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        PQclear(r);
+        cr_assert(doc, "EXPLAIN returned no JSON");
+        char why[512] = "";
+        wide_scans(json_object_get(json_array_get(doc, 0), "Plan"), why, sizeof why);
+        cr_expect(why[0] == '\0', "%s %s:%s", weft_sql_statements[sweeps[i].id].name, when, why);
+        json_decref(doc);
+    }
 }
 
 /* Starts logging the plans this session builds, from now on. */
@@ -343,6 +370,7 @@ Test(plans, claim_and_handoff_probe_keys_fresh_and_at_10000_activities, .fini = 
     activity_uid(c, big, 2, uid);
     expect_claim_probes_keys(c, big, uid, "at 10,000 activities, analyzed");
     expect_handoff_probes_keys(c, &log, big, uid, "at 10,000 activities, analyzed");
+    expect_sweeps_use_indexes(c, "at 10,000 activities, analyzed");
 
     /* The generic plan a session settles on after a few executions: built on statistics
      * that saw few activities waiting, it must not read the waiting set (a fan-out makes it

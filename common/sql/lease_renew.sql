@@ -1,0 +1,5 @@
+-- The worker running attempt $2 of activity $1 renews its lease for $3 seconds. No row back
+-- when the attempt no longer runs (settled elsewhere: swept as lost, or its workflow ended).
+UPDATE weft_activity SET lease_until = now() + make_interval(secs => $3::float8)
+WHERE uid = $1 AND attempt = $2 AND status = 'running'
+RETURNING 1
