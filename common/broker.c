@@ -10,6 +10,7 @@
 #include <amqp.h>
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,49 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
     return st;
 }
 
+/* The CA file that verifies an amqps:// broker: cacert, or else OpenSSL's default file
+ * (SSL_CERT_FILE when set). rabbitmq-c 0.11 loads no CA of its own, so without one no
+ * certificate would ever verify. */
+static const char *tls_ca_file(const char *cacert)
+{
+    if (cacert)
+        return cacert;
+    const char *env = getenv(X509_get_default_cert_file_env());
+    return env && *env ? env : X509_get_default_cert_file();
+}
+
+/* Peer and host name verification (on by default in rabbitmq-c, set here all the same so a
+ * library change cannot turn them off) against ca. A CA file that does not load is
+ * configuration: WEFT_EINVAL. */
+static weft_status tls_setup(weft_broker *b, amqp_socket_t *sock, const char *ca,
+                             const char *ca_from, weft_err *err)
+{
+    if (amqp_ssl_socket_set_cacert(sock, ca) != AMQP_STATUS_OK)
+        return weft_err_set(err, WEFT_EINVAL, "broker %s: TLS: cannot load the CA file '%s' (%s)",
+                            b->where, ca, ca_from);
+    amqp_ssl_socket_set_verify_peer(sock, 1);
+    amqp_ssl_socket_set_verify_hostname(sock, 1);
+    return WEFT_OK;
+}
+
+/* A certificate that does not verify is configuration (the CA file, or the host of the URL)
+ * that no reconnect fixes: WEFT_EINVAL. Any other failure may be a broker restarting. */
+static weft_status open_failed(weft_broker *b, int rc, const char *host, const char *ca,
+                               const char *ca_from, weft_err *err)
+{
+    if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "broker %s: TLS: the broker's certificate does not verify against "
+                            "the CA file '%s' (%s): another CA signed it, or it expired",
+                            b->where, ca, ca_from);
+    if (rc == AMQP_STATUS_SSL_HOSTNAME_VERIFY_FAILED)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "broker %s: TLS: the broker's certificate is not for host '%s' of "
+                            "WEFT_AMQP_URL (only its DNS names count, not IP addresses)",
+                            b->where, host);
+    return fail(b, err, "connect", amqp_error_string2(rc));
+}
+
 weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
                                 weft_broker **out, weft_err *err)
 {
@@ -186,26 +230,19 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     b->where = weft_xasprintf("%s:%d", info.host, info.port);
     b->conn = amqp_new_connection();
     b->next_seq = 1;
-    amqp_socket_t *sock;
-    if (info.ssl) {
-        sock = amqp_ssl_socket_new(b->conn);
-        if (sock) {
-            if (cacert)
-                amqp_ssl_socket_set_cacert(sock, cacert);
-            amqp_ssl_socket_set_verify_peer(sock, 1);
-            amqp_ssl_socket_set_verify_hostname(sock, 1);
-        }
-    } else {
-        sock = amqp_tcp_socket_new(b->conn);
-    }
+    const char *ca = info.ssl ? tls_ca_file(cacert) : NULL;
+    const char *ca_from = cacert ? "WEFT_AMQP_CACERT" : "OpenSSL's default: set WEFT_AMQP_CACERT";
+    amqp_socket_t *sock = info.ssl ? amqp_ssl_socket_new(b->conn) : amqp_tcp_socket_new(b->conn);
     weft_status st = WEFT_OK;
     struct timeval tv = {CONNECT_TIMEOUT_S, 0};
     int rc;
-    if (!sock) {
+    if (!sock)
         st = fail(b, err, "connect", "cannot create a socket");
-    } else if ((rc = amqp_socket_open_noblock(sock, info.host, info.port, &tv)) != AMQP_STATUS_OK) {
-        st = fail(b, err, "connect", amqp_error_string2(rc));
-    } else {
+    else if (info.ssl)
+        st = tls_setup(b, sock, ca, ca_from, err);
+    if (!st && (rc = amqp_socket_open_noblock(sock, info.host, info.port, &tv)) != AMQP_STATUS_OK)
+        st = open_failed(b, rc, info.host, ca, ca_from, err);
+    if (!st) {
         b->healthy = true;
         /* rabbitmq-c merges this into its own capabilities: without it the broker blocks
          * the connection at a resource alarm without saying so */

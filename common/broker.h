@@ -36,10 +36,13 @@ typedef struct {
 
 /* Opens a connection to url (borrowed; amqp:// or amqps://) with the given heartbeat,
  * logs in, opens channel 1 in confirm mode and declares the topology. An amqps://
- * connection verifies the broker's certificate and host name, against the CA file cacert
- * (borrowed; NULL: the TLS library's default). *out is new; free with weft_broker_destroy.
- * WEFT_EINVAL for a malformed URL; WEFT_EAMQP when the broker cannot be reached or refuses
- * (err names host:port, never the password). */
+ * connection verifies the broker's certificate and host name (a DNS name of the
+ * certificate: rabbitmq-c 0.11 matches no IP address), against the CA file cacert
+ * (borrowed; NULL: OpenSSL's default file, SSL_CERT_FILE when set). *out is new; free with
+ * weft_broker_destroy. WEFT_EINVAL for what no reconnect fixes: a malformed URL, a CA file
+ * that does not load, a certificate that does not verify or is for another host;
+ * WEFT_EAMQP when the broker cannot be reached or refuses (err names host:port, never the
+ * password). */
 weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
                                 weft_broker **out, weft_err *err);
 

@@ -4,6 +4,7 @@
 #include "broker_transport.h"
 #include "clock.h"
 #include "log.h"
+#include "runtime.h"
 #include "stop.h"
 
 #include <malloc.h>
@@ -157,6 +158,11 @@ int weft_consumer_run(const weft_consumer *c)
         weft_err err = {0};
         weft_broker *b = NULL;
         weft_status st = weft_broker_connect(c->amqp_url, c->amqp_cacert, HEARTBEAT_S, &b, &err);
+        /* Refused configuration (the URL, the broker's certificate) ends the process at start.
+         * Once it has connected, the configuration was right: a certificate that stops
+         * verifying later is the broker's change, waited out like an outage. */
+        if (st == WEFT_EINVAL && first)
+            weft_runtime_exit_config(err.msg);
         if (st) {
             outage_begin(c, &stats, err.msg);
             weft_stop_sleep_ms(weft_backoff_next(&backoff));

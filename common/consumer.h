@@ -26,9 +26,11 @@ typedef struct {
 
 /* Runs until weft_stop_requested (stop.h): it stops taking messages and returns after the
  * current one. Never returns on infrastructure failures: it logs one line
- * per outage and reconnects. While the broker blocks the connection (a resource alarm,
- * broker.h) it takes no message and keeps the connection. Returns 0 on a
- * requested stop. */
+ * per outage and reconnects. Exits the process with status 2 (weft_runtime_exit_config)
+ * when its first connection is refused for what no reconnect fixes (WEFT_EINVAL from
+ * weft_broker_connect: a malformed URL, a certificate that does not verify). While the
+ * broker blocks the connection (a resource alarm, broker.h) it takes no message and keeps
+ * the connection. Returns 0 on a requested stop. */
 int weft_consumer_run(const weft_consumer *c);
 
 #endif

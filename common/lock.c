@@ -53,6 +53,7 @@ struct weft_lock {
     redisContext *ctx;
     lock_script release;
     lock_script renew;
+    bool auth_refused; /* the last connection failed on the credentials of the URL */
 };
 
 /* ---- URL parsing ---- */
@@ -195,6 +196,18 @@ static redisReply *run(weft_lock *l, int argc, const char **argv, const size_t *
     return r;
 }
 
+/* An error reply that says the connection lacks the password the server wants: the URL
+ * has none (noted in l->auth_refused). */
+static bool refused_noauth(weft_lock *l, const redisReply *r, weft_err *err)
+{
+    if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOAUTH", 6) != 0)
+        return false;
+    l->auth_refused = true;
+    weft_err_set(err, WEFT_EREDIS, "redis %s wants a password and WEFT_REDIS_URL has none: %.200s",
+                 l->where, r->str);
+    return true;
+}
+
 /* Runs argv and expects a +OK status reply. */
 static weft_status run_ok(weft_lock *l, int argc, const char **argv, weft_err *err)
 {
@@ -202,7 +215,9 @@ static weft_status run_ok(weft_lock *l, int argc, const char **argv, weft_err *e
     if (!r)
         return WEFT_EREDIS;
     weft_status s = WEFT_OK;
-    if (r->type == REDIS_REPLY_ERROR)
+    if (refused_noauth(l, r, err))
+        s = WEFT_EREDIS;
+    else if (r->type == REDIS_REPLY_ERROR)
         s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s refused: %.200s", l->where, argv[0],
                          r->str);
     else if (r->type != REDIS_REPLY_STATUS)
@@ -213,7 +228,7 @@ static weft_status run_ok(weft_lock *l, int argc, const char **argv, weft_err *e
 }
 
 /* Loads a script and remembers its SHA; a server that refuses SCRIPT LOAD (renamed command)
- * just gets EVAL every time. */
+ * just gets EVAL every time, but one that wants a password refuses EVAL too. */
 static weft_status load_script(weft_lock *l, lock_script *sc, weft_err *err)
 {
     const char *argv[] = {"SCRIPT", "LOAD", sc->text};
@@ -221,10 +236,33 @@ static weft_status load_script(weft_lock *l, lock_script *sc, weft_err *err)
     redisReply *r = run(l, 3, argv, NULL, err);
     if (!r)
         return WEFT_EREDIS;
+    weft_status s = refused_noauth(l, r, err) ? WEFT_EREDIS : WEFT_OK;
     if (r->type == REDIS_REPLY_STRING && r->len == 40)
         memcpy(sc->sha, r->str, 41);
     freeReplyObject(r);
-    return WEFT_OK;
+    return s;
+}
+
+/* AUTH with the credentials of the URL. An error reply is about them alone (AUTH runs even
+ * while Redis loads its data) and never quotes the password. */
+static weft_status authenticate(weft_lock *l, weft_err *err)
+{
+    const char *argv[] = {"AUTH", l->user ? l->user : l->password, l->password};
+    redisReply *r = run(l, l->user ? 3 : 2, argv, NULL, err);
+    if (!r)
+        return WEFT_EREDIS;
+    weft_status s = WEFT_OK;
+    if (r->type == REDIS_REPLY_ERROR) {
+        l->auth_refused = true;
+        s = weft_err_set(err, WEFT_EREDIS,
+                         "redis %s refuses the credentials of WEFT_REDIS_URL: %.200s", l->where,
+                         r->str);
+    } else if (r->type != REDIS_REPLY_STATUS) {
+        s = weft_err_set(err, WEFT_EREDIS, "redis %s: AUTH: unexpected reply type %d", l->where,
+                         r->type);
+    }
+    freeReplyObject(r);
+    return s;
 }
 
 /* Opens the connection when there is none: connect, timeouts, AUTH, SELECT, scripts. */
@@ -245,11 +283,8 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
         return WEFT_EREDIS;
     }
 
-    weft_status s = WEFT_OK;
-    if (l->password) {
-        const char *argv[] = {"AUTH", l->user ? l->user : l->password, l->password};
-        s = run_ok(l, l->user ? 3 : 2, argv, err);
-    }
+    l->auth_refused = false;
+    weft_status s = l->password ? authenticate(l, err) : WEFT_OK;
     if (s == WEFT_OK && l->db != 0) {
         char db[24];
         snprintf(db, sizeof db, "%ld", l->db);
@@ -316,6 +351,13 @@ weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
     weft_status s = parse_url(l, url, err);
     if (s == WEFT_OK)
         s = ensure_connected(l, err);
+    /* at start refused credentials are configuration; later they are the server's change,
+     * and lock calls retry them like any outage (EINVAL there would dead-letter messages) */
+    if (s == WEFT_EREDIS && l->auth_refused) {
+        s = WEFT_EINVAL;
+        if (err)
+            err->status = s;
+    }
     if (s != WEFT_OK)
         weft_lock_destroy(l);
     *out = s != WEFT_OK ? NULL : l;

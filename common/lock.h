@@ -24,7 +24,10 @@ typedef struct weft_lock weft_lock;
  * %-escaped, an '@' as %40; no query, no fragment, no rediss://). *out is a new client the
  * caller frees with weft_lock_destroy. The URL (borrowed) may carry a password; it never
  * reaches a log line or an error. Returns WEFT_EINVAL for a malformed URL, its message
- * naming what is wrong; WEFT_EREDIS when Redis cannot be reached or refuses AUTH/SELECT. */
+ * naming what is wrong; also WEFT_EINVAL when Redis refuses the credentials (a wrong password,
+ * or none given where one is required), which no retry fixes; WEFT_EREDIS when Redis cannot
+ * be reached or refuses SELECT. A later reconnect of the client that meets refused
+ * credentials is WEFT_EREDIS, like any outage. */
 weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err);
 
 /* Accepts NULL. */

@@ -6,6 +6,7 @@
 #include "stop.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,18 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
     mallopt(M_ARENA_MAX, 1);
 }
 
+void weft_runtime_exit_config(const char *msg)
+{
+    /* never unlocked: a second worker thread with the same error waits here for the exit */
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&once);
+    WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", msg);
+    /* _exit: the exit handlers of the TLS libraries would run under the feet of the other
+     * threads, which may be inside a handshake, and could turn status 2 into a crash */
+    fflush(NULL);
+    _exit(2);
+}
+
 typedef weft_status (*connect_fn)(const char *url, void **out, weft_err *err);
 
 static weft_status connect_store(const char *url, void **out, weft_err *err)
@@ -64,8 +77,8 @@ static weft_status connect_lock(const char *url, void **out, weft_err *err)
     return weft_lock_connect(url, (weft_lock **)out, err);
 }
 
-/* Retries connect until it works, a stop is requested (NULL), or the URL itself is wrong
- * (exit 2: no retry can fix configuration). One log line per outage. */
+/* Retries connect until it works, a stop is requested (NULL), or the configuration itself is
+ * wrong (exit 2: no retry can fix it). One log line per outage. */
 static void *connect_with_backoff(const char *service, connect_fn connect, const char *url)
 {
     weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
@@ -79,10 +92,8 @@ static void *connect_with_backoff(const char *service, connect_fn connect, const
                 WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s reachable again", service);
             return out;
         }
-        if (st == WEFT_EINVAL) {
-            WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", err.msg);
-            exit(2);
-        }
+        if (st == WEFT_EINVAL)
+            weft_runtime_exit_config(err.msg);
         if (!logged)
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s; retrying", err.msg);
         logged = true;

@@ -15,9 +15,16 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
                        weft_config *cfg);
 
 /* Connects to Postgres / Redis, retrying with capped backoff and one log line per outage
- * until it works; NULL only when a stop was requested meanwhile. New objects. */
+ * until it works; NULL only when a stop was requested meanwhile. New objects. A refusal
+ * that no retry fixes (WEFT_EINVAL: a malformed URL, a server certificate that does not
+ * verify, a wrong Redis password) ends the process instead: weft_runtime_exit_config. */
 weft_store *weft_runtime_store(const weft_config *cfg);
 weft_lock *weft_runtime_lock(const weft_config *cfg);
+
+/* Logs msg (borrowed) as the one error line of a configuration that cannot work and exits
+ * with status 2, which tells a supervisor that restarting will not help either. Threads that
+ * call it at the same time wait for the first one's exit, so the log gets one line. */
+_Noreturn void weft_runtime_exit_config(const char *msg);
 
 /* "host:pid" plus suffix (may be NULL): a new string naming this worker. */
 char *weft_runtime_worker_id(const char *suffix);

@@ -209,6 +209,26 @@ static void ignore_notice(void *arg, const char *message)
     (void)message;
 }
 
+/* What a failed connection says about the TLS set-up of the URL, or NULL when it is no TLS
+ * refusal. libpq has no error code for these, only its (untranslated, as weft never sets a
+ * locale) messages and OpenSSL's. */
+static const char *tls_refusal(const char *libpq_msg)
+{
+    static const struct {
+        const char *says, *means;
+    } refusals[] = {
+        {"certificate verify failed",
+         "the server's certificate does not verify against sslrootcert"},
+        {"does not match host name", "the server's certificate is not for the host of the URL"},
+        {"root certificate file", "sslrootcert cannot be read"},
+        {"does not support SSL", "the server has no TLS and sslmode requires it"},
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++)
+        if (strstr(libpq_msg, refusals[i].says))
+            return refusals[i].means;
+    return NULL;
+}
+
 /* (Re)opens the connection when it is not healthy, then makes sure statements exist. */
 weft_status weft_store_ensure(weft_store *s, weft_err *err)
 {
@@ -224,8 +244,13 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
     if (PQstatus(s->conn) != CONNECTION_OK) {
         /* libpq quotes what it could not parse of the URL, password included */
         char *msg = weft_redact_secret(PQerrorMessage(s->conn), s->url);
+        const char *tls = tls_refusal(msg);
+        s->tls_refused = tls != NULL;
         msg[strcspn(msg, "\n")] = '\0';
-        weft_err_set(err, WEFT_EDB, "postgres unreachable: %.300s", msg);
+        if (tls)
+            weft_err_set(err, WEFT_EDB, "postgres: TLS: %s (WEFT_DATABASE_URL): %.300s", tls, msg);
+        else
+            weft_err_set(err, WEFT_EDB, "postgres unreachable: %.300s", msg);
         free(msg);
         return WEFT_EDB;
     }
@@ -248,6 +273,13 @@ weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
     weft_store *s = weft_xcalloc(1, sizeof *s);
     s->url = weft_xstrdup(url);
     weft_status st = weft_store_ensure(s, err);
+    /* at start a TLS refusal is configuration; later it is the server's change, and callers
+     * of the statements retry it like any outage (EINVAL there would dead-letter messages) */
+    if (st == WEFT_EDB && s->tls_refused) {
+        st = WEFT_EINVAL;
+        if (err)
+            err->status = st;
+    }
     if (st)
         weft_store_destroy(s);
     *out = st ? NULL : s;

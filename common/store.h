@@ -46,8 +46,11 @@ void weft_dispatch_list_finish(weft_dispatch_list *l);
 
 /* Connects to url (borrowed; a libpq URI or key=value string), applies pending migrations
  * under an advisory lock and prepares the statements. *out is new; free with
- * weft_store_destroy (accepts NULL). WEFT_EDB when Postgres is unreachable. The
- * connection is re-opened by the next call after a failure. */
+ * weft_store_destroy (accepts NULL). WEFT_EDB when Postgres is unreachable; WEFT_EINVAL
+ * when TLS refuses the URL's set-up (a certificate that does not verify against
+ * sslrootcert or is for another host, an unreadable sslrootcert, a server without TLS under
+ * sslmode=require or stricter). The connection is re-opened by the next call after a
+ * failure, and a TLS refusal then is WEFT_EDB like any outage. */
 weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err);
 void weft_store_destroy(weft_store *s);
 

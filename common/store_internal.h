@@ -22,6 +22,7 @@ struct weft_store {
     char *url;    /* owned */
     bool prepared;
     bool listening;
+    bool tls_refused; /* the last connection attempt failed on TLS: certificate or sslmode */
 };
 
 /* (Re)opens the connection when it is not healthy or due for replacement: session

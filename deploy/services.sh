@@ -17,6 +17,14 @@
 # Environment: WEFT_STATE_DIR (default <repo>/deploy/.state), WEFT_AMQP_PORT
 # (5682), WEFT_RABBIT_DIST_PORT (25682), WEFT_EPMD_PORT (4379), WEFT_REDIS_PORT
 # (6389), WEFT_PG_PORT (5442).
+# Optional, all unset by default:
+#   WEFT_TLS_DIR          folder with ca.pem, server.pem, server.key: RabbitMQ gets a
+#                         TLS listener on WEFT_AMQPS_PORT (WEFT_AMQP_PORT + 1), Postgres
+#                         ssl=on and accepts role weft only over TLS; `env` then prints
+#                         amqps:// and sslmode=verify-full URLs for host localhost
+#   WEFT_AMQP_PASSWORD    password of RabbitMQ's guest (set when the node is created)
+#   WEFT_PG_PASSWORD      password of role weft, checked (scram-sha-256) when set
+#   WEFT_REDIS_PASSWORD   Redis requirepass
 #
 # Progress goes to stderr; only `env`, `status` and `rabbitmqctl` print to stdout.
 set -euo pipefail
@@ -32,6 +40,11 @@ REDIS_PORT="${WEFT_REDIS_PORT:-6389}"
 PG_PORT="${WEFT_PG_PORT:-5442}"
 RMQ_NODE="weft@localhost"
 LOOPBACK=127.0.0.1
+TLS_DIR="${WEFT_TLS_DIR:-}"
+AMQPS_PORT="${WEFT_AMQPS_PORT:-$((AMQP_PORT + 1))}"
+AMQP_PASSWORD="${WEFT_AMQP_PASSWORD:-}"
+PG_PASSWORD="${WEFT_PG_PASSWORD:-}"
+REDIS_PASSWORD="${WEFT_REDIS_PASSWORD:-}"
 
 RMQ_START_TIMEOUT=90
 REDIS_START_TIMEOUT=30
@@ -39,12 +52,31 @@ PG_START_TIMEOUT=60
 
 SERVICES=(rabbitmq redis postgres)
 
-for _p in AMQP_PORT RMQ_DIST_PORT EPMD_PORT REDIS_PORT PG_PORT; do
+for _p in AMQP_PORT AMQPS_PORT RMQ_DIST_PORT EPMD_PORT REDIS_PORT PG_PORT; do
     if ! [[ "${!_p}" =~ ^[0-9]+$ ]] || (( ${!_p} < 1 || ${!_p} > 65535 )); then
         echo "services.sh: ERROR: $_p='${!_p}' is not a TCP port" >&2
         exit 2
     fi
 done
+
+# The passwords go into rabbitmq.conf, redis.conf and an SQL literal, never onto a command
+# line (`ps` shows those); these characters would need quoting rules of their own there.
+for _p in AMQP_PASSWORD PG_PASSWORD REDIS_PASSWORD; do
+    case "${!_p}" in
+        *[\"\'\\#[:space:][:cntrl:]]*)
+            echo "services.sh: ERROR: WEFT_$_p must not hold quotes, backslashes, '#' or white space" >&2
+            exit 2 ;;
+    esac
+done
+if [ -n "$TLS_DIR" ]; then
+    case "$TLS_DIR" in /*) ;; *) TLS_DIR="$PWD/$TLS_DIR" ;; esac
+    for _f in ca.pem server.pem server.key; do
+        if [ ! -r "$TLS_DIR/$_f" ]; then
+            echo "services.sh: ERROR: WEFT_TLS_DIR: cannot read $TLS_DIR/$_f" >&2
+            exit 2
+        fi
+    done
+fi
 
 # ---------------------------------------------------------------- helpers ---
 
@@ -289,15 +321,44 @@ prepare_state_dir() {
     fi
 }
 
+# url_escape TEXT [SAFE]: TEXT percent-encoded for a URL, the unreserved characters and
+# those in SAFE kept
+url_escape() {
+    local s="$1" safe="${2:-}" out="" c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c="${s:i:1}"
+        if [[ "$c" == [A-Za-z0-9._~-] ]] || [[ -n "$safe" && "$safe" == *"$c"* ]]; then
+            out+="$c"
+        else
+            out+="$(printf '%%%02X' "'$c")"
+        fi
+    done
+    printf '%s' "$out"
+}
+
 env_lines() {
-    printf 'export WEFT_AMQP_URL=amqp://guest:guest@%s:%s\n' "$LOOPBACK" "$AMQP_PORT"
-    printf 'export WEFT_DATABASE_URL=postgresql://weft:weft@%s:%s/weft\n' "$LOOPBACK" "$PG_PORT"
-    printf 'export WEFT_REDIS_URL=redis://%s:%s/0\n' "$LOOPBACK" "$REDIS_PORT"
+    local amqp_pw pg_pw redis_auth=""
+    amqp_pw="$(url_escape "${AMQP_PASSWORD:-guest}")"
+    pg_pw="$(url_escape "${PG_PASSWORD:-weft}")"
+    [ -n "$REDIS_PASSWORD" ] && redis_auth=":$(url_escape "$REDIS_PASSWORD")@"
+    if [ -n "$TLS_DIR" ]; then
+        # host names, not 127.0.0.1: rabbitmq-c matches only the DNS names of a certificate
+        printf 'export WEFT_AMQP_URL=amqps://guest:%s@localhost:%s\n' "$amqp_pw" "$AMQPS_PORT"
+        printf 'export WEFT_AMQP_CACERT=%q\n' "$TLS_DIR/ca.pem"
+        printf 'export WEFT_DATABASE_URL=%q\n' \
+            "postgresql://weft:$pg_pw@localhost:$PG_PORT/weft?sslmode=verify-full&sslrootcert=$(url_escape "$TLS_DIR/ca.pem" /)"
+    else
+        printf 'export WEFT_AMQP_URL=amqp://guest:%s@%s:%s\n' "$amqp_pw" "$LOOPBACK" "$AMQP_PORT"
+        printf 'export WEFT_DATABASE_URL=postgresql://weft:%s@%s:%s/weft\n' "$pg_pw" "$LOOPBACK" "$PG_PORT"
+    fi
+    printf 'export WEFT_REDIS_URL=%q\n' "redis://$redis_auth$LOOPBACK:$REDIS_PORT/0"
     printf 'export WEFT_STATE_DIR=%s\n' "$STATE_DIR"
 }
 
 write_env_file() {
-    env_lines >"$STATE_DIR/env.tmp" && mv -f "$STATE_DIR/env.tmp" "$STATE_DIR/env"
+    local mask=022
+    [ -z "$AMQP_PASSWORD$PG_PASSWORD$REDIS_PASSWORD" ] || mask=077
+    (umask "$mask"; env_lines >"$STATE_DIR/env.tmp") && mv -f "$STATE_DIR/env.tmp" "$STATE_DIR/env"
 }
 
 # ---------------------------------------------------------------- RabbitMQ ---
@@ -359,6 +420,20 @@ disk_free_limit.absolute = 50MB
 log.console = false
 log.file.level = warning
 EOF
+    if [ -n "$TLS_DIR" ]; then
+        cat >>"$RMQ_DIR/rabbitmq.conf" <<EOF
+listeners.ssl.default = $LOOPBACK:$AMQPS_PORT
+ssl_options.cacertfile = $TLS_DIR/ca.pem
+ssl_options.certfile = $TLS_DIR/server.pem
+ssl_options.keyfile = $TLS_DIR/server.key
+ssl_options.verify = verify_none
+ssl_options.fail_if_no_peer_cert = false
+EOF
+    fi
+    if [ -n "$AMQP_PASSWORD" ]; then
+        chmod 0600 "$RMQ_DIR/rabbitmq.conf"
+        printf 'default_pass = %s\n' "$AMQP_PASSWORD" >>"$RMQ_DIR/rabbitmq.conf"
+    fi
 }
 
 rmq_beam_pid() {
@@ -378,7 +453,9 @@ rmq_running() { # some process of our node is alive
         || [ -n "$(procs_in "$RMQ_DIR" | head -n1)" ]
 }
 
-rmq_up() { [ -n "$(rmq_beam_pid)" ] && tcp_open "$AMQP_PORT"; }
+rmq_up() {
+    [ -n "$(rmq_beam_pid)" ] && tcp_open "$AMQP_PORT" && { [ -z "$TLS_DIR" ] || tcp_open "$AMQPS_PORT"; }
+}
 
 ensure_epmd() {
     if tcp_open "$EPMD_PORT"; then return 0; fi
@@ -419,7 +496,7 @@ rmq_start() {
         kill_leftovers rabbitmq "$RMQ_DIR"   # e.g. after a kill -9 or a failed start
         ensure_packages rabbitmq
         local port
-        for port in "$AMQP_PORT" "$RMQ_DIST_PORT"; do
+        for port in "$AMQP_PORT" "$RMQ_DIST_PORT" ${TLS_DIR:+"$AMQPS_PORT"}; do
             tcp_open "$port" && die "rabbitmq: port $LOOPBACK:$port is already in use by another process"
         done
         rmq_prepare
@@ -444,7 +521,7 @@ rmq_start() {
         (( left <= 0 )) && rmq_fail "no answer within ${RMQ_START_TIMEOUT}s"
         if [ -n "$(rmq_beam_pid)" ] \
             && rmqctl_t $((left + 5)) -q await_startup --timeout "$left" >/dev/null 2>&1 \
-            && tcp_open "$AMQP_PORT"; then
+            && rmq_up; then
             break
         fi
         sleep 1
@@ -490,7 +567,19 @@ redis_pid() {
     if pid_alive "$p"; then printf '%s' "$p"; fi
 }
 
-redis_ping() { [ "$(timeout 3 redis-cli -h "$LOOPBACK" -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+# redis_cli SECONDS ARGS...: redis-cli under a time limit, the password in its environment
+# (REDISCLI_AUTH), not on its command line
+redis_cli() {
+    local t="$1"; shift
+    if [ -n "$REDIS_PASSWORD" ]; then
+        REDISCLI_AUTH="$REDIS_PASSWORD" timeout "$t" redis-cli --no-auth-warning \
+            -h "$LOOPBACK" -p "$REDIS_PORT" "$@"
+    else
+        timeout "$t" redis-cli -h "$LOOPBACK" -p "$REDIS_PORT" "$@"
+    fi
+}
+
+redis_ping() { [ "$(redis_cli 3 ping 2>/dev/null)" = PONG ]; }
 
 redis_up() { [ -n "$(redis_pid)" ] && redis_ping; }
 
@@ -507,7 +596,13 @@ redis_start() {
         mkdir -p "$REDIS_DIR"
         rm -f "$REDIS_PIDFILE"
         log "redis: starting on $LOOPBACK:$REDIS_PORT"
-        (cd "$REDIS_DIR" && redis-server --port "$REDIS_PORT" --bind "$LOOPBACK" \
+        # the config file carries what must not show in `ps`: requirepass
+        (umask 077; printf '# generated by deploy/services.sh - rewritten on every start\n' \
+            >"$REDIS_DIR/redis.conf")
+        if [ -n "$REDIS_PASSWORD" ]; then
+            printf 'requirepass "%s"\n' "$REDIS_PASSWORD" >>"$REDIS_DIR/redis.conf"
+        fi
+        (cd "$REDIS_DIR" && redis-server "$REDIS_DIR/redis.conf" --port "$REDIS_PORT" --bind "$LOOPBACK" \
             --dir "$REDIS_DIR" --daemonize yes --pidfile "$REDIS_PIDFILE" \
             --logfile "$REDIS_LOG" --save "" --appendonly no 9>&-) >/dev/null 2>>"$REDIS_LOG" \
             || { show_log_tail "$REDIS_LOG"; die "redis: redis-server failed to start"; }
@@ -532,7 +627,7 @@ redis_stop() {
         local t0; t0="$(now_ms)"
         log "redis: stopping"
         if [ -n "$p" ]; then
-            timeout 10 redis-cli -h "$LOOPBACK" -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+            redis_cli 10 shutdown nosave >/dev/null 2>&1 || true
             wait_pid_gone "$p" 15 || warn "redis: pid $p still alive after shutdown"
         fi
         kill_leftovers redis "$REDIS_DIR"
@@ -588,6 +683,36 @@ pg_init() {
     fi
 }
 
+# pg_hba.conf when WEFT_TLS_DIR or WEFT_PG_PASSWORD is set (initdb's, all trust, otherwise):
+# the superuser stays trusted on loopback for this script, every other role needs its
+# password, and over TLS when there is TLS
+pg_write_hba() {
+    [ -n "$TLS_DIR" ] || [ -n "$PG_PASSWORD" ] || return 0
+    local kind=host
+    [ -n "$TLS_DIR" ] && kind=hostssl
+    cat >"$PG_DATA/pg_hba.conf" <<EOF
+# generated by deploy/services.sh - rewritten on every start
+local   all  all                    trust
+host    all  postgres  $LOOPBACK/32   trust
+$kind  all  all       $LOOPBACK/32   scram-sha-256
+EOF
+    is_root && chown postgres: "$PG_DATA/pg_hba.conf"
+    return 0
+}
+
+# The server's certificate and key, copied where the server's user owns them: Postgres
+# refuses a key that others can read. Prints the extra server options.
+pg_tls_options() {
+    [ -n "$TLS_DIR" ] || return 0
+    mkdir -p "$PG_DIR/tls"
+    cp "$TLS_DIR/server.pem" "$PG_DIR/tls/server.pem"
+    (umask 077; cp "$TLS_DIR/server.key" "$PG_DIR/tls/server.key")
+    chmod 0600 "$PG_DIR/tls/server.key"
+    is_root && chown -R postgres: "$PG_DIR/tls"
+    printf " -c ssl=on -c ssl_cert_file='%s' -c ssl_key_file='%s'" \
+        "$PG_DIR/tls/server.pem" "$PG_DIR/tls/server.key"
+}
+
 pg_start() {
     local t0; t0="$(now_ms)"
     if pg_up; then
@@ -610,8 +735,10 @@ pg_start() {
         tcp_open "$PG_PORT" && die "postgres: port $LOOPBACK:$PG_PORT is already in use by another process"
         log "postgres: starting on $LOOPBACK:$PG_PORT"
         touch "$PG_LOG"; is_root && chown postgres: "$PG_LOG"
+        pg_write_hba
+        local tls; tls="$(pg_tls_options)"
         if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -w -t "$PG_START_TIMEOUT" -l "$PG_LOG" start \
-                -o "-c listen_addresses=$LOOPBACK -p $PG_PORT -c unix_socket_directories='$PG_SOCK' -c max_connections=200" \
+                -o "-c listen_addresses=$LOOPBACK -p $PG_PORT -c unix_socket_directories='$PG_SOCK' -c max_connections=200$tls" \
                 >/dev/null 2>&1; then
             show_log_tail "$PG_LOG"
             die "postgres: pg_ctl start failed"
@@ -638,6 +765,11 @@ $$;
 SELECT 'CREATE DATABASE weft OWNER weft ENCODING ''UTF8'''
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'weft') \gexec
 SQL
+    if [ -n "$PG_PASSWORD" ]; then
+        # through stdin, so the password is on no command line
+        printf "ALTER ROLE weft PASSWORD '%s';\n" "$PG_PASSWORD" | pg_psql >/dev/null \
+            || die "postgres: setting the password of role weft failed"
+    fi
     log "postgres: up after $(elapsed "$t0") (pid $(pg_pid))"
 }
 
