@@ -23,6 +23,9 @@
 #   WEFT_FAULTS_SCALE        multiplies the load (default 1, --soak 5)
 #   WEFT_FAULTS_DRAIN_S      drain timeout per scenario (default 120, --soak 600)
 #   WEFT_FAULTS_ALARM_S      how long disk_alarm holds the alarm (default 10)
+#   WEFT_FAULTS_SIGSTOP_S    how long handoff_sigstop stops the handoff (default 8: longer
+#                            than its 5 s workflow-lock lease)
+#   WEFT_FAULTS_REFUSE_S     how long refused_dispatch keeps its policy on `default` (10)
 #   WEFT_FAULTS_TRANSIENT    share of the load's activities that fail TRANSIENT for their
 #                            first 1 or 2 attempts, then succeed (default 0.1)
 #   WEFT_FAULTS_PERMANENT    share of the load's workflows with one activity that fails
@@ -41,7 +44,8 @@ FAULTS_DIR="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
 
 ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
-               postgres_restart redis_restart duplicates hostile sigterm disk_alarm)
+               postgres_restart redis_restart duplicates hostile sigterm disk_alarm
+               handoff_sigstop refused_dispatch)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -81,6 +85,11 @@ RSS_LIMIT_KB=10240
 HOSTILE_N=1000
 ALARM_S="${WEFT_FAULTS_ALARM_S:-10}"
 ALARM_GRACE_S=3   # the grace of the consumer SIGTERM'd during the alarm: shorter than it
+SIGSTOP_S="${WEFT_FAULTS_SIGSTOP_S:-8}"
+LOCK_LEASE_S=5    # the workflow lock's lease (common/engine.c): SIGSTOP_S must outlast it
+REFUSE_S="${WEFT_FAULTS_REFUSE_S:-10}"
+REFUSE_MAX_LENGTH=5
+REFUSE_POLICY=weft-faults-refuse
 # Planned failures in every scenario's load (test.record_sleep, fault_hooks.c), so that the
 # retry and failure paths run under the faults too; half the entry messages name their
 # workflow by message_id alone, so the entry's dedup by message id runs under them as well.
@@ -210,6 +219,8 @@ stop_all() {
 # Only what this script started: its consumers and drivers by pid, its own services.
 cleanup() {
     local p
+    # SIGCONT first: a consumer left stopped (handoff_sigstop) would not act on SIGTERM
+    for p in "${STARTED[@]}"; do alive "$p" && kill -CONT "$p" 2>/dev/null; done
     for p in "${STARTED[@]}"; do alive "$p" && kill -TERM "$p" 2>/dev/null; done
     for _ in $(seq 1 50); do
         local left=0
@@ -219,6 +230,7 @@ cleanup() {
     done
     for p in "${STARTED[@]}"; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
     disk_alarm_clear
+    refuse_clear
     "$SERVICES" stop >/dev/null 2>&1 || true
 }
 
@@ -790,6 +802,122 @@ sc_disk_alarm() {
     # the broker holds the publishes on purpose: a consumer that drops its connection over it
     # starts again on one that is blocked as soon as it publishes
     [ "$outages" = 0 ] || SC_FAILS+=("$outages outages (reconnects) during the disk alarm")
+}
+
+# The workflow locks in Redis (common/engine.c names them weft:lock:workflow:<uid>).
+redis_locks() { redis-cli -u "$WEFT_REDIS_URL" --scan --pattern 'weft:lock:workflow:*' 2>/dev/null; }
+
+# once by default (each stop costs SIGSTOP_S of the run), ROUNDS times with --soak
+SIGSTOP_ROUNDS=$([ "$SOAK" = 1 ] && echo "$ROUNDS" || echo 1)
+# 9. SIGSTOP of the active handoff for SIGSTOP_S s, longer than its workflow lock's lease,
+# stopped at a moment it holds a lock, while a hot standby runs; then SIGCONT. The lock
+# expires under the stopped holder, which must carry on from where it stopped (its broker
+# connection outlives the pause: the heartbeat is 30 s, so the broker keeps it active and the
+# standby keeps waiting), and everything completes.
+sc_handoff_sigstop() {
+    [ "$SIGSTOP_S" -gt "$LOCK_LEASE_S" ] \
+        || { SC_FAILS+=("WEFT_FAULTS_SIGSTOP_S=$SIGSTOP_S does not outlast the ${LOCK_LEASE_S} s lock lease"); return 1; }
+    start entry "$BIN_ENTRY"
+    start handoff-1 "$BIN_HANDOFF" "${SWEEP[@]}"
+    wait_ready handoff-1 || return 1
+    start handoff-2 "$BIN_HANDOFF" "${SWEEP[@]}"
+    local i
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+    done
+    wait_ready entry handoff-2 activity-1 activity-2 activity-3 || return 1
+    submit || return 1
+    local r p="${PID[handoff-1]}" tries lock t0 ttl waiting
+    for r in $(seq 1 $SIGSTOP_ROUNDS); do
+        wait_progress "$(awk -v r="$r" -v n="$SIGSTOP_ROUNDS" 'BEGIN { print 0.2 + 0.6 * (r - 1) / n }')"
+        # stop it, look for a lock; none held: let it go on a moment and try again
+        tries=0
+        lock=""
+        while [ -z "$lock" ] && [ "$tries" -lt 200 ]; do
+            kill -STOP "$p"
+            tries=$((tries + 1))
+            lock=$(redis_locks | head -n 1)
+            [ -n "$lock" ] || { kill -CONT "$p"; sleep 0.02; }
+        done
+        if [ -z "$lock" ]; then
+            SC_FAILS+=("round $r: handoff-1 held no workflow lock in $tries tries")
+            return 1
+        fi
+        t0=$(now_ms)
+        printf '=== %s SIGSTOP (holding %s)\n' "$(date +%T.%3N)" "$lock" >>"$SC_LOGS/handoff-1.log"
+        sleep "$SIGSTOP_S"
+        ttl=$(redis-cli -u "$WEFT_REDIS_URL" pttl "$lock" 2>&1)
+        waiting=$("$LOAD" queues 2>&1 | grep -o 'workflow_handoff=[0-9]*')
+        kill -CONT "$p"
+        printf '=== %s SIGCONT after %s ms\n' "$(date +%T.%3N)" "$(( $(now_ms) - t0 ))" \
+            >>"$SC_LOGS/handoff-1.log"
+        note "round $r: SIGSTOP of the active handoff-1 for $(( $(now_ms) - t0 )) ms, holding ${lock##*:} (found in $tries tries); at SIGCONT the lock's PTTL was $ttl, $waiting"
+        # PTTL -2: the key is gone, the lease ran out under the stopped holder as intended
+        [ "$ttl" = -2 ] || note "round $r: the lock was not expired at SIGCONT (PTTL $ttl): someone took it again"
+    done
+    drain
+    local expired
+    expired=$(grep -c 'lease expired before release' "$SC_LOGS/handoff-1.log")
+    note "handoff-1 logged $expired releases of an expired lock"
+    alive "$p" || SC_FAILS+=("handoff-1 did not survive SIGSTOP/SIGCONT")
+    alive "${PID[handoff-2]:-}" || SC_FAILS+=("the standby handoff-2 is not running")
+}
+
+# The refusing policy on `default`: at most REFUSE_MAX_LENGTH ready messages, publishes
+# beyond refused (basic.nack). Cleared on every exit too (cleanup).
+REFUSE_SET=0
+refuse_set() {
+    rmqctl set_policy --apply-to queues "$REFUSE_POLICY" '^default$' \
+        "{\"max-length\": $REFUSE_MAX_LENGTH, \"overflow\": \"reject-publish\"}" >/dev/null \
+        || { SC_FAILS+=("rabbitmqctl set_policy $REFUSE_POLICY failed"); return 1; }
+    REFUSE_SET=1
+}
+refuse_clear() {
+    [ "$REFUSE_SET" = 1 ] || return 0
+    rmqctl clear_policy "$REFUSE_POLICY" >/dev/null && REFUSE_SET=0
+}
+# the policy that `default` has now ("" when none)
+default_policy() {
+    rmqctl list_queues -q --no-table-headers name policy 2>/dev/null \
+        | awk '$1 == "default" { print $2 }'
+}
+
+# 10. dispatches refused by the broker: a max-length + overflow reject-publish policy on
+# `default`, held REFUSE_S s while the load is being submitted, then cleared. Every dispatch
+# to a full `default` is refused (the entry's, the handoff's, a retry's due redelivery out of
+# a delay queue is dropped by the broker): nothing may be lost for good, nothing created
+# twice (half the entry messages name their workflow by message_id alone), and what was
+# dropped must come back through redelivery or the sweeper.
+REFUSE_ROUNDS=$([ "$SOAK" = 1 ] && echo 5 || echo 1)
+sc_refused_dispatch() {
+    start_consumers || return 1
+    # submitted over the whole window, so that the entry meets the refusals too
+    submit_bg --rate 30
+    local r t0 policy before after
+    for r in $(seq 1 $REFUSE_ROUNDS); do
+        sleep 2
+        before=$(terminal_count)
+        refuse_set || return 1
+        t0=$(now_ms)
+        policy=$(default_policy)
+        [ "$policy" = "$REFUSE_POLICY" ] \
+            || { SC_FAILS+=("round $r: \`default\` has policy '$policy', not $REFUSE_POLICY"); return 1; }
+        # held REFUSE_S from the set, the check above included
+        while (( $(now_ms) - t0 < REFUSE_S * 1000 )); do sleep 0.1; done
+        after=$(terminal_count)
+        refuse_clear || { SC_FAILS+=("rabbitmqctl could not clear $REFUSE_POLICY"); return 1; }
+        policy=$(default_policy)
+        [ -z "$policy" ] || { SC_FAILS+=("round $r: \`default\` kept policy '$policy'"); return 1; }
+        note "round $r: \`default\` refused publishes beyond $REFUSE_MAX_LENGTH ready for $(( $(now_ms) - t0 )) ms: $before workflows terminal when set, $after when cleared"
+    done
+    reap "$DRIVER"
+    [ "$REAP_RC" = 0 ] || { SC_FAILS+=("the driver failed (status $REAP_RC)"); return 1; }
+    drain
+    # the fault must have happened: a window in which the broker refused nothing tested nothing
+    local refused
+    refused=$(cat "$SC_LOGS"/*.log | grep -c 'refused a message')
+    note "$refused log lines of a publish the broker refused"
+    [ "$refused" -gt 0 ] || SC_FAILS+=("the broker refused no publish: the policy did not bite")
 }
 
 # ------------------------------------------------------------------- main ---
