@@ -7,6 +7,12 @@
  *                       to the file `record` (a file name in WEFT_DATA_DIR): run.sh counts
  *                       executions with it, those a kill cut short included, so the line is
  *                       written first; O_APPEND keeps concurrent lines whole.
+ *                       Its own params may make it fail on purpose, after the sleep:
+ *                       `"fail_transient": K` fails TRANSIENT while the attempt is <= K
+ *                       (then it succeeds), `"fail_permanent": true` fails PERMANENT.
+ *                       Both are read from the activity's own params, not the merged
+ *                       input: a completed upstream's output (its input, params
+ *                       included) would otherwise carry them to every dependent.
  *   WEFT_FAULTS_DUPLICATE_PUBLISH=1
  *                       every publish of the broker transport happens twice, as an
  *                       at-least-once broker may deliver a message; the engine must not
@@ -56,7 +62,29 @@ static weft_task_result record_sleep(const weft_task_ctx *ctx, json_t **output, 
     close(fd);
     if (w != n)
         return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "cannot write the record");
-    return builtin_sleep(ctx, output, errbuf, errlen);
+    json_t *transient = json_object_get(ctx->params, "fail_transient");
+    if (transient && (!json_is_integer(transient) || json_integer_value(transient) < 0))
+        return fail(errbuf, errlen, WEFT_TASK_PERMANENT,
+                    "'fail_transient' must be an integer >= 0");
+    /* a planned failure comes after the sleep, as a real task fails after its work: a fault
+     * can still meet the attempt while it runs */
+    weft_task_result r = builtin_sleep(ctx, output, errbuf, errlen);
+    if (r != WEFT_TASK_OK)
+        return r;
+    /* the planned failures name themselves, so run.sh tells them from those a fault caused */
+    if (transient && ctx->attempt <= json_integer_value(transient)) {
+        json_decref(*output);
+        *output = NULL;
+        snprintf(errbuf, errlen, "test.record_sleep: planned transient failure (attempt %d of %d)",
+                 ctx->attempt, (int)json_integer_value(transient));
+        return WEFT_TASK_TRANSIENT;
+    }
+    if (json_is_true(json_object_get(ctx->params, "fail_permanent"))) {
+        json_decref(*output);
+        *output = NULL;
+        return fail(errbuf, errlen, WEFT_TASK_PERMANENT, "planned permanent failure");
+    }
+    return WEFT_TASK_OK;
 }
 
 void __wrap_weft_tasks_register_builtin(weft_task_registry *r)

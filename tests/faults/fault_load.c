@@ -2,11 +2,18 @@
  *
  *   fault_load submit --count N --out FILE [--record NAME] [--ms MIN:MAX]
  *                     [--shapes chain,diamond,fanout] [--chain-len K] [--twice]
- *                     [--rate PER_S] [--seed S]
+ *                     [--rate PER_S] [--seed S] [--transient SHARE] [--transient-max K]
+ *                     [--permanent SHARE] [--by-message-id SHARE]
  *       publishes N entry messages of mixed shapes (every activity a `sleep`; with --record,
  *       a `test.record_sleep` of the suite's consumer builds (fault_hooks.c) that records its
- *       executions in NAME under WEFT_DATA_DIR) and appends each uid to FILE once the broker
- *       confirmed it. --twice publishes every entry message twice.
+ *       executions in NAME under WEFT_DATA_DIR) and appends a line per workflow to FILE once
+ *       the broker confirmed it: "UID EXPECTED FAILING TAG", the outcome the load planned
+ *       (completed, or failed with activity FAILING failed; "-" when none) and the tag its
+ *       inputs carry. --twice publishes every entry message twice. With --record, SHARE of
+ *       the activities fail TRANSIENT for their first 1..K attempts (K of --transient-max,
+ *       2) and then succeed, and SHARE of the workflows get one activity with dependents
+ *       that fails PERMANENT. --by-message-id: SHARE of the entry messages name their
+ *       workflow by AMQP message_id alone, no workflow_uid (the entry derives the uid).
  *   fault_load hostile --count N [--kinds WORD,...]
  *       publishes N messages that can never be processed, spread over the three consumer
  *       queues; prints "published N bytes B". --kinds keeps only the kinds whose names
@@ -58,6 +65,8 @@ typedef struct {
     bool twice;
     double rate;
     uint64_t seed;
+    double transient, permanent, by_message_id;
+    int transient_max;
     int expect;
     long long bytes; /* -1: not checked */
     int timeout_s;
@@ -152,6 +161,12 @@ static void buf_repeat(buf *b, const char *s, size_t times)
 
 /* ------------------------------------------------------------------- submit --- */
 
+/* A draw with probability p, from the seeded generator. */
+static bool chance(double p)
+{
+    return p > 0 && (double)(rng() >> 11) / 9007199254740992.0 < p;
+}
+
 static json_t *activity(const options *o, const char *name, json_t *deps)
 {
     json_error_t jerr;
@@ -162,6 +177,10 @@ static json_t *activity(const options *o, const char *name, json_t *deps)
     json_object_set_new(params, "ms", json_integer(rng_between(o->ms_min, o->ms_max)));
     if (o->record)
         json_object_set_new(params, "record", json_string(o->record));
+    /* planned failures are test.record_sleep's; the built-in sleep has none */
+    if (o->record && chance(o->transient))
+        json_object_set_new(params, "fail_transient",
+                            json_integer(rng_between(1, o->transient_max)));
     json_object_set_new(a, "params", params);
     json_object_set_new(a, "retry", json_loads(LOAD_RETRY, 0, &jerr));
     if (deps)
@@ -225,7 +244,38 @@ static json_t *fanout(const options *o)
     return acts;
 }
 
-static json_t *definition(const options *o, int i)
+/* Makes one activity that others depend on fail PERMANENT; *failing gets its name. The
+ * workflow must then fail with that activity failed and its dependents never run. */
+static void plan_permanent(json_t *acts, const char **failing)
+{
+    size_t n = json_array_size(acts), with_dependents = 0;
+    bool *has = calloc(n, sizeof *has);
+    if (!has)
+        die("out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *deps = json_object_get(json_array_get(acts, i), "depends_on");
+        for (size_t d = 0; d < json_array_size(deps); d++) {
+            const char *dep = json_string_value(json_array_get(deps, d));
+            for (size_t j = 0; j < n; j++)
+                if (!has[j] && strcmp(dep, json_string_value(json_object_get(
+                                               json_array_get(acts, j), "name"))) == 0) {
+                    has[j] = true;
+                    with_dependents++;
+                }
+        }
+    }
+    size_t pick = (size_t)rng_between(0, (int)with_dependents - 1), seen = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (!has[j] || seen++ != pick)
+            continue;
+        json_t *a = json_array_get(acts, j);
+        json_object_set_new(json_object_get(a, "params"), "fail_permanent", json_true());
+        *failing = json_string_value(json_object_get(a, "name"));
+    }
+    free(has);
+}
+
+static json_t *definition(const options *o, int i, const char **failing)
 {
     const char *shapes[3];
     int n = 0;
@@ -240,18 +290,29 @@ static json_t *definition(const options *o, int i)
                        ? chain(o, o->chain_len ? o->chain_len : rng_between(3, 5))
                    : strcmp(shape, "diamond") == 0 ? diamond(o)
                                                    : fanout(o);
+    *failing = NULL;
+    if (o->record && chance(o->permanent))
+        plan_permanent(acts, failing);
     char name[32];
     snprintf(name, sizeof name, "fault_%s", shape);
     return json_pack("{s:s, s:o}", "name", name, "activities", acts);
 }
 
+/* One planned workflow, written to the --out file once confirmed. */
+typedef struct {
+    char uid[WEFT_UUID_LEN + 1];
+    char tag[WEFT_UUID_LEN + 1];
+    char failing[65]; /* the activity planned to fail PERMANENT, or "" */
+} planned;
+
 /* Appends the uids of the confirmed batch to out, so the file only ever names workflows the
  * broker took responsibility for. */
-static void flush_batch(weft_broker *b, FILE *out, char (*uids)[WEFT_UUID_LEN + 1], int *n)
+static void flush_batch(weft_broker *b, FILE *out, const planned *p, int *n)
 {
     confirm(b);
     for (int i = 0; i < *n; i++)
-        fprintf(out, "%s\n", uids[i]);
+        fprintf(out, "%s %s %s %s\n", p[i].uid, p[i].failing[0] ? "failed" : "completed",
+                p[i].failing[0] ? p[i].failing : "-", p[i].tag);
     fflush(out);
     *n = 0;
 }
@@ -264,7 +325,7 @@ static int cmd_submit(const options *o)
     if (!out)
         die("cannot open the uid file: %s", strerror(errno));
     weft_broker *b = connect_broker();
-    char batch[CONFIRM_BATCH][WEFT_UUID_LEN + 1];
+    planned batch[CONFIRM_BATCH];
     int nbatch = 0;
     double start = weft_clock_s();
     for (int i = 0; i < o->count; i++) {
@@ -273,14 +334,32 @@ static int cmd_submit(const options *o)
             if (wait > 0)
                 usleep((useconds_t)(wait * 1e6));
         }
-        json_t *def = definition(o, i);
-        json_t *inputs = json_pack("{s:i}", "n", i);
-        weft_uuid_new(batch[nbatch]);
+        planned *p = &batch[nbatch];
+        const char *failing;
+        json_t *def = definition(o, i, &failing);
+        snprintf(p->failing, sizeof p->failing, "%s", failing ? failing : "");
+        /* the tag is the message id or the uid, and every workflow's inputs carry it: two
+         * workflows with one tag are one message created twice */
+        weft_uuid_new(p->tag);
+        bool by_id = chance(o->by_message_id);
+        if (by_id) {
+            /* the uid the entry derives from the message id (engine.c, entry_uid); should
+             * the two ever differ, the workflow shows as never created */
+            char *name = weft_xasprintf("weft.entry.message_id:%s", p->tag);
+            weft_uuid_from_name(name, strlen(name), p->uid);
+            free(name);
+        } else {
+            memcpy(p->uid, p->tag, sizeof p->uid);
+        }
+        json_t *inputs = json_pack("{s:i, s:s}", "n", i, "tag", p->tag);
         size_t len;
-        char *body = weft_msg_encode_entry(def, inputs, batch[nbatch], &len);
-        publish(b, WEFT_QUEUE_ENTRY, body, len);
-        if (o->twice)
-            publish(b, WEFT_QUEUE_ENTRY, body, len);
+        char *body = weft_msg_encode_entry(def, inputs, by_id ? NULL : p->uid, &len);
+        for (int k = 0; k < (o->twice ? 2 : 1); k++) {
+            weft_err err = {0};
+            if (weft_broker_publish_id(b, WEFT_QUEUE_ENTRY, body, len, 0, by_id ? p->tag : NULL,
+                                       &err) != WEFT_OK)
+                die("publish: %s", err.msg);
+        }
         free(body);
         json_decref(def);
         json_decref(inputs);
@@ -728,6 +807,16 @@ static int int_arg(const char *flag, const char *v)
     return (int)n;
 }
 
+static double share_arg(const char *flag, const char *v)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || *end || end == v || !(d >= 0 && d <= 1))
+        die("%s needs a share from 0 to 1, got '%s'", flag, v);
+    return d;
+}
+
 static void parse(int argc, char **argv, options *o)
 {
     *o = (options){.ms_min = 20,
@@ -736,6 +825,7 @@ static void parse(int argc, char **argv, options *o)
                    .diamond = true,
                    .fanout = true,
                    .seed = 1,
+                   .transient_max = 2,
                    .bytes = -1,
                    .timeout_s = 120};
     for (int i = 2; i < argc; i++) {
@@ -769,6 +859,14 @@ static void parse(int argc, char **argv, options *o)
             o->rate = int_arg(f, v);
         else if (strcmp(f, "--seed") == 0)
             o->seed = (uint64_t)int_arg(f, v) * 0x9e3779b97f4a7c15ULL + 1;
+        else if (strcmp(f, "--transient") == 0)
+            o->transient = share_arg(f, v);
+        else if (strcmp(f, "--transient-max") == 0)
+            o->transient_max = int_arg(f, v);
+        else if (strcmp(f, "--permanent") == 0)
+            o->permanent = share_arg(f, v);
+        else if (strcmp(f, "--by-message-id") == 0)
+            o->by_message_id = share_arg(f, v);
         else if (strcmp(f, "--expect") == 0)
             o->expect = int_arg(f, v);
         else if (strcmp(f, "--bytes") == 0)
@@ -780,6 +878,8 @@ static void parse(int argc, char **argv, options *o)
         else
             die("unknown flag %s", f);
     }
+    if (o->transient_max < 1 || o->transient_max > 5)
+        die("--transient-max wants 1..5 (the load's retry policy allows 10 retries, kills too)");
     rng_state = o->seed;
 }
 
