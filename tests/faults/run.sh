@@ -44,7 +44,7 @@ FAULTS_DIR="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
 
 ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
-               postgres_restart redis_restart duplicates hostile sigterm disk_alarm
+               postgres_restart redis_restart duplicates hostile sigterm disk_alarm consumer_timeout
                handoff_sigstop refused_dispatch)
 
 usage() {
@@ -231,6 +231,7 @@ cleanup() {
     for p in "${STARTED[@]}"; do alive "$p" && kill -KILL "$p" 2>/dev/null; done
     disk_alarm_clear
     refuse_clear
+    consumer_timeout_restore
     "$SERVICES" stop >/dev/null 2>&1 || true
 }
 
@@ -920,6 +921,47 @@ sc_refused_dispatch() {
     refused=$(cat "$SC_LOGS"/*.log | grep -c 'refused a message')
     note "$refused log lines of a publish the broker refused"
     [ "$refused" -gt 0 ] || SC_FAILS+=("the broker refused no publish: the policy did not bite")
+}
+
+# 12. attempts longer than the broker's consumer_timeout (lowered to 2 s, checked twice a
+# second): the workers acknowledge their message once an attempt has run --ack-after 1 s and
+# the lease guards it from then on; one worker is killed -9 mid-run, so some attempts are
+# lost after their early ack and only their expired lease can tell. Every attempt that
+# failed must be a planned failure or one of the killed worker's.
+CT_CHANGED=0
+consumer_timeout_set() {
+    rmqctl eval 'application:set_env(rabbit, consumer_timeout, 2000).' >/dev/null \
+        && rmqctl eval 'application:set_env(rabbit, channel_tick_interval, 500).' >/dev/null \
+        || { SC_FAILS+=("rabbitmqctl could not lower consumer_timeout"); return 1; }
+    CT_CHANGED=1
+}
+# RabbitMQ 3.10's defaults; unsetting the tick instead would break new channels
+consumer_timeout_restore() {
+    [ "$CT_CHANGED" = 1 ] || return 0
+    rmqctl eval 'application:set_env(rabbit, consumer_timeout, 1800000).' >/dev/null \
+        && rmqctl eval 'application:set_env(rabbit, channel_tick_interval, 60000).' >/dev/null \
+        && CT_CHANGED=0
+}
+sc_consumer_timeout() {
+    consumer_timeout_set || return 1
+    # a channel reads consumer_timeout when it opens: the consumers start after the change
+    start_consumers --ack-after 1 --lease 4 || return 1
+    LOAD_N=$((30 * SCALE)) LOAD_MS=2500:4000 submit --shapes chain --chain-len 2 \
+        --transient-max 1 || return 1
+    sleep 6
+    kill9 activity-1
+    note "kill -9 of activity-1 6 s in, restarted 1 s later"
+    sleep 1
+    start activity-1 "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY --ack-after 1 --lease 4
+    drain
+    consumer_timeout_restore
+    local early timedout
+    early=$(cat "$SC_LOGS"/activity-*.log | grep -c 'its message is acknowledged')
+    # RabbitMQ's reason when it closes a channel for a delivery held too long
+    timedout=$(cat "$SC_LOGS"/*.log | grep -c 'delivery acknowledgement')
+    note "$early attempts acknowledged early; $timedout channels closed by consumer_timeout"
+    [ "$early" -gt 0 ] || SC_FAILS+=("no attempt ran past --ack-after: the scenario tested nothing")
+    [ "$timedout" = 0 ] || SC_FAILS+=("consumer_timeout closed $timedout channels")
 }
 
 # ------------------------------------------------------------------- main ---
