@@ -1,6 +1,7 @@
 /* weft-activity: runs activity attempts from the `default` queue. --concurrency N worker
  * threads, each with its own AMQP and Postgres connection and prefetch 1, so a slow task
- * never holds messages another worker could run. */
+ * never holds messages another worker could run. Each thread's tasks run in a task process
+ * that is this binary again, exec'd with WEFT_TASK_PROCESS_ARG (runner.h). */
 #include "consumer.h"
 #include "engine.h"
 #include "log.h"
@@ -41,7 +42,7 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "activity-%d", w->index);
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
-    weft_runner *runner = weft_runner_create(w->tasks);
+    weft_runner *runner = weft_runner_create(w->tasks, NULL);
     if (store) {
         weft_engine e = {.runner = runner,
                          .store = store,
@@ -66,14 +67,27 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* The tasks this binary runs, for its workers and its task processes alike. */
+static weft_task_registry *make_tasks(void)
 {
-    weft_config cfg;
-    weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
-    weft_stop_install();
     weft_tasks_global_init();
     weft_task_registry *tasks = weft_task_registry_create();
     weft_tasks_register_builtin(tasks);
+    return tasks;
+}
+
+int main(int argc, char **argv)
+{
+    if (weft_runner_is_task_process(argc, argv)) {
+        weft_task_registry *tasks = make_tasks();
+        int rc = weft_runner_serve(argc, argv, tasks);
+        weft_task_registry_destroy(tasks);
+        return rc;
+    }
+    weft_config cfg;
+    weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
+    weft_stop_install();
+    weft_task_registry *tasks = make_tasks();
 
     int n = cfg.concurrency;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);

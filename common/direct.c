@@ -143,11 +143,12 @@ static void free_list(local_msg *m)
 }
 
 weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
-                            const weft_limits *limits, const char *data_dir, const json_t *doc,
-                            const json_t *inputs, char uid[WEFT_UUID_LEN + 1], weft_err *err)
+                            const weft_runner_config *runner_cfg, const weft_limits *limits,
+                            const char *data_dir, const json_t *doc, const json_t *inputs,
+                            char uid[WEFT_UUID_LEN + 1], weft_err *err)
 {
     local_transport lt = {{lt_publish, lt_publish_delayed, lt_flush, lt_idle}, NULL, {NULL}};
-    weft_runner *runner = weft_runner_create(tasks);
+    weft_runner *runner = weft_runner_create(tasks, runner_cfg);
     weft_engine e = {.store = store,
                      .transport = &lt.base,
                      .tasks = tasks,

@@ -8,6 +8,7 @@
 #include "direct.h"
 #include "log.h"
 #include "message.h"
+#include "runner.h"
 #include "store.h"
 #include "tasks.h"
 #include "uuid.h"
@@ -417,6 +418,15 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     return EXIT_DONE;
 }
 
+/* The tasks of direct mode, for the run and its task process alike. */
+static weft_task_registry *make_tasks(void)
+{
+    weft_tasks_global_init();
+    weft_task_registry *tasks = weft_task_registry_create();
+    weft_tasks_register_builtin(tasks);
+    return tasks;
+}
+
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
@@ -431,12 +441,11 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
         json_decref(inputs);
         return EXIT_ERROR;
     }
-    weft_tasks_global_init();
-    weft_task_registry *tasks = weft_task_registry_create();
-    weft_tasks_register_builtin(tasks);
+    weft_task_registry *tasks = make_tasks();
     char uid[WEFT_UUID_LEN + 1];
     weft_err err = {0};
-    weft_status st = weft_direct_run(s, tasks, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
+    weft_status st =
+        weft_direct_run(s, tasks, NULL, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
     json_decref(doc);
     json_decref(inputs);
     int rc;
@@ -456,6 +465,13 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* `weft run` starts its task process from this binary (runner.h) */
+    if (weft_runner_is_task_process(argc, argv)) {
+        weft_task_registry *tasks = make_tasks();
+        int rc = weft_runner_serve(argc, argv, tasks);
+        weft_task_registry_destroy(tasks);
+        return rc;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         printf("%s\n%s", usage, weft_config_help());
