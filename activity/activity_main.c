@@ -15,9 +15,12 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-activity [--concurrency N] [--grace S] [--log-level L] [--log-format F]\n"
+    "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--log-level L]\n"
+    "                     [--log-format F]\n"
     "Consumes the default queue with N worker threads (default 2), each running one\n"
-    "activity attempt at a time in a child process. On SIGTERM it takes no new work and\n"
+    "activity attempt at a time in a child process. An attempt whose activity sets no\n"
+    "timeout_s is stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600;\n"
+    "0: no limit) and counts as a TRANSIENT failure. On SIGTERM it takes no new work and\n"
     "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
     "then is handed back for redelivery.";
 
@@ -42,7 +45,8 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "activity-%d", w->index);
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
-    weft_runner *runner = weft_runner_create(w->tasks, NULL);
+    weft_runner_config rc = {.default_timeout_s = w->cfg->task_timeout_s};
+    weft_runner *runner = weft_runner_create(w->tasks, &rc);
     if (store) {
         weft_engine e = {.runner = runner,
                          .store = store,

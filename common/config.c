@@ -16,6 +16,11 @@
 #define DEFAULT_GRACE_S 30
 #define DEFAULT_SWEEP_INTERVAL_S 30
 #define DEFAULT_SWEEP_AFTER_S 120
+/* An hour: far above what the built-in tasks need, and a hung handler frees its worker (and
+ * its message, which the broker would otherwise hold unacked) within it. */
+#define DEFAULT_TASK_TIMEOUT_S 3600
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 bool weft_parse_int(const char *s, long min, long max, long *out)
 {
@@ -75,6 +80,7 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->grace_s = DEFAULT_GRACE_S;
     cfg->sweep_interval_s = DEFAULT_SWEEP_INTERVAL_S;
     cfg->sweep_after_s = DEFAULT_SWEEP_AFTER_S;
+    cfg->task_timeout_s = DEFAULT_TASK_TIMEOUT_S;
 
     weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
     if (!st)
@@ -95,7 +101,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     } vars[] = {{"WEFT_LOG_LEVEL", "log-level"},
                 {"WEFT_LOG_FORMAT", "log-format"},
                 {"WEFT_MAX_MESSAGE_BYTES", "max-message-bytes"},
-                {"WEFT_MAX_ACTIVITIES", "max-activities"}};
+                {"WEFT_MAX_ACTIVITIES", "max-activities"},
+                {"WEFT_TASK_TIMEOUT_S", "task-timeout"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -126,6 +133,7 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"grace", 0, 86400, offsetof(weft_config, grace_s)},
         {"sweep-interval", 0, 86400, offsetof(weft_config, sweep_interval_s)},
         {"sweep-after", 1, 86400 * 7, offsetof(weft_config, sweep_after_s)},
+        {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
     };
     if (strcmp(name, "log-level") == 0) {
         if (!value || !weft_log_parse_level(value, &cfg->log_level))
@@ -172,7 +180,9 @@ const char *weft_config_help(void)
            "  WEFT_LOG_LEVEL       debug|info|warn|error (default info)\n"
            "  WEFT_LOG_FORMAT      text|json (default text)\n"
            "  WEFT_MAX_MESSAGE_BYTES, WEFT_MAX_ACTIVITIES  limits (1 MiB, 10000)\n"
-           "  WEFT_DATA_DIR        root folder of the file tasks\n";
+           "  WEFT_DATA_DIR        root folder of the file tasks\n"
+           "  WEFT_TASK_TIMEOUT_S  limit of an attempt whose activity sets no timeout_s\n"
+           "                       (default " STR(DEFAULT_TASK_TIMEOUT_S) "; 0: none)\n";
 }
 
 /* In a libpq key=value string ("host=db password=x"), where the value of password starts

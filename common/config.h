@@ -24,6 +24,7 @@ typedef struct {
     int grace_s;          /* seconds to finish in-flight work after SIGTERM */
     int sweep_interval_s; /* stuck-work sweeper period (weft-handoff); 0 = off */
     int sweep_after_s;    /* how long queued/running work may sit before it counts as stuck */
+    int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -32,7 +33,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err);
 void weft_config_finish(weft_config *cfg);
 
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
- * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after) given as
+ * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
+ * --task-timeout) given as
  * name without dashes and its value. Returns WEFT_ENOTFOUND for a flag it does not know
  * (the caller may handle it), WEFT_EINVAL for a bad value. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);

@@ -37,8 +37,9 @@ extern char **environ;
 
 struct weft_runner {
     const weft_task_registry *tasks;
-    const char *exe; /* NULL: SELF_EXE */
-    pid_t pid;       /* 0: no task process */
+    const char *exe;       /* NULL: SELF_EXE */
+    int default_timeout_s; /* 0: none */
+    pid_t pid;             /* 0: no task process */
     int to_child, from_child;
 };
 
@@ -196,8 +197,10 @@ weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runn
 {
     weft_runner *r = weft_xcalloc(1, sizeof *r);
     r->tasks = tasks;
-    if (cfg)
+    if (cfg) {
         r->exe = cfg->exe;
+        r->default_timeout_s = cfg->default_timeout_s;
+    }
     r->to_child = r->from_child = -1;
     return r;
 }
@@ -369,7 +372,7 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
                   ctx->params, "upstream", ctx->upstream, "data_dir", ctx->data_dir);
     bool sent = req && send_request(r->to_child, req);
     json_decref(req);
-    int timeout_s = opts->timeout_s;
+    int timeout_s = opts->timeout_s > 0 ? opts->timeout_s : r->default_timeout_s;
     const char *why = "died";
     json_t *resp = sent ? await_answer(r, opts, timeout_s, &why) : NULL;
     if (!resp) {
@@ -388,8 +391,11 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
             return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by shutdown");
         }
         if (strcmp(why, "timeout") == 0)
-            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "task '%s' timed out after %d s",
-                             ctx->activity_name, timeout_s);
+            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                             "task '%s' timed out after %d s%s", ctx->activity_name, timeout_s,
+                             opts->timeout_s > 0 ? ""
+                                                 : " (the default limit: its activity sets no "
+                                                   "timeout_s)");
         if (WIFSIGNALED(status))
             return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT,
                              "task process crashed (signal %d: %s)", WTERMSIG(status),

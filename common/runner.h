@@ -15,7 +15,11 @@
  * task would double the cost of a short task) → none again when it crashes, times out or
  * is abandoned (it is killed; the next task starts a new one) or when the runner is
  * destroyed. The task process ignores SIGTERM and SIGINT (the worker decides about stops
- * and grace) and dies with the thread that started it (PR_SET_PDEATHSIG). */
+ * and grace) and dies with the thread that started it (PR_SET_PDEATHSIG).
+ *
+ * An attempt's time limit is the activity's timeout_s, or else the runner's
+ * default_timeout_s: unless that is 0, a handler that hangs cannot hold its worker, and the
+ * message the worker holds unacked, for ever. */
 #ifndef WEFT_RUNNER_H
 #define WEFT_RUNNER_H
 
@@ -35,7 +39,8 @@ typedef struct weft_runner weft_runner;
 typedef void (*weft_runner_idle_fn)(void *arg, int ms);
 
 typedef struct {
-    int timeout_s; /* 0: none; past it the task process is killed, the attempt TRANSIENT */
+    int timeout_s; /* 0: the runner's default; past it the task process is killed and the
+                      attempt is TRANSIENT */
     int grace_s;   /* after a stop request, how long the handler may still run */
     weft_runner_idle_fn idle;
     void *idle_arg;
@@ -46,6 +51,8 @@ typedef struct {
      * must call weft_runner_is_task_process first thing in main. NULL: this program
      * (/proc/self/exe, the very build that runs, even when its file was replaced). */
     const char *exe;
+    /* the limit of an attempt whose opts->timeout_s is 0; 0: none */
+    int default_timeout_s;
 } weft_runner_config;
 
 /* A runner for the tasks of registry (borrowed; must outlive it), which must name the tasks

@@ -1,7 +1,7 @@
 /* The runner: task processes are fresh execs of this program that hold nothing of their
- * parent but their two pipes, are reused and turn a crash into a TRANSIENT attempt. This test
- * program is its own task-process binary (main below), with the built-in tasks and test.lock_probe.
- */
+ * parent but their two pipes, are reused, are stopped past a timeout (the activity's or
+ * the runner's default) and turn a crash into a TRANSIENT attempt. This test program is its
+ * own task-process binary (main below), with the built-in tasks and test.lock_probe. */
 #include "runner.h"
 #include "clock.h"
 #include "tasks.h"
@@ -62,11 +62,11 @@ static json_t *input;
 /* A runner whose task processes run exe, or this program (/proc/self/exe) when exe is
  * NULL. Criterion runs each test in a worker process of its own, with BXFI_MAP in its
  * environment; a task process that inherited it would take itself for such a worker. */
-static void start(const char *exe)
+static void start(int default_timeout_s, const char *exe)
 {
     unsetenv("BXFI_MAP");
     tasks = make_tasks();
-    weft_runner_config cfg = {.exe = exe};
+    weft_runner_config cfg = {.exe = exe, .default_timeout_s = default_timeout_s};
     runner = weft_runner_create(tasks, &cfg);
 }
 
@@ -128,7 +128,7 @@ Test(runner, task_process_is_an_exec_of_this_program_holding_only_its_pipes)
     /* descriptors a worker holds: a socket and a pipe, both inheritable */
     int sock = socket(AF_INET, SOCK_STREAM, 0), p[2];
     cr_assert(sock >= 0 && pipe(p) == 0);
-    start(NULL);
+    start(0, NULL);
     char err[512];
     cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_OK, "%s", err);
     pid_t pid = weft_runner_pid(runner);
@@ -198,7 +198,7 @@ Test(runner, task_process_starts_with_no_lock_another_thread_held)
     cr_assert_eq(read(h.locked[0], &c, 1), 1);
     /* another thread holds probe_mutex while the task process starts, as a worker thread
      * may hold the log mutex or a library's lock while its neighbour starts one */
-    start(NULL);
+    start(0, NULL);
     char err[512];
     weft_task_result res = run("test.lock_probe", "{}", 5, err, sizeof err);
     cr_assert_eq(write(h.release[1], &c, 1), 1);
@@ -212,7 +212,7 @@ Test(runner, task_process_starts_with_no_lock_another_thread_held)
 
 Test(runner, task_process_is_reused_from_task_to_task)
 {
-    start(NULL);
+    start(0, NULL);
     char err[512];
     cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_OK, "%s", err);
     pid_t first = weft_runner_pid(runner);
@@ -220,9 +220,31 @@ Test(runner, task_process_is_reused_from_task_to_task)
     cr_assert_eq(weft_runner_pid(runner), first);
 }
 
+Test(runner, attempt_without_timeout_is_stopped_at_the_runners_default)
+{
+    start(1, NULL);
+    char err[512];
+    double t0 = weft_clock_s();
+    cr_assert_eq(run("sleep", "{\"ms\":20000}", 0, err, sizeof err), WEFT_TASK_TRANSIENT);
+    cr_assert_lt(weft_clock_s() - t0, 5, "cut at the 1 s default, not after the 20 s sleep");
+    cr_assert(strstr(err, "timed out after 1 s (the default limit"), "%s", err);
+    cr_assert_eq(weft_runner_pid(runner), 0, "the hung process is gone");
+    cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_OK, "a new one serves: %s", err);
+}
+
+Test(runner, activity_timeout_wins_over_the_default)
+{
+    start(1, NULL);
+    char err[512];
+    cr_assert_eq(run("sleep", "{\"ms\":1500}", 3, err, sizeof err), WEFT_TASK_OK, "%s", err);
+    cr_assert_eq(run("sleep", "{\"ms\":20000}", 2, err, sizeof err), WEFT_TASK_TRANSIENT);
+    cr_assert(strstr(err, "timed out after 2 s"), "%s", err);
+    cr_assert_null(strstr(err, "default"), "%s", err);
+}
+
 Test(runner, crash_is_transient_and_names_the_signal)
 {
-    start(NULL);
+    start(0, NULL);
     char err[512];
     cr_assert_eq(run("fail", "{\"code\":\"CRASH\"}", 0, err, sizeof err), WEFT_TASK_TRANSIENT);
     cr_assert(strstr(err, "task process crashed (signal 6"), "%s", err);
@@ -231,7 +253,7 @@ Test(runner, crash_is_transient_and_names_the_signal)
 
 Test(runner, task_process_ignores_sigterm_its_worker_decides)
 {
-    start(NULL);
+    start(0, NULL);
     char err[512];
     cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_OK, "%s", err);
     pid_t pid = weft_runner_pid(runner);
@@ -245,8 +267,8 @@ Test(runner, task_process_ignores_sigterm_its_worker_decides)
 Test(runner, program_that_serves_no_tasks_fails_the_attempt_with_its_exit_status)
 {
     /* weft-handoff rejects the hidden argument as an unknown option (exit 2) */
-    start(getenv("WEFT_BIN_WEFT_HANDOFF"));
     cr_assert(getenv("WEFT_BIN_WEFT_HANDOFF"), "run through meson test");
+    start(0, getenv("WEFT_BIN_WEFT_HANDOFF"));
     char err[512];
     cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_TRANSIENT);
     cr_assert_str_eq(err, "task process exited with status 2");
@@ -254,7 +276,7 @@ Test(runner, program_that_serves_no_tasks_fails_the_attempt_with_its_exit_status
 
 Test(runner, missing_program_fails_the_attempt_without_a_process)
 {
-    start("no-such-weft-binary");
+    start(0, "no-such-weft-binary");
     char err[512];
     cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_TRANSIENT);
     cr_assert(strstr(err, "cannot start a task process: No such file"), "%s", err);
@@ -263,7 +285,7 @@ Test(runner, missing_program_fails_the_attempt_without_a_process)
 
 Test(runner, unregistered_task_is_permanent_without_a_process)
 {
-    start(NULL);
+    start(0, NULL);
     char err[512];
     cr_assert_eq(run("no.such.task", "{}", 0, err, sizeof err), WEFT_TASK_PERMANENT);
     cr_assert(strstr(err, "not registered"), "%s", err);
