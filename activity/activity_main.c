@@ -1,6 +1,7 @@
 /* weft-activity: runs activity attempts from the `default` queue. --concurrency N worker
  * threads, each with its own AMQP and Postgres connection and prefetch 1, so a slow task
- * never holds messages another worker could run. */
+ * never holds messages another worker could run. Each thread's tasks run in a task process
+ * that is this binary again, exec'd with WEFT_TASK_PROCESS_ARG (runner.h). */
 #include "consumer.h"
 #include "engine.h"
 #include "log.h"
@@ -14,9 +15,12 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-activity [--concurrency N] [--grace S] [--log-level L] [--log-format F]\n"
+    "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--log-level L]\n"
+    "                     [--log-format F]\n"
     "Consumes the default queue with N worker threads (default 2), each running one\n"
-    "activity attempt at a time in a child process. On SIGTERM it takes no new work and\n"
+    "activity attempt at a time in a child process. An attempt whose activity sets no\n"
+    "timeout_s is stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600;\n"
+    "0: no limit) and counts as a TRANSIENT failure. On SIGTERM it takes no new work and\n"
     "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
     "then is handed back for redelivery.";
 
@@ -41,7 +45,8 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "activity-%d", w->index);
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
-    weft_runner *runner = weft_runner_create(w->tasks);
+    weft_runner_config rc = {.default_timeout_s = w->cfg->task_timeout_s};
+    weft_runner *runner = weft_runner_create(w->tasks, &rc);
     if (store) {
         weft_engine e = {.runner = runner,
                          .store = store,
@@ -68,14 +73,27 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int main(int argc, char **argv)
+/* The tasks this binary runs, for its workers and its task processes alike. */
+static weft_task_registry *make_tasks(void)
 {
-    weft_config cfg;
-    weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
-    weft_stop_install();
     weft_tasks_global_init();
     weft_task_registry *tasks = weft_task_registry_create();
     weft_tasks_register_builtin(tasks);
+    return tasks;
+}
+
+int main(int argc, char **argv)
+{
+    if (weft_runner_is_task_process(argc, argv)) {
+        weft_task_registry *tasks = make_tasks();
+        int rc = weft_runner_serve(argc, argv, tasks);
+        weft_task_registry_destroy(tasks);
+        return rc;
+    }
+    weft_config cfg;
+    weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
+    weft_stop_install();
+    weft_task_registry *tasks = make_tasks();
 
     int n = cfg.concurrency;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);

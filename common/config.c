@@ -24,6 +24,11 @@
  * short attempts keep their delivery to the end, at no extra cost (see README). */
 #define DEFAULT_ACK_AFTER_S 60
 #define DEFAULT_SWEEP_BATCH 1000
+/* An hour: far above what the built-in tasks need, and a hung handler frees its worker (and
+ * its message, which the broker would otherwise hold unacked) within it. */
+#define DEFAULT_TASK_TIMEOUT_S 3600
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 bool weft_parse_int(const char *s, long min, long max, long *out)
 {
@@ -86,6 +91,7 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->lease_s = DEFAULT_LEASE_S;
     cfg->ack_after_s = DEFAULT_ACK_AFTER_S;
     cfg->sweep_batch = DEFAULT_SWEEP_BATCH;
+    cfg->task_timeout_s = DEFAULT_TASK_TIMEOUT_S;
 
     weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
     if (!st)
@@ -108,7 +114,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
                 {"WEFT_MAX_MESSAGE_BYTES", "max-message-bytes"},
                 {"WEFT_MAX_ACTIVITIES", "max-activities"},
                 {"WEFT_LEASE_S", "lease"},
-                {"WEFT_ACK_AFTER_S", "ack-after"}};
+                {"WEFT_ACK_AFTER_S", "ack-after"},
+                {"WEFT_TASK_TIMEOUT_S", "task-timeout"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -142,6 +149,7 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"sweep-batch", 1, 1000000, offsetof(weft_config, sweep_batch)},
         {"lease", 3, 86400, offsetof(weft_config, lease_s)},
         {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
+        {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
     };
     if (strcmp(name, "log-level") == 0) {
         if (!value || !weft_log_parse_level(value, &cfg->log_level))
@@ -191,7 +199,9 @@ const char *weft_config_help(void)
            "  WEFT_DATA_DIR        root folder of the file tasks\n"
            "  WEFT_LEASE_S         lease of a running attempt, renewed by its worker (30)\n"
            "  WEFT_ACK_AFTER_S     an attempt running this long acks its message early (60;\n"
-           "                       keep it below the broker's consumer_timeout)\n";
+           "                       keep it below the broker's consumer_timeout)\n"
+           "  WEFT_TASK_TIMEOUT_S  limit of an attempt whose activity sets no timeout_s\n"
+           "                       (default " STR(DEFAULT_TASK_TIMEOUT_S) "; 0: none)\n";
 }
 
 /* In a libpq key=value string ("host=db password=x"), where the value of password starts

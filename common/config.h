@@ -27,6 +27,7 @@ typedef struct {
     int sweep_batch;      /* at most this many of each kind of stuck work per sweep */
     int lease_s;          /* lease of a running attempt, renewed by its worker */
     int ack_after_s;      /* an attempt running this long acknowledges its message early */
+    int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -35,9 +36,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err);
 void weft_config_finish(weft_config *cfg);
 
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
- * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after, --sweep-batch,
- * --lease, --ack-after) given as
- * name without dashes and its value. Returns WEFT_ENOTFOUND for a flag it does not know
+ * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
+ * --sweep-batch, --lease, --ack-after, --task-timeout) given as name without dashes and its
+ * value. Returns WEFT_ENOTFOUND for a flag it does not know
  * (the caller may handle it), WEFT_EINVAL for a bad value. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);
 

@@ -143,8 +143,9 @@ static void free_list(local_msg *m)
 }
 
 weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
-                            const weft_limits *limits, const char *data_dir, const json_t *doc,
-                            const json_t *inputs, char uid[WEFT_UUID_LEN + 1], weft_err *err)
+                            const weft_runner_config *runner_cfg, const weft_limits *limits,
+                            const char *data_dir, const json_t *doc, const json_t *inputs,
+                            char uid[WEFT_UUID_LEN + 1], weft_err *err)
 {
     /* no settle: nothing here would take an unacknowledged message away */
     local_transport lt = {{.publish = lt_publish,
@@ -153,7 +154,7 @@ weft_status weft_direct_run(weft_store *store, const weft_task_registry *tasks,
                            .idle = lt_idle},
                           NULL,
                           {NULL}};
-    weft_runner *runner = weft_runner_create(tasks);
+    weft_runner *runner = weft_runner_create(tasks, runner_cfg);
     weft_engine e = {.store = store,
                      .transport = &lt.base,
                      .tasks = tasks,

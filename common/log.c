@@ -23,6 +23,11 @@ void weft_log_init(const char *component, weft_log_level level, weft_log_format 
     log_format = format;
 }
 
+weft_log_format weft_log_get_format(void)
+{
+    return log_format;
+}
+
 bool weft_log_parse_level(const char *s, weft_log_level *out)
 {
     for (int i = 0; i < 4; i++) {

@@ -13,6 +13,9 @@ extern weft_log_level weft_log_min_level;
 /* Sets level and format; `component` (borrowed, must outlive logging) names the process. */
 void weft_log_init(const char *component, weft_log_level level, weft_log_format format);
 
+/* The format weft_log_init set (a task process is started with it). */
+weft_log_format weft_log_get_format(void);
+
 /* Parses "debug|info|warn|error" / "text|json"; false on an unknown word. */
 bool weft_log_parse_level(const char *s, weft_log_level *out);
 bool weft_log_parse_format(const char *s, weft_log_format *out);

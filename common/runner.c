@@ -2,12 +2,17 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "config.h"
+#include "log.h"
 #include "stop.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,18 +20,26 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define POLL_MS 100
 /* A frame larger than this is a runaway handler, not an output. */
 #define MAX_FRAME_BYTES (256u * 1024u * 1024u)
-/* The task process's ends of its two pipes, after it tidied its descriptors. */
+/* The task process's ends of its two pipes: posix_spawn places them there and closes
+ * every descriptor above. */
 #define CHILD_IN 3
 #define CHILD_OUT 4
+/* What /proc/self/exe names: the program that is running, by inode, not by path. */
+#define SELF_EXE "/proc/self/exe"
+
+extern char **environ;
 
 struct weft_runner {
     const weft_task_registry *tasks;
-    pid_t pid; /* 0: no task process */
+    const char *exe;       /* NULL: SELF_EXE */
+    int default_timeout_s; /* 0: none */
+    pid_t pid;             /* 0: no task process */
     int to_child, from_child;
 };
 
@@ -68,6 +81,25 @@ static bool write_frame(int fd, json_t *msg)
     return ok;
 }
 
+/* write_frame with SIGPIPE blocked in this thread: a task process that died before it read
+ * its request is an attempt's error, not a signal that ends a program that does not ignore
+ * SIGPIPE (the CLI does not). */
+static bool send_request(int fd, json_t *req)
+{
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    bool ok = write_frame(fd, req);
+    if (!ok && errno == EPIPE) {
+        struct timespec now = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &now) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ok;
+}
+
 static json_t *read_frame(int fd)
 {
     uint32_t n;
@@ -81,13 +113,13 @@ static json_t *read_frame(int fd)
     return msg;
 }
 
-/* The task process: run requests one after another until the worker closes the pipe. */
-static void child_main(const weft_task_registry *tasks)
+/* Runs requests one after another until the worker closes the pipe; returns the exit status. */
+static int serve_requests(const weft_task_registry *tasks)
 {
     for (;;) {
         json_t *req = read_frame(CHILD_IN);
         if (!req)
-            _exit(0);
+            return 0;
         const char *name = json_string_value(json_object_get(req, "task"));
         weft_task_fn fn = name ? weft_task_lookup(tasks, name) : NULL;
         weft_task_ctx ctx = {
@@ -115,21 +147,67 @@ static void child_main(const weft_task_registry *tasks)
         if (!resp || !write_frame(CHILD_OUT, resp)) {
             json_t *bad = json_pack("{s:i, s:s}", "result", (int)WEFT_TASK_PERMANENT, "error",
                                     "task output is not serializable JSON");
-            if (!write_frame(CHILD_OUT, bad))
-                _exit(1);
+            bool written = write_frame(CHILD_OUT, bad);
             json_decref(bad);
+            if (!written) {
+                json_decref(resp);
+                json_decref(req);
+                return 1;
+            }
         }
         json_decref(resp);
         json_decref(req);
     }
 }
 
-weft_runner *weft_runner_create(const weft_task_registry *tasks)
+bool weft_runner_is_task_process(int argc, char **argv)
+{
+    return argc > 1 && strcmp(argv[1], WEFT_TASK_PROCESS_ARG) == 0;
+}
+
+int weft_runner_serve(int argc, char **argv, const weft_task_registry *tasks)
+{
+    /* The runner started this process with SIGTERM and SIGINT blocked, so a stop sent to the
+     * whole process group or service (systemd signals every process of the unit) is ignored
+     * from the first instruction: the worker alone decides, with its grace period. */
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN); /* a worker gone mid-answer is an error, as it is in the worker */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* argv: program WEFT_TASK_PROCESS_ARG worker-pid log-level log-format */
+    long parent, level, format;
+    if (argc != 5 || !weft_parse_int(argv[2], 1, INT_MAX, &parent) ||
+        !weft_parse_int(argv[3], WEFT_LOG_DEBUG, WEFT_LOG_ERROR, &level) ||
+        !weft_parse_int(argv[4], WEFT_LOG_TEXT, WEFT_LOG_JSON, &format)) {
+        fprintf(stderr, "%s is started by a weft worker, not by hand\n", WEFT_TASK_PROCESS_ARG);
+        return 2;
+    }
+    /* die with the worker; one that died before this line has left us to another parent */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != (pid_t)parent)
+        return 1;
+    prctl(PR_SET_NAME, "weft-task"); /* not "exe", after /proc/self/exe, in ps and top */
+    weft_log_init("weft-task", (weft_log_level)level, (weft_log_format)format);
+    return serve_requests(tasks);
+}
+
+weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runner_config *cfg)
 {
     weft_runner *r = weft_xcalloc(1, sizeof *r);
     r->tasks = tasks;
+    if (cfg) {
+        r->exe = cfg->exe;
+        r->default_timeout_s = cfg->default_timeout_s;
+    }
     r->to_child = r->from_child = -1;
     return r;
+}
+
+pid_t weft_runner_pid(const weft_runner *r)
+{
+    return r->pid;
 }
 
 static void stop_child(weft_runner *r, bool kill_it)
@@ -154,42 +232,78 @@ void weft_runner_destroy(weft_runner *r)
     free(r);
 }
 
+/* fd itself when it lies above the task process's fixed descriptors, else a close-on-exec
+ * copy there (fd is closed): placing one pipe end on CHILD_IN must not overwrite the other
+ * before it is placed on CHILD_OUT. -1 on failure. */
+static int above_fixed(int fd)
+{
+    if (fd > CHILD_OUT)
+        return fd;
+    int moved = fcntl(fd, F_DUPFD_CLOEXEC, CHILD_OUT + 1), e = errno;
+    close(fd);
+    errno = e;
+    return moved;
+}
+
+/* Starts the task process; false with errno set when it could not. */
 static bool start_child(weft_runner *r)
 {
     int down[2], up[2];
     if (pipe2(down, O_CLOEXEC) != 0)
         return false;
     if (pipe2(up, O_CLOEXEC) != 0) {
+        int e = errno;
         close(down[0]);
         close(down[1]);
+        errno = e;
         return false;
     }
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(down[0]);
+    down[0] = above_fixed(down[0]);
+    up[1] = above_fixed(up[1]);
+    char parent[24], level[8], format[8];
+    snprintf(parent, sizeof parent, "%d", (int)getpid());
+    snprintf(level, sizeof level, "%d", (int)weft_log_min_level);
+    snprintf(format, sizeof format, "%d", (int)weft_log_get_format());
+    /* argv[0] as the worker's own, so that ps shows which program the task process serves */
+    const char *exe = r->exe ? r->exe : SELF_EXE;
+    char *argv[] = {r->exe ? (char *)r->exe : program_invocation_name,
+                    (char *)WEFT_TASK_PROCESS_ARG,
+                    parent,
+                    level,
+                    format,
+                    NULL};
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGTERM);
+    sigaddset(&stops, SIGINT);
+    int rc = down[0] < 0 || up[1] < 0 ? errno : 0;
+    pid_t pid = 0;
+    if (!rc && !(rc = posix_spawn_file_actions_init(&actions))) {
+        if (!(rc = posix_spawnattr_init(&attr))) {
+            /* dup2 clears close-on-exec on the copies; closefrom drops everything else the
+             * worker holds, inheritable or not: no library has to mark its sockets */
+            if (!(rc = posix_spawn_file_actions_adddup2(&actions, down[0], CHILD_IN)) &&
+                !(rc = posix_spawn_file_actions_adddup2(&actions, up[1], CHILD_OUT)) &&
+                !(rc = posix_spawn_file_actions_addclosefrom_np(&actions, CHILD_OUT + 1)) &&
+                !(rc = posix_spawnattr_setsigmask(&attr, &stops)) &&
+                !(rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK)))
+                rc = posix_spawn(&pid, exe, &actions, &attr, argv, environ);
+            posix_spawnattr_destroy(&attr);
+        }
+        posix_spawn_file_actions_destroy(&actions);
+    }
+    int fds[] = {down[0], up[1]};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    if (rc) {
         close(down[1]);
         close(up[0]);
-        close(up[1]);
+        errno = rc;
         return false;
     }
-    if (pid == 0) {
-        /* the worker decides about stops (grace period); die with it if it dies */
-        signal(SIGTERM, SIG_IGN);
-        signal(SIGINT, SIG_IGN);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(1);
-        /* keep only the two pipes: the worker's broker and database sockets must close
-         * when the worker dies, not live on in its task process */
-        int in = fcntl(down[0], F_DUPFD, 16), out = fcntl(up[1], F_DUPFD, 16);
-        if (in < 0 || out < 0 || dup2(in, CHILD_IN) < 0 || dup2(out, CHILD_OUT) < 0)
-            _exit(1);
-        closefrom(CHILD_OUT + 1);
-        child_main(r->tasks);
-    }
-    close(down[0]);
-    close(up[1]);
     r->pid = pid;
     r->to_child = down[1];
     r->from_child = up[0];
@@ -210,7 +324,8 @@ static weft_task_result fail_with(char *errbuf, size_t errlen, weft_task_result 
 
 /* Waits for the task process to answer, servicing idle meanwhile. Returns NULL and sets
  * *why ("timeout", "shutdown", "died") when it did not. */
-static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, const char **why)
+static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, int timeout_s,
+                            const char **why)
 {
     double start = weft_clock_s(), stop_at = 0;
     for (;;) {
@@ -225,7 +340,7 @@ static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, const 
         if (opts->idle)
             opts->idle(opts->idle_arg, 0);
         double t = weft_clock_s();
-        if (opts->timeout_s > 0 && t - start >= opts->timeout_s) {
+        if (timeout_s > 0 && t - start >= timeout_s) {
             *why = "timeout";
             return NULL;
         }
@@ -255,10 +370,11 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
                   ctx->workflow_uid, "activity_uid", ctx->activity_uid, "activity_name",
                   ctx->activity_name, "attempt", ctx->attempt, "input", ctx->input, "params",
                   ctx->params, "upstream", ctx->upstream, "data_dir", ctx->data_dir);
-    bool sent = req && write_frame(r->to_child, req);
+    bool sent = req && send_request(r->to_child, req);
     json_decref(req);
+    int timeout_s = opts->timeout_s > 0 ? opts->timeout_s : r->default_timeout_s;
     const char *why = "died";
-    json_t *resp = sent ? await_answer(r, opts, &why) : NULL;
+    json_t *resp = sent ? await_answer(r, opts, timeout_s, &why) : NULL;
     if (!resp) {
         /* the process is gone or must go: learn how it ended, then start afresh next time */
         int status = 0;
@@ -275,8 +391,11 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
             return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by shutdown");
         }
         if (strcmp(why, "timeout") == 0)
-            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "task '%s' timed out after %d s",
-                             ctx->activity_name, opts->timeout_s);
+            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                             "task '%s' timed out after %d s%s", ctx->activity_name, timeout_s,
+                             opts->timeout_s > 0 ? ""
+                                                 : " (the default limit: its activity sets no "
+                                                   "timeout_s)");
         if (WIFSIGNALED(status))
             return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT,
                              "task process crashed (signal %d: %s)", WTERMSIG(status),

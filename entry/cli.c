@@ -8,6 +8,7 @@
 #include "direct.h"
 #include "log.h"
 #include "message.h"
+#include "runner.h"
 #include "store.h"
 #include "tasks.h"
 #include "uuid.h"
@@ -35,8 +36,10 @@ static const char usage[] =
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
     "         resume a failed workflow (completed activities are not run again)\n"
-    "  run FILE.json [--inputs JSON]\n"
-    "         run a workflow in this process (direct mode, no RabbitMQ)\n"
+    "  run FILE.json [--inputs JSON] [--task-timeout S]\n"
+    "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
+    "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
+    "         default 3600; 0: no limit)\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -55,13 +58,21 @@ typedef struct {
     const char *positional;
     const char *inputs;
     const char *uid;
+    const char *task_timeout;
     bool wait;
     bool json;
     double timeout_s; /* < 0: none */
 } cli_args;
 
 /* The options of the commands; each command allows some of them (a mask of their flags). */
-enum { OPT_INPUTS = 1, OPT_UID = 2, OPT_WAIT = 4, OPT_TIMEOUT = 8, OPT_JSON = 16 };
+enum {
+    OPT_INPUTS = 1,
+    OPT_UID = 2,
+    OPT_WAIT = 4,
+    OPT_TIMEOUT = 8,
+    OPT_JSON = 16,
+    OPT_TASK_TIMEOUT = 32
+};
 
 static const struct option all_options[] = {
     {"inputs", required_argument, NULL, OPT_INPUTS},
@@ -69,6 +80,7 @@ static const struct option all_options[] = {
     {"wait", no_argument, NULL, OPT_WAIT},
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -92,7 +104,8 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         switch (c) {
         case OPT_INPUTS: /* the options with a value, then the switches */
         case OPT_UID:
-            *(c == OPT_INPUTS ? &a->inputs : &a->uid) = optarg;
+        case OPT_TASK_TIMEOUT:
+            *(c == OPT_INPUTS ? &a->inputs : c == OPT_UID ? &a->uid : &a->task_timeout) = optarg;
             break;
         case OPT_WAIT:
         case OPT_JSON:
@@ -417,11 +430,27 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     return EXIT_DONE;
 }
 
+/* The tasks of direct mode, for the run and its task process alike. */
+static weft_task_registry *make_tasks(void)
+{
+    weft_tasks_global_init();
+    weft_task_registry *tasks = weft_task_registry_create();
+    weft_tasks_register_builtin(tasks);
+    return tasks;
+}
+
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS))
+    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_TASK_TIMEOUT))
         return EXIT_ERROR;
+    weft_runner_config runner = {.default_timeout_s = cfg->task_timeout_s};
+    long task_timeout;
+    if (a.task_timeout) {
+        if (!weft_parse_int(a.task_timeout, 0, 86400, &task_timeout))
+            return die("--task-timeout must be a whole number in 0..86400");
+        runner.default_timeout_s = (int)task_timeout;
+    }
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
         return EXIT_ERROR;
@@ -431,12 +460,11 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
         json_decref(inputs);
         return EXIT_ERROR;
     }
-    weft_tasks_global_init();
-    weft_task_registry *tasks = weft_task_registry_create();
-    weft_tasks_register_builtin(tasks);
+    weft_task_registry *tasks = make_tasks();
     char uid[WEFT_UUID_LEN + 1];
     weft_err err = {0};
-    weft_status st = weft_direct_run(s, tasks, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
+    weft_status st =
+        weft_direct_run(s, tasks, &runner, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
     json_decref(doc);
     json_decref(inputs);
     int rc;
@@ -456,6 +484,13 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* `weft run` starts its task process from this binary (runner.h) */
+    if (weft_runner_is_task_process(argc, argv)) {
+        weft_task_registry *tasks = make_tasks();
+        int rc = weft_runner_serve(argc, argv, tasks);
+        weft_task_registry_destroy(tasks);
+        return rc;
+    }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         printf("%s\n%s", usage, weft_config_help());

@@ -1,5 +1,6 @@
 /* Direct mode (`weft run`) gives the same results as the distributed consumers. */
 #include "alloc.h"
+#include "clock.h"
 #include "harness.h"
 
 #include <criterion/criterion.h>
@@ -97,6 +98,23 @@ Test(direct, run_works_without_any_broker)
     cr_assert_eq(harness_run(cmd, &out), 0);
     cr_assert(strstr(out, "\"x\""), "%s", out);
     free(out);
+    remove(file);
+    free(file);
+}
+
+Test(direct, run_stops_an_attempt_at_the_default_task_timeout)
+{
+    char *file = harness_write_temp("{\"name\":\"hangs\",\"activities\":[{\"name\":\"stuck\","
+                                    "\"task\":\"sleep\",\"params\":{\"ms\":30000},"
+                                    "\"retry\":{\"max_retries\":0}}]}");
+    char *out, *err;
+    double t0 = weft_clock_s();
+    int rc = weft("run --task-timeout 1", file, &out, &err);
+    cr_assert_lt(weft_clock_s() - t0, 15, "the 30 s sleep was cut at the 1 s default");
+    cr_assert_eq(rc, 1, "the workflow failed (%s)", err);
+    cr_assert(strstr(err, "timed out after 1 s (the default limit"), "%s", err);
+    free(out);
+    free(err);
     remove(file);
     free(file);
 }

@@ -42,6 +42,32 @@ Test(timeout, attempt_past_timeout_is_stopped_and_counts_as_transient)
     cr_assert(harness_alive(procs.activity));
 }
 
+Test(timeout, attempt_without_timeout_s_is_stopped_at_the_default_task_timeout)
+{
+    harness_stop(&procs);
+    const char *args[] = {"--concurrency", "1", "--task-timeout", "1", NULL};
+    procs.entry = harness_spawn("weft-entry", NULL);
+    procs.handoff = harness_spawn("weft-handoff", NULL);
+    procs.activity = harness_spawn("weft-activity", args);
+    char uid[WEFT_UUID_LEN + 1];
+    double t0 = weft_clock_s();
+    harness_submit("{\"name\":\"hangs\",\"activities\":["
+                   "{\"name\":\"stuck\",\"task\":\"sleep\",\"params\":{\"ms\":30000},"
+                   "\"retry\":{\"max_retries\":1,\"initial_delay_ms\":50}}]}",
+                   NULL, uid);
+    weft_workflow_info w;
+    harness_wait(uid, 30, &w);
+    cr_assert_lt(weft_clock_s() - t0, 15, "the 30 s sleeps were cut at the 1 s default");
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
+    cr_assert(strstr(w.error, "timed out after 1 s (the default limit"), "%s", w.error);
+    weft_workflow_info_finish(&w);
+    json_t *acts = harness_activities(uid);
+    cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "stuck"), "attempts")), 2,
+                 "a timeout is TRANSIENT: retried once");
+    json_decref(acts);
+    cr_assert(harness_alive(procs.activity));
+}
+
 Test(timeout, crashing_task_is_retried_and_the_worker_survives)
 {
     char uid[WEFT_UUID_LEN + 1];

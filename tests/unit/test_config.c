@@ -12,7 +12,7 @@
 static const char *const config_vars[] = {
     "WEFT_AMQP_URL",   "WEFT_AMQP_URL_FILE",     "WEFT_DATABASE_URL",   "WEFT_DATABASE_URL_FILE",
     "WEFT_REDIS_URL",  "WEFT_REDIS_URL_FILE",    "WEFT_DATA_DIR",       "WEFT_LOG_LEVEL",
-    "WEFT_LOG_FORMAT", "WEFT_MAX_MESSAGE_BYTES", "WEFT_MAX_ACTIVITIES",
+    "WEFT_LOG_FORMAT", "WEFT_MAX_MESSAGE_BYTES", "WEFT_MAX_ACTIVITIES", "WEFT_TASK_TIMEOUT_S",
 };
 
 static void clean_environment(void)
@@ -58,6 +58,7 @@ Test(config, empty_environment_gives_the_documented_defaults)
     cr_assert_eq(cfg.grace_s, 30);
     cr_assert_eq(cfg.sweep_interval_s, 30);
     cr_assert_eq(cfg.sweep_after_s, 120);
+    cr_assert_eq(cfg.task_timeout_s, 3600);
     weft_config_finish(&cfg);
 }
 
@@ -140,11 +141,13 @@ Test(config, log_settings_and_limits_come_from_the_environment)
     setenv("WEFT_LOG_FORMAT", "json", 1);
     setenv("WEFT_MAX_MESSAGE_BYTES", "2048", 1);
     setenv("WEFT_MAX_ACTIVITIES", "5", 1);
+    setenv("WEFT_TASK_TIMEOUT_S", "0", 1);
     weft_config cfg = init_ok();
     cr_assert_eq(cfg.log_level, WEFT_LOG_DEBUG);
     cr_assert_eq(cfg.log_format, WEFT_LOG_JSON);
     cr_assert_eq(cfg.limits.max_message_bytes, 2048);
     cr_assert_eq(cfg.limits.max_activities, 5);
+    cr_assert_eq(cfg.task_timeout_s, 0, "0 turns the default task timeout off");
     weft_config_finish(&cfg);
 }
 
@@ -158,6 +161,8 @@ Test(config, bad_environment_value_is_refused_naming_the_variable_and_the_rule)
         {"WEFT_MAX_MESSAGE_BYTES", "1023",
          "WEFT_MAX_MESSAGE_BYTES: max message bytes must be 1024..268435456"},
         {"WEFT_MAX_ACTIVITIES", "many", "WEFT_MAX_ACTIVITIES: max activities must be 1..10000000"},
+        {"WEFT_TASK_TIMEOUT_S", "86401",
+         "WEFT_TASK_TIMEOUT_S: --task-timeout must be a whole number in 0..86400"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         clean_environment();
@@ -181,6 +186,7 @@ Test(config, each_shared_flag_sets_its_field)
         {"log-level", "error"},   {"log-format", "json"},  {"max-message-bytes", "4096"},
         {"max-activities", "50"}, {"prefetch", "16"},      {"concurrency", "8"},
         {"grace", "0"},           {"sweep-interval", "0"}, {"sweep-after", "600"},
+        {"task-timeout", "60"},
     };
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
         cr_assert_eq(weft_config_flag(&cfg, flags[i].name, flags[i].value, &err), WEFT_OK,
@@ -194,6 +200,7 @@ Test(config, each_shared_flag_sets_its_field)
     cr_assert_eq(cfg.grace_s, 0);
     cr_assert_eq(cfg.sweep_interval_s, 0, "0 turns the sweeper off");
     cr_assert_eq(cfg.sweep_after_s, 600);
+    cr_assert_eq(cfg.task_timeout_s, 60);
     weft_config_finish(&cfg);
 }
 
