@@ -82,6 +82,16 @@ int harness_count_lines(const char *path, const char *needle)
     return n;
 }
 
+void harness_wait_lines(const char *path, const char *needle, int n, double timeout_s,
+                        const char *what)
+{
+    double end = weft_clock_s() + timeout_s;
+    while (harness_count_lines(path, needle) < n) {
+        cr_assert_lt(weft_clock_s(), end, "%s within %.0f s", what, timeout_s);
+        usleep(100 * 1000);
+    }
+}
+
 void harness_rabbitmqctl(const char *args)
 {
     char *cmd = weft_xasprintf("%s/../../deploy/services.sh rabbitmqctl %s >/dev/null 2>&1",

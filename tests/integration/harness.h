@@ -27,6 +27,10 @@ pid_t harness_spawn(const char *binary, const char *const *args);
 pid_t harness_spawn_logged(const char *binary, const char *const *args, const char *log_path);
 /* How many lines of the file at path contain needle (0 for a missing file). */
 int harness_count_lines(const char *path, const char *needle);
+/* Waits until at least n lines of the file at path contain needle (asserts within
+ * timeout_s, naming what). */
+void harness_wait_lines(const char *path, const char *needle, int n, double timeout_s,
+                        const char *what);
 /* Runs `deploy/services.sh rabbitmqctl ARGS` (args: one shell-quoted string); asserts it
  * succeeded. */
 void harness_rabbitmqctl(const char *args);

@@ -96,10 +96,8 @@ Test(lease, a_worker_killed_after_its_early_ack_is_found_by_its_lease)
                    "\"params\":{\"ms\":5000},\"retry\":{\"max_retries\":2,"
                    "\"initial_delay_ms\":100}}]}",
                    NULL, uid);
-    for (int i = 0; harness_count_lines(log_path, "its message is acknowledged") == 0; i++) {
-        cr_assert_lt(i, 100, "the worker never acknowledged its message early");
-        usleep(100 * 1000);
-    }
+    harness_wait_lines(log_path, "its message is acknowledged", 1, 10,
+                       "the worker acknowledged no message early");
     kill_activity();
     /* the broker holds nothing to redeliver: only the lease tells the attempt was lost */
     cr_assert_eq(harness_queue_messages(WEFT_QUEUE_DEFAULT), 0,
@@ -133,10 +131,8 @@ Test(lease, an_attempt_left_running_in_a_failed_workflow_ends_when_its_worker_di
     cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
     weft_workflow_info_finish(&w);
     json_decref(harness_wait_activity(uid, "slow", "running", 10));
-    for (int i = 0; harness_count_lines(log_path, "its message is acknowledged") == 0; i++) {
-        cr_assert_lt(i, 100, "the worker never acknowledged its message early");
-        usleep(100 * 1000);
-    }
+    harness_wait_lines(log_path, "its message is acknowledged", 1, 10,
+                       "the worker acknowledged no message early");
     kill_activity();
     /* no worker runs now: the sweeper alone must end it */
     json_t *acts = harness_wait_activity(uid, "slow", "failed", 30);

@@ -245,21 +245,30 @@ static void oid_token(PGconn *c, const char *name, const char *key, char *out, s
     PQclear(r);
 }
 
-/* EXPLAINs the claim of attempt 1 of uid in workflow wf as this session would run it. */
-static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid, const char *when)
+/* EXPLAINs sql (an EXECUTE of a prepared statement) and writes what wide_scans finds in its
+ * plan to why ("" when nothing). */
+static void explain_wide_scans(PGconn *c, const char *sql, char *why, size_t cap)
 {
-    char sql[256];
-    snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s('%s', 1, 'test_plans', '%s', 30)",
-             weft_sql_statements[WEFT_SQL_CLAIM].name, uid, wf);
-    PGresult *r = PQexec(c, sql);
-    cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
+    char explain[320];
+    snprintf(explain, sizeof explain, "EXPLAIN (FORMAT JSON) %s", sql);
+    PGresult *r = PQexec(c, explain);
+    cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", explain, PQerrorMessage(c));
     json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     cr_assert(doc, "EXPLAIN returned no JSON");
-    char why[512] = "";
-    wide_scans(json_object_get(json_array_get(doc, 0), "Plan"), why, sizeof why);
-    cr_expect(why[0] == '\0', "claim %s:%s", when, why);
+    why[0] = '\0';
+    wide_scans(json_object_get(json_array_get(doc, 0), "Plan"), why, cap);
     json_decref(doc);
+}
+
+/* EXPLAINs the claim of attempt 1 of uid in workflow wf as this session would run it. */
+static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid, const char *when)
+{
+    char sql[256], why[512];
+    snprintf(sql, sizeof sql, "EXECUTE %s('%s', 1, 'test_plans', '%s', 30)",
+             weft_sql_statements[WEFT_SQL_CLAIM].name, uid, wf);
+    explain_wide_scans(c, sql, why, sizeof why);
+    cr_expect(why[0] == '\0', "claim %s:%s", when, why);
 }
 
 /* EXPLAINs the sweeper's three statements: each reads its partial index of work in flight,
@@ -273,18 +282,11 @@ static void expect_sweeps_use_indexes(PGconn *c, const char *when)
                   {WEFT_SQL_SWEEP_HANDOFFS, "120, 1000"},
                   {WEFT_SQL_SWEEP_LEASES, "1000"}};
     for (size_t i = 0; i < sizeof sweeps / sizeof sweeps[0]; i++) {
-        char sql[256];
-        snprintf(sql, sizeof sql, "EXPLAIN (FORMAT JSON) EXECUTE %s(%s)",
-                 weft_sql_statements[sweeps[i].id].name, sweeps[i].args);
-        PGresult *r = PQexec(c, sql);
-        cr_assert(PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(c));
-        json_t *doc = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
-        PQclear(r);
-        cr_assert(doc, "EXPLAIN returned no JSON");
-        char why[512] = "";
-        wide_scans(json_object_get(json_array_get(doc, 0), "Plan"), why, sizeof why);
-        cr_expect(why[0] == '\0', "%s %s:%s", weft_sql_statements[sweeps[i].id].name, when, why);
-        json_decref(doc);
+        char sql[256], why[512];
+        const char *name = weft_sql_statements[sweeps[i].id].name;
+        snprintf(sql, sizeof sql, "EXECUTE %s(%s)", name, sweeps[i].args);
+        explain_wide_scans(c, sql, why, sizeof why);
+        cr_expect(why[0] == '\0', "%s %s:%s", name, when, why);
     }
 }
 

@@ -95,10 +95,7 @@ Test(sweeper, a_backlog_in_the_broker_is_not_re_sent_as_lost)
     wait_depth(WEFT_QUEUE_DEFAULT, 30);
     procs.handoff = harness_spawn_logged("weft-handoff", debug_sweep, log);
     /* several sweeps that saw the backlog, each older than --sweep-after */
-    for (int i = 0; harness_count_lines(log, "ready in default") < 3; i++) {
-        cr_assert_lt(i, 100, "the sweeper did not sweep three times in 10 s");
-        usleep(100 * 1000);
-    }
+    harness_wait_lines(log, "ready in default", 3, 10, "the sweeper did not sweep three times");
     cr_expect_eq(harness_count_lines(log, "sweep: re-sent"), 0,
                  "the sweeper re-sent work the broker still held");
     cr_expect_eq(harness_queue_messages(WEFT_QUEUE_DEFAULT), 30,
