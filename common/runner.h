@@ -19,11 +19,17 @@
  *
  * An attempt's time limit is the activity's timeout_s, or else the runner's
  * default_timeout_s: unless that is 0, a handler that hangs cannot hold its worker, and the
- * message the worker holds unacked, for ever. */
+ * message the worker holds unacked, for ever.
+ *
+ * The tasks of the worker's task file (taskfile.h) do not run in the task process: each is
+ * a program of its own, run by the runner's exec pool (exec_task.h), one persistent process
+ * per command for this runner's worker slot. Their time limit is the activity's timeout_s,
+ * else the task file's, else default_timeout_s. */
 #ifndef WEFT_RUNNER_H
 #define WEFT_RUNNER_H
 
 #include "task.h"
+#include "taskfile.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -53,6 +59,10 @@ typedef struct {
     const char *exe;
     /* the limit of an attempt whose opts->timeout_s is 0; 0: none */
     int default_timeout_s;
+    /* borrowed, must outlive the runner; NULL: none. Its tasks run as exec tasks. */
+    const weft_taskfile *taskfile;
+    /* the longest line an exec task may write (the message limit); 0: 1 MiB */
+    size_t max_line_bytes;
 } weft_runner_config;
 
 /* A runner for the tasks of registry (borrowed; must outlive it), which must name the tasks
@@ -63,7 +73,8 @@ typedef struct {
 weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runner_config *cfg);
 void weft_runner_destroy(weft_runner *r);
 
-/* Runs task `task` with ctx (borrowed) in the task process and returns its result; on
+/* Runs task `task` with ctx (borrowed) in the task process (or, for a task of the task
+ * file, as an exec task) and returns its result; on
  * WEFT_TASK_OK *output is a new object, otherwise errbuf holds the reason. A crash or a
  * timeout is WEFT_TASK_TRANSIENT, an unregistered task PERMANENT. *abandoned is set (and the
  * result is meaningless) when a stop request's grace period ran out before the handler
@@ -74,6 +85,9 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
 
 /* The pid of r's task process, 0 while it has none (for diagnostics and tests). */
 pid_t weft_runner_pid(const weft_runner *r);
+
+/* The pid of the persistent exec process that serves task (borrowed) for r, 0 when none. */
+pid_t weft_runner_exec_pid(const weft_runner *r, const char *task);
 
 /* True when argv (borrowed) makes this program a task process. main() asks first, before it
  * starts a thread or opens a connection; when true it builds its task registry and returns
