@@ -342,6 +342,22 @@ static int spawn_proc(weft_exec_pool *p, const attempt *a, exec_proc *pr)
     return 0;
 }
 
+/* Cuts s before a multibyte UTF-8 sequence that a truncation left incomplete at its end:
+ * the error goes into Postgres, which refuses invalid UTF-8 (and the worker would keep
+ * retrying the write). */
+static void utf8_trim_end(char *s)
+{
+    size_t n = strlen(s), i = n;
+    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
+    if (lead >= 0x80 && n - (i - 1) < need)
+        s[i - 1] = '\0';
+}
+
 static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, const char *fmt, ...)
@@ -350,7 +366,18 @@ static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, co
     va_start(ap, fmt);
     vsnprintf(errbuf, errlen, fmt, ap);
     va_end(ap);
+    utf8_trim_end(errbuf);
     return r;
+}
+
+/* The first bytes of text (n long, not terminated) as printable ASCII, for an error line
+ * that shows what a process wrote without carrying its bytes. */
+static void printable(char *dst, size_t cap, const char *text, size_t n)
+{
+    size_t k = n < cap - 4 ? n : cap - 4;
+    for (size_t i = 0; i < k; i++)
+        dst[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    strcpy(dst + k, n > k ? "..." : "");
 }
 
 /* The byte offset of the first invalid UTF-8 sequence in s, or -1. */
@@ -407,9 +434,11 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
     json_error_t je;
     json_t *msg = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(msg)) {
+        char start[64];
+        printable(start, sizeof start, line, n);
         *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s' wrote a line that is not a JSON object%s%s: '%.60s%s'", name,
-                    msg ? "" : ": ", msg ? "" : je.text, line, n > 60 ? "..." : "");
+                    "task '%s' wrote a line that is not a JSON object%s%s%s: '%s'", name,
+                    msg ? "" : " (", msg ? "" : je.text, msg ? "" : ")", start);
         json_decref(msg);
         return LINE_DONE;
     }
@@ -422,9 +451,11 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
                     "task '%s' wrote a line without a string \"id\" (this attempt is \"%s\")", name,
                     a->id);
     } else if (strcmp(id, a->id) != 0) {
+        char other[104];
+        printable(other, sizeof other, id, strlen(id));
         *res =
             fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                 "task '%s' answered for \"%.100s\", not for this attempt \"%s\"", name, id, a->id);
+                 "task '%s' answered for \"%s\", not for this attempt \"%s\"", name, other, a->id);
     } else if (progress) {
         const json_t *m = json_object_get(msg, "message");
         if (!json_is_number(progress) || json_number_value(progress) < 0 ||

@@ -52,6 +52,10 @@ static const struct {
      "names=$(env | cut -d= -f1 | sort | tr '\\n' ' ')\n"
      "echo \"{\\\"id\\\":\\\"$WEFT_ACTIVITY_UID/$WEFT_ATTEMPT\\\",\\\"status\\\":"
      "\\\"success\\\",\\\"data\\\":{\\\"names\\\":\\\"$names\\\",\\\"dir\\\":\\\"$(pwd)\\\"}}\"\n"},
+    {"longmsg.sh", "read -r line\n" READ_ID "m=x$(printf '\xc3\xa9%.0s' $(seq 1 400))\n"
+                   "echo \"{\\\"id\\\":\\\"$id\\\",\\\"status\\\":\\\"failure\\\",\\\"error\\\":"
+                   "{\\\"code\\\":\\\"TRANSIENT_ERROR\\\",\\\"message\\\":\\\"$m\\\"}}\"\n"
+                   "sleep 30\n"},
     {"stderr.sh", "read -r line; echo 'some diagnostics' >&2; exit 0\n"},
 };
 
@@ -81,6 +85,7 @@ static void setup(void)
           "\"t.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
           "\"t.exits\": {\"exec\": [\"sh\", \"exits.sh\"]},"
           "\"t.crash\": {\"exec\": [\"sh\", \"crash.sh\"]},"
+          "\"t.longmsg\": {\"exec\": [\"sh\", \"longmsg.sh\"]},"
           "\"t.notobject\": {\"exec\": [\"sh\", \"notobject.sh\"]},"
           "\"t.env\": {\"exec\": [\"sh\", \"env.sh\"], \"mode\": \"oneshot\","
           "            \"env\": {\"MODEL\": \"small\"}},"
@@ -181,6 +186,16 @@ Test(exec_task, every_protocol_violation_fails_the_attempt_and_replaces_the_proc
     expect_failure("t.noid", WEFT_TASK_TRANSIENT, "without a string \"id\"");
     expect_failure("t.exits", WEFT_TASK_TRANSIENT, "exited with status 3 before it answered");
     expect_failure("t.crash", WEFT_TASK_TRANSIENT, "killed by signal 9");
+}
+
+Test(exec_task, a_long_failure_message_is_cut_on_a_character_boundary)
+{
+    outcome o = run_task("t.longmsg", 1, 5, 30);
+    cr_assert_eq(o.res, WEFT_TASK_TRANSIENT, "%s", o.err);
+    cr_assert(strncmp(o.err, "t.longmsg: x\xc3\xa9", 14) == 0, "%s", o.err);
+    json_t *s = json_string(o.err);
+    cr_assert(s, "the cut message is valid UTF-8 (Postgres refuses anything else)");
+    json_decref(s);
 }
 
 Test(exec_task, data_that_is_not_an_object_is_permanent)
