@@ -277,3 +277,32 @@ Test(exec_tasks, invalid_task_file_stops_the_worker_at_start_with_one_line)
     cr_assert_eq(harness_count_lines(broken_log, "task 'resize': exec: program"), 1,
                  "it names the task and the field");
 }
+
+Test(exec_tasks, direct_mode_runs_exec_tasks_from_the_tasks_flag)
+{
+    write_file("polyglot.json",
+               "{\"name\":\"polyglot\",\"activities\":["
+               "{\"name\":\"greet\",\"task\":\"py.greet\",\"params\":{\"who\":\"direct\"}},"
+               "{\"name\":\"stamp\",\"task\":\"sh.stamp\",\"depends_on\":[\"greet\"]}]}");
+    char *cmd = weft_xasprintf("env -u WEFT_TASKS_FILE '%s' run '%s/polyglot.json' --tasks "
+                               "'%s/tasks.json' 2>/dev/null",
+                               getenv("WEFT_BIN_WEFT"), dir, dir);
+    char *out = NULL;
+    int rc = harness_run(cmd, &out);
+    cr_assert_eq(rc, 0, "weft run exit status (output: %s)", out ? out : "");
+    json_error_t je;
+    json_t *doc = json_loads(out, 0, &je);
+    cr_assert(doc, "the output is JSON: %s", out);
+    cr_assert(json_is_true(json_object_get(json_object_get(doc, "stamp"), "stamped")), "%s", out);
+    json_decref(doc);
+    free(out);
+    free(cmd);
+    /* without the task file the same definition names unknown tasks */
+    cmd = weft_xasprintf("env -u WEFT_TASKS_FILE '%s' run '%s/polyglot.json' 2>&1",
+                         getenv("WEFT_BIN_WEFT"), dir);
+    rc = harness_run(cmd, &out);
+    cr_assert_eq(rc, 3, "%s", out);
+    cr_assert(strstr(out, "task 'py.greet' is not a registered task type"), "%s", out);
+    free(out);
+    free(cmd);
+}
