@@ -26,6 +26,8 @@
 /* A stderr line longer than this is logged in pieces. */
 #define MAX_LOG_LINE 4096
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+/* A progress message is a status line, not a report: longer ones are cut. */
+#define MAX_PROGRESS_MESSAGE 500
 
 typedef struct {
     char *data;
@@ -48,6 +50,7 @@ struct weft_exec_pool {
 typedef struct {
     const weft_taskfile_task *t;
     const weft_task_ctx *ctx;
+    const weft_runner_opts *opts; /* NULL outside an attempt */
     char id[96];
 } attempt;
 
@@ -465,10 +468,13 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
                         " 0..100 (or whose message is not a string)",
                         name);
         } else {
-            /* accepted: storing and showing progress (DESIGN §12) is not built yet */
-            WEFT_LOG(WEFT_LOG_DEBUG, a->ctx->workflow_uid, a->ctx->activity_uid,
-                     "task '%s' progress %g%s%s", name, json_number_value(progress), m ? ": " : "",
-                     m ? json_string_value(m) : "");
+            if (a->opts && a->opts->progress) {
+                char text[MAX_PROGRESS_MESSAGE + 1] = "";
+                if (m)
+                    snprintf(text, sizeof text, "%s", json_string_value(m));
+                utf8_trim_end(text);
+                a->opts->progress(a->opts->idle_arg, json_number_value(progress), m ? text : NULL);
+            }
             *violation = false;
             v = LINE_MORE;
         }
@@ -544,7 +550,7 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
 {
     *output = NULL;
     *abandoned = false;
-    attempt a = {.t = t, .ctx = ctx};
+    attempt a = {.t = t, .ctx = ctx, .opts = opts};
     snprintf(a.id, sizeof a.id, "%s/%d", ctx->activity_uid, ctx->attempt);
     bool oneshot = t->mode == WEFT_EXEC_ONESHOT;
     exec_proc one = {.in = -1, .out = -1, .err = -1};

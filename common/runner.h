@@ -44,12 +44,17 @@ typedef struct weft_runner weft_runner;
 /* Called about every 100 ms while a handler runs; arg is the caller's. */
 typedef void (*weft_runner_idle_fn)(void *arg, int ms);
 
+/* Called with an attempt's progress (0..100) and message (borrowed, may be NULL, valid
+ * UTF-8) as an exec task reports it; arg is opts->idle_arg. */
+typedef void (*weft_runner_progress_fn)(void *arg, double progress, const char *message);
+
 typedef struct {
     int timeout_s; /* 0: the runner's default; past it the task process is killed and the
                       attempt is TRANSIENT */
     int grace_s;   /* after a stop request, how long the handler may still run */
     weft_runner_idle_fn idle;
     void *idle_arg;
+    weft_runner_progress_fn progress; /* NULL: progress is not recorded */
 } weft_runner_opts;
 
 typedef struct {

@@ -421,6 +421,11 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
                 json_string_value(json_object_get(act, "task")),
                 json_string_value(json_object_get(act, "status")),
                 (int)json_integer_value(json_object_get(act, "attempt")), dur, error ? error : "");
+            json_t *progress = json_object_get(act, "progress");
+            const char *pmsg = json_string_value(json_object_get(act, "progress_message"));
+            if (json_is_number(progress))
+                printf("%-24s   progress %.0f%%%s%s\n", "", json_number_value(progress),
+                       pmsg ? ": " : "", pmsg ? pmsg : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)

@@ -7,6 +7,7 @@
 #include "harness.h"
 
 #include "alloc.h"
+#include "clock.h"
 
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -34,6 +35,13 @@ static const char py_tasks[] = "import os, sys\n"
                                "    if ctx.attempt == 1:\n"
                                "        raise TransientError('pid %d' % os.getpid())\n"
                                "    return {'pid': os.getpid()}\n"
+                               "@worker.task('py.progress')\n"
+                               "def progress(params, ctx):\n"
+                               "    import time\n"
+                               "    for i in range(1, 301):\n"
+                               "        ctx.send_progress(i / 3, 'step %d of 300' % i)\n"
+                               "    time.sleep(3)\n"
+                               "    return {}\n"
                                "@worker.task('py.env')\n"
                                "def env(params, ctx):\n"
                                "    return {'names': sorted(os.environ)}\n"
@@ -82,6 +90,7 @@ static void setup(void)
         "\"py.greet\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.flaky\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.env\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
+        "\"py.progress\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"sh.stamp\": {\"exec\": [\"sh\", \"stamp.sh\"], \"mode\": \"oneshot\"},"
         "\"bad.garbage\": {\"exec\": [\"sh\", \"garbage.sh\"]},"
         "\"bad.toolong\": {\"exec\": [\"sh\", \"toolong.sh\"]},"
@@ -90,7 +99,7 @@ static void setup(void)
         "\"bad.noid\": {\"exec\": [\"sh\", \"noid.sh\"]},"
         "\"bad.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
         "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]}}}",
-        python, sdk, python, sdk, python, sdk);
+        python, sdk, python, sdk, python, sdk, python, sdk);
     write_file("tasks.json", tasks);
     free(tasks);
     char path[300];
@@ -305,4 +314,44 @@ Test(exec_tasks, direct_mode_runs_exec_tasks_from_the_tasks_flag)
     cr_assert(strstr(out, "task 'py.greet' is not a registered task type"), "%s", out);
     free(out);
     free(cmd);
+}
+
+Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit("{\"name\":\"progress\",\"activities\":["
+                   "{\"name\":\"p\",\"task\":\"py.progress\"}]}",
+                   NULL, uid);
+    /* 300 reports in a burst, then 3 s of quiet: the last one is stored within the
+     * throttle's half second, though most were never written */
+    double end = weft_clock_s() + 10;
+    json_t *acts = NULL;
+    for (;;) {
+        acts = harness_activities(uid);
+        json_t *a = harness_activity(acts, "p");
+        if (json_is_number(json_object_get(a, "progress")) &&
+            json_number_value(json_object_get(a, "progress")) > 99.9)
+            break;
+        cr_assert_lt(weft_clock_s(), end, "the last progress is stored while the task runs");
+        json_decref(acts);
+        usleep(100 * 1000);
+    }
+    json_t *a = harness_activity(acts, "p");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "progress_message")), "step 300 of 300");
+    cr_assert_str_eq(json_string_value(json_object_get(a, "status")), "running");
+    json_decref(acts);
+    char *cmd = weft_xasprintf("'%s' status %s", getenv("WEFT_BIN_WEFT"), uid);
+    char *out = NULL;
+    cr_assert_eq(harness_run(cmd, &out), 0);
+    cr_assert(strstr(out, "progress 100%: step 300 of 300"), "weft status shows it: %s", out);
+    free(out);
+    free(cmd);
+    weft_workflow_info w;
+    harness_wait(uid, 30, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
+    weft_workflow_info_finish(&w);
+    acts = harness_activities(uid);
+    cr_assert(json_is_null(json_object_get(harness_activity(acts, "p"), "progress")),
+              "a finished attempt shows no progress");
+    json_decref(acts);
 }

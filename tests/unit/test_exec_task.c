@@ -130,12 +130,21 @@ static void count_idle(void *arg, int ms)
     idle_calls++;
 }
 
+static double last_progress = -1;
+static char last_message[64];
+static void record_progress(void *arg, double progress, const char *message)
+{
+    (void)arg;
+    last_progress = progress;
+    snprintf(last_message, sizeof last_message, "%s", message ? message : "(none)");
+}
+
 static outcome run_task(const char *task, int attempt, int timeout_s, int grace_s)
 {
     const weft_taskfile_task *t = weft_taskfile_find(tf, task);
     cr_assert(t, "%s", task);
     weft_task_ctx ctx = {"wf-1", "act-1", "step", attempt, input, params, upstream, NULL};
-    weft_runner_opts opts = {0, grace_s, count_idle, NULL};
+    weft_runner_opts opts = {0, grace_s, count_idle, NULL, record_progress};
     outcome o = {0};
     o.res = weft_exec_run(pool, t, &ctx, timeout_s, &opts, &o.output, o.err, sizeof o.err,
                           &o.abandoned);
@@ -169,10 +178,12 @@ Test(exec_task, persistent_process_serves_every_attempt_with_one_pid)
     json_decref(c.output);
 }
 
-Test(exec_task, progress_lines_are_accepted_and_failure_codes_kept)
+Test(exec_task, progress_lines_reach_the_caller_and_failure_codes_are_kept)
 {
     outcome o = run_task("t.progress", 1, 5, 30);
     cr_assert_eq(o.res, WEFT_TASK_PERMANENT, "%s", o.err);
+    cr_assert_eq(last_progress, 50, "the progress reached the caller");
+    cr_assert_str_eq(last_message, "half");
     cr_assert_str_eq(o.err, "t.progress: no such user");
     cr_assert_neq(weft_exec_pid(pool, "t.progress"), 0, "a failure answer keeps the process");
 }
