@@ -22,30 +22,38 @@ static char dir[] = "/tmp/weft-exec-it-XXXXXX";
 static char log_path[300];
 static harness_procs procs;
 
-static const char py_tasks[] = "import os, sys\n"
-                               "from weft_worker import Worker, TransientError\n"
-                               "worker = Worker()\n"
-                               "@worker.task('py.greet')\n"
-                               "def greet(params, ctx):\n"
-                               "    ctx.send_progress(50, 'half way')\n"
-                               "    print('greeting', params['who'], file=sys.stderr)\n"
-                               "    return {'greeting': 'hello ' + params['who']}\n"
-                               "@worker.task('py.flaky')\n"
-                               "def flaky(params, ctx):\n"
-                               "    if ctx.attempt == 1:\n"
-                               "        raise TransientError('pid %d' % os.getpid())\n"
-                               "    return {'pid': os.getpid()}\n"
-                               "@worker.task('py.progress')\n"
-                               "def progress(params, ctx):\n"
-                               "    import time\n"
-                               "    for i in range(1, 301):\n"
-                               "        ctx.send_progress(i / 3, 'step %d of 300' % i)\n"
-                               "    time.sleep(3)\n"
-                               "    return {}\n"
-                               "@worker.task('py.env')\n"
-                               "def env(params, ctx):\n"
-                               "    return {'names': sorted(os.environ)}\n"
-                               "worker.run()\n";
+static const char py_tasks[] =
+    "import os, sys\n"
+    "from weft_worker import Worker, TransientError\n"
+    "worker = Worker()\n"
+    "@worker.task('py.greet')\n"
+    "def greet(params, ctx):\n"
+    "    ctx.send_progress(50, 'half way')\n"
+    "    print('greeting', params['who'], file=sys.stderr)\n"
+    "    return {'greeting': 'hello ' + params['who']}\n"
+    "@worker.task('py.flaky')\n"
+    "def flaky(params, ctx):\n"
+    "    if ctx.attempt == 1:\n"
+    "        raise TransientError('pid %d' % os.getpid())\n"
+    "    return {'pid': os.getpid()}\n"
+    "@worker.task('py.progress')\n"
+    "def progress(params, ctx):\n"
+    "    import time\n"
+    "    for i in range(1, 301):\n"
+    "        ctx.send_progress(i / 3, 'step %d of 300' % i)\n"
+    "    time.sleep(3)\n"
+    "    return {}\n"
+    "@worker.task('py.slow')\n"
+    "def slow(params, ctx):\n"
+    "    import time\n"
+    "    end = time.time() + 30\n"
+    "    while os.path.exists(params['while_file']) and time.time() < end:\n"
+    "        time.sleep(0.1)\n"
+    "    return {}\n"
+    "@worker.task('py.env')\n"
+    "def env(params, ctx):\n"
+    "    return {'names': sorted(os.environ)}\n"
+    "worker.run()\n";
 
 /* A oneshot shell task: its identity comes in the environment, the request on stdin. */
 static const char sh_stamp[] =
@@ -91,6 +99,7 @@ static void setup(void)
         "\"py.flaky\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.env\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.progress\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
+        "\"py.slow\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"sh.stamp\": {\"exec\": [\"sh\", \"stamp.sh\"], \"mode\": \"oneshot\"},"
         "\"bad.garbage\": {\"exec\": [\"sh\", \"garbage.sh\"]},"
         "\"bad.toolong\": {\"exec\": [\"sh\", \"toolong.sh\"]},"
@@ -99,7 +108,7 @@ static void setup(void)
         "\"bad.noid\": {\"exec\": [\"sh\", \"noid.sh\"]},"
         "\"bad.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
         "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]}}}",
-        python, sdk, python, sdk, python, sdk, python, sdk);
+        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk);
     write_file("tasks.json", tasks);
     free(tasks);
     char path[300];
@@ -353,5 +362,52 @@ Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
     acts = harness_activities(uid);
     cr_assert(json_is_null(json_object_get(harness_activity(acts, "p"), "progress")),
               "a finished attempt shows no progress");
+    json_decref(acts);
+}
+
+Test(exec_tasks, sigterm_past_the_grace_stops_the_task_process_and_hands_the_attempt_back)
+{
+    kill(procs.activity, SIGTERM);
+    waitpid(procs.activity, NULL, 0);
+    const char *args[] = {"--concurrency", "1", "--grace", "1", NULL};
+    procs.activity = harness_spawn_logged("weft-activity", args, log_path);
+    /* the task runs while this file exists */
+    write_file("hold", "");
+    char uid[WEFT_UUID_LEN + 1];
+    char *def = weft_xasprintf("{\"name\":\"slow\",\"activities\":[{\"name\":\"s\","
+                               "\"task\":\"py.slow\",\"params\":{\"while_file\":\"%s/hold\"}}]}",
+                               dir);
+    harness_submit(def, NULL, uid);
+    free(def);
+    json_decref(harness_wait_activity(uid, "s", "running", 10));
+    usleep(500 * 1000);
+    kill(procs.activity, SIGTERM);
+    double t0 = weft_clock_s();
+    int status;
+    cr_assert_eq(waitpid(procs.activity, &status, 0), procs.activity);
+    /* the grace (1 s), the cancel line's second, then SIGTERM ends the Python process */
+    cr_assert_lt(weft_clock_s() - t0, 5, "the worker stopped soon after its grace");
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    harness_wait_lines(log_path, "unfinished at shutdown: handed back", 1, 5, "the hand-back");
+    char *pids = NULL;
+    /* [.]: the pattern does not match the shell that runs pgrep */
+    char *cmd = weft_xstrdup("pgrep -f 'py_tasks[.]py' || true");
+    harness_run(cmd, &pids);
+    cr_assert_str_eq(pids, "", "no task process outlived its worker: %s", pids);
+    free(pids);
+    free(cmd);
+    /* run it again, quickly this time: the handed-back attempt was no failure */
+    char *hold = weft_xasprintf("%s/hold", dir);
+    unlink(hold);
+    free(hold);
+    const char *args2[] = {"--concurrency", "1", NULL};
+    procs.activity = harness_spawn_logged("weft-activity", args2, log_path);
+    weft_workflow_info w;
+    harness_wait(uid, 60, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
+    weft_workflow_info_finish(&w);
+    json_t *acts = harness_activities(uid);
+    cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "s"), "attempts")), 1,
+                 "the cut attempt was not counted as a failure");
     json_decref(acts);
 }
