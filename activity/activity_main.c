@@ -105,8 +105,7 @@ int main(int argc, char **argv)
     if (cfg.tasks_file && (weft_taskfile_load(cfg.tasks_file, true, &taskfile, &err) ||
                            weft_taskfile_declare(taskfile, tasks, &err))) {
         /* nothing a retry fixes: one line and exit 2, so a supervisor sees it at once */
-        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", err.msg);
-        return 2;
+        weft_runtime_exit_config(err.msg);
     }
     if (taskfile)
         WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,

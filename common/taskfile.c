@@ -85,7 +85,8 @@ static char *resolve_program(const char *name, const char *argv0, const char *di
 {
     char why[160] = "";
     if (strchr(argv0, '/')) {
-        char *path = argv0[0] == '/' ? weft_xstrdup(argv0) : weft_xasprintf("%s/%s", dir, argv0);
+        const char *rel = strncmp(argv0, "./", 2) == 0 ? argv0 + 2 : argv0;
+        char *path = argv0[0] == '/' ? weft_xstrdup(argv0) : weft_xasprintf("%s/%s", dir, rel);
         if (executable(path, why, sizeof why))
             return path;
         weft_err_set(err, WEFT_EINVAL, "task '%s': exec: program '%s' cannot be run: %s", name,

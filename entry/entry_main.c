@@ -35,8 +35,7 @@ int main(int argc, char **argv)
     /* only the names: the programs run on the workers, not here */
     if (cfg.tasks_file && (weft_taskfile_load(cfg.tasks_file, false, &taskfile, &err) ||
                            weft_taskfile_declare(taskfile, tasks, &err))) {
-        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "%s", err.msg);
-        return 2;
+        weft_runtime_exit_config(err.msg);
     }
     weft_taskfile_destroy(taskfile);
     weft_store *store = weft_runtime_store(&cfg);
