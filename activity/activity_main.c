@@ -8,6 +8,7 @@
 #include "runner.h"
 #include "runtime.h"
 #include "stop.h"
+#include "taskfile.h"
 #include "tasks.h"
 
 #include <pthread.h>
@@ -15,18 +16,21 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--log-level L]\n"
-    "                     [--log-format F]\n"
+    "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--tasks FILE]\n"
+    "                     [--log-level L] [--log-format F]\n"
     "Consumes the default queue with N worker threads (default 2), each running one\n"
     "activity attempt at a time in a child process. An attempt whose activity sets no\n"
     "timeout_s is stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600;\n"
     "0: no limit) and counts as a TRANSIENT failure. On SIGTERM it takes no new work and\n"
     "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
-    "then is handed back for redelivery.";
+    "then is handed back for redelivery. --tasks FILE (WEFT_TASKS_FILE) adds the task types\n"
+    "of a task file: programs in any language speaking JSON Lines (README: Write your own\n"
+    "tasks); an invalid file stops it at start with exit status 2.";
 
 typedef struct {
     const weft_config *cfg;
     const weft_task_registry *tasks;
+    const weft_taskfile *taskfile;
     int index;
 } worker_args;
 
@@ -45,7 +49,9 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof name, "activity-%d", w->index);
     weft_store *store = weft_runtime_store(w->cfg);
     char *worker = weft_runtime_worker_id(suffix);
-    weft_runner_config rc = {.default_timeout_s = w->cfg->task_timeout_s};
+    weft_runner_config rc = {.default_timeout_s = w->cfg->task_timeout_s,
+                             .taskfile = w->taskfile,
+                             .max_line_bytes = w->cfg->limits.max_message_bytes};
     weft_runner *runner = weft_runner_create(w->tasks, &rc);
     if (store) {
         weft_engine e = {.runner = runner,
@@ -94,6 +100,16 @@ int main(int argc, char **argv)
     weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
     weft_stop_install();
     weft_task_registry *tasks = make_tasks();
+    weft_taskfile *taskfile = NULL;
+    weft_err err = {0};
+    if (cfg.tasks_file && (weft_taskfile_load(cfg.tasks_file, true, &taskfile, &err) ||
+                           weft_taskfile_declare(taskfile, tasks, &err))) {
+        /* nothing a retry fixes: one line and exit 2, so a supervisor sees it at once */
+        weft_runtime_exit_config(err.msg);
+    }
+    if (taskfile)
+        WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,
+                 taskfile->n);
 
     int n = cfg.concurrency;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
@@ -101,7 +117,7 @@ int main(int argc, char **argv)
     if (!threads || !args)
         abort();
     for (int i = 0; i < n; i++) {
-        args[i] = (worker_args){&cfg, tasks, i};
+        args[i] = (worker_args){&cfg, tasks, taskfile, i};
         if (pthread_create(&threads[i], NULL, worker_main, &args[i]) != 0) {
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "cannot start worker thread %d", i);
             return 1;
@@ -112,6 +128,7 @@ int main(int argc, char **argv)
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     free(threads);
     free(args);
+    weft_taskfile_destroy(taskfile);
     weft_task_registry_destroy(tasks);
     weft_config_finish(&cfg);
     return 0;

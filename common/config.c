@@ -115,7 +115,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
                 {"WEFT_MAX_ACTIVITIES", "max-activities"},
                 {"WEFT_LEASE_S", "lease"},
                 {"WEFT_ACK_AFTER_S", "ack-after"},
-                {"WEFT_TASK_TIMEOUT_S", "task-timeout"}};
+                {"WEFT_TASK_TIMEOUT_S", "task-timeout"},
+                {"WEFT_TASKS_FILE", "tasks"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -126,8 +127,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
 
 void weft_config_finish(weft_config *cfg)
 {
-    char *owned[] = {cfg->amqp_url, cfg->amqp_cacert, cfg->database_url, cfg->redis_url,
-                     cfg->data_dir};
+    char *owned[] = {cfg->amqp_url,  cfg->amqp_cacert, cfg->database_url,
+                     cfg->redis_url, cfg->data_dir,    cfg->tasks_file};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         free(owned[i]);
     memset(cfg, 0, sizeof *cfg);
@@ -159,6 +160,13 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
     if (strcmp(name, "log-format") == 0) {
         if (!value || !weft_log_parse_format(value, &cfg->log_format))
             return weft_err_set(err, WEFT_EINVAL, "log format must be text or json");
+        return WEFT_OK;
+    }
+    if (strcmp(name, "tasks") == 0) {
+        if (!value || !*value)
+            return weft_err_set(err, WEFT_EINVAL, "--tasks needs the path of a task file");
+        free(cfg->tasks_file);
+        cfg->tasks_file = weft_xstrdup(value);
         return WEFT_OK;
     }
     if (strcmp(name, "max-message-bytes") == 0) {
@@ -197,6 +205,7 @@ const char *weft_config_help(void)
            "  WEFT_LOG_FORMAT      text|json (default text)\n"
            "  WEFT_MAX_MESSAGE_BYTES, WEFT_MAX_ACTIVITIES  limits (1 MiB, 10000)\n"
            "  WEFT_DATA_DIR        root folder of the file tasks\n"
+           "  WEFT_TASKS_FILE      the task file of weft-activity and weft-entry (--tasks FILE)\n"
            "  WEFT_LEASE_S         lease of a running attempt, renewed by its worker (30)\n"
            "  WEFT_ACK_AFTER_S     an attempt running this long acks its message early (60;\n"
            "                       keep it below the broker's consumer_timeout)\n"

@@ -304,7 +304,7 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
     const json_t *task = json_object_get(a, "task");
     if ((st = check_name(task, w.s, "task", "a registered task type", err)))
         return st;
-    if (tasks && !weft_task_lookup(tasks, json_string_value(task)))
+    if (tasks && !weft_task_known(tasks, json_string_value(task)))
         return weft_err_set(err, WEFT_EINVAL, "%s: task '%s' is not a registered task type", w.s,
                             json_string_value(task));
     out->task = weft_xstrdup(json_string_value(task));

@@ -361,7 +361,43 @@ typedef struct {
     bool settled;     /* the message was acknowledged early */
     bool settle_done; /* settled, or tried and failed: not tried again */
     bool lost;        /* the lease is no longer ours: the result will be dropped */
+    /* the last progress reported and not yet written (at most one write per
+     * PROGRESS_INTERVAL_S: a task may report thousands a second) */
+    bool progress_pending;
+    double progress, progress_written;
+    char progress_message[512];
+    bool progress_has_message;
 } attempt_watch;
+
+#define PROGRESS_INTERVAL_S 0.5
+
+/* Writes the pending progress when the last write is PROGRESS_INTERVAL_S old. A failed write
+ * costs only this figure: the next report or tick tries again. */
+static void flush_progress(attempt_watch *w, double now)
+{
+    if (!w->progress_pending || now - w->progress_written < PROGRESS_INTERVAL_S)
+        return;
+    weft_err err;
+    weft_status st =
+        weft_store_progress(w->e->store, w->m->activity_uid, w->m->attempt, w->progress,
+                            w->progress_has_message ? w->progress_message : NULL, &err);
+    w->progress_written = now;
+    if (st == WEFT_OK || st == WEFT_ESTALE)
+        w->progress_pending = false;
+    else
+        WEFT_LOG(WEFT_LOG_DEBUG, w->m->workflow_uid, w->m->activity_uid,
+                 "recording the progress of attempt %d: %s", w->m->attempt, err.msg);
+}
+
+static void record_progress(void *arg, double progress, const char *message)
+{
+    attempt_watch *w = arg;
+    w->progress = progress;
+    w->progress_has_message = message != NULL;
+    snprintf(w->progress_message, sizeof w->progress_message, "%s", message ? message : "");
+    w->progress_pending = true;
+    flush_progress(w, weft_clock_s());
+}
 
 static int lease_of(const weft_engine *e)
 {
@@ -374,6 +410,7 @@ static void watch_attempt(void *arg, int ms)
     weft_engine *e = w->e;
     e->transport->idle(e->transport, ms);
     double now = weft_clock_s();
+    flush_progress(w, now);
     weft_err err;
     if (!w->lost && now - w->renewed >= w->lease_s / 3.0) {
         weft_status st =
@@ -435,8 +472,13 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     weft_task_ctx ctx = {m.workflow_uid, m.activity_uid, c.name,     m.attempt,
                          input,          c.params,       c.upstream, e->data_dir};
     double started = weft_clock_s();
-    attempt_watch watch = {e, &m, lease_s, started, started, false, false, false};
-    weft_runner_opts opts = {c.timeout_s, e->grace_s, watch_attempt, &watch};
+    attempt_watch watch = {.e = e,
+                           .m = &m,
+                           .lease_s = lease_s,
+                           .started = started,
+                           .renewed = started,
+                           .progress_written = started - PROGRESS_INTERVAL_S};
+    weft_runner_opts opts = {c.timeout_s, e->grace_s, watch_attempt, &watch, record_progress};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
     weft_task_result res =

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "clock.h"
 #include "config.h"
+#include "exec_task.h"
 #include "log.h"
 #include "stop.h"
 
@@ -41,6 +42,8 @@ struct weft_runner {
     int default_timeout_s; /* 0: none */
     pid_t pid;             /* 0: no task process */
     int to_child, from_child;
+    const weft_taskfile *taskfile; /* NULL: none */
+    weft_exec_pool *exec;          /* its processes; NULL without a task file */
 };
 
 /* Moves all n bytes through fd, writing or reading, across short transfers and EINTR. */
@@ -200,7 +203,10 @@ weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runn
     if (cfg) {
         r->exe = cfg->exe;
         r->default_timeout_s = cfg->default_timeout_s;
+        r->taskfile = cfg->taskfile;
     }
+    if (r->taskfile)
+        r->exec = weft_exec_pool_create(r->taskfile, cfg->max_line_bytes);
     r->to_child = r->from_child = -1;
     return r;
 }
@@ -208,6 +214,11 @@ weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runn
 pid_t weft_runner_pid(const weft_runner *r)
 {
     return r->pid;
+}
+
+pid_t weft_runner_exec_pid(const weft_runner *r, const char *task)
+{
+    return r->exec ? weft_exec_pid(r->exec, task) : 0;
 }
 
 static void stop_child(weft_runner *r, bool kill_it)
@@ -229,6 +240,7 @@ void weft_runner_destroy(weft_runner *r)
     if (!r)
         return;
     stop_child(r, false);
+    weft_exec_pool_destroy(r->exec);
     free(r);
 }
 
@@ -359,6 +371,13 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
 {
     *output = NULL;
     *abandoned = false;
+    const weft_taskfile_task *exec = weft_taskfile_find(r->taskfile, task);
+    if (exec) {
+        int limit = opts->timeout_s > 0   ? opts->timeout_s
+                    : exec->timeout_s > 0 ? exec->timeout_s
+                                          : r->default_timeout_s;
+        return weft_exec_run(r->exec, exec, ctx, limit, opts, output, errbuf, errlen, abandoned);
+    }
     if (!weft_task_lookup(r->tasks, task))
         return fail_with(errbuf, errlen, WEFT_TASK_PERMANENT,
                          "task '%s' is not registered in this worker", task);

@@ -19,11 +19,17 @@
  *
  * An attempt's time limit is the activity's timeout_s, or else the runner's
  * default_timeout_s: unless that is 0, a handler that hangs cannot hold its worker, and the
- * message the worker holds unacked, for ever. */
+ * message the worker holds unacked, for ever.
+ *
+ * The tasks of the worker's task file (taskfile.h) do not run in the task process: each is
+ * a program of its own, run by the runner's exec pool (exec_task.h), one persistent process
+ * per command for this runner's worker slot. Their time limit is the activity's timeout_s,
+ * else the task file's, else default_timeout_s. */
 #ifndef WEFT_RUNNER_H
 #define WEFT_RUNNER_H
 
 #include "task.h"
+#include "taskfile.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -38,12 +44,17 @@ typedef struct weft_runner weft_runner;
 /* Called about every 100 ms while a handler runs; arg is the caller's. */
 typedef void (*weft_runner_idle_fn)(void *arg, int ms);
 
+/* Called with an attempt's progress (0..100) and message (borrowed, may be NULL, valid
+ * UTF-8) as an exec task reports it; arg is opts->idle_arg. */
+typedef void (*weft_runner_progress_fn)(void *arg, double progress, const char *message);
+
 typedef struct {
     int timeout_s; /* 0: the runner's default; past it the task process is killed and the
                       attempt is TRANSIENT */
     int grace_s;   /* after a stop request, how long the handler may still run */
     weft_runner_idle_fn idle;
     void *idle_arg;
+    weft_runner_progress_fn progress; /* NULL: progress is not recorded */
 } weft_runner_opts;
 
 typedef struct {
@@ -53,6 +64,10 @@ typedef struct {
     const char *exe;
     /* the limit of an attempt whose opts->timeout_s is 0; 0: none */
     int default_timeout_s;
+    /* borrowed, must outlive the runner; NULL: none. Its tasks run as exec tasks. */
+    const weft_taskfile *taskfile;
+    /* the longest line an exec task may write (the message limit); 0: 1 MiB */
+    size_t max_line_bytes;
 } weft_runner_config;
 
 /* A runner for the tasks of registry (borrowed; must outlive it), which must name the tasks
@@ -63,7 +78,8 @@ typedef struct {
 weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runner_config *cfg);
 void weft_runner_destroy(weft_runner *r);
 
-/* Runs task `task` with ctx (borrowed) in the task process and returns its result; on
+/* Runs task `task` with ctx (borrowed) in the task process (or, for a task of the task
+ * file, as an exec task) and returns its result; on
  * WEFT_TASK_OK *output is a new object, otherwise errbuf holds the reason. A crash or a
  * timeout is WEFT_TASK_TRANSIENT, an unregistered task PERMANENT. *abandoned is set (and the
  * result is meaningless) when a stop request's grace period ran out before the handler
@@ -74,6 +90,9 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
 
 /* The pid of r's task process, 0 while it has none (for diagnostics and tests). */
 pid_t weft_runner_pid(const weft_runner *r);
+
+/* The pid of the persistent exec process that serves task (borrowed) for r, 0 when none. */
+pid_t weft_runner_exec_pid(const weft_runner *r, const char *task);
 
 /* True when argv (borrowed) makes this program a task process. main() asks first, before it
  * starts a thread or opens a connection; when true it builds its task registry and returns

@@ -155,6 +155,22 @@ weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, 
     return attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, err);
 }
 
+weft_status weft_store_progress(weft_store *s, const char *uid, int attempt, double progress,
+                                const char *message, weft_err *err)
+{
+    char att[16], pct[32];
+    snprintf(att, sizeof att, "%d", attempt);
+    snprintf(pct, sizeof pct, "%.3f", progress);
+    const char *p[] = {uid, att, pct, message};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_PROGRESS, p, &r, err);
+    if (st)
+        return st;
+    st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
+    PQclear(r);
+    return st;
+}
+
 /* What weft_handoff says it did, in the o_outcome of its last row. */
 typedef enum {
     HANDOFF_NO_OUTCOME,

@@ -69,6 +69,11 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
 weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
                                    weft_err *err);
 
+/* Records the last progress (0..100) and message (borrowed; NULL: none) of running attempt
+ * (uid, attempt). WEFT_ESTALE when the attempt no longer runs. */
+weft_status weft_store_progress(weft_store *s, const char *uid, int attempt, double progress,
+                                const char *message, weft_err *err);
+
 /* Records a successful attempt (running → completed) with its input and output (borrowed).
  * WEFT_ESTALE when the attempt no longer runs. */
 weft_status weft_store_complete(weft_store *s, const char *uid, int attempt, const json_t *input,

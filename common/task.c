@@ -30,9 +30,17 @@ void weft_task_registry_destroy(weft_task_registry *r)
     free(r);
 }
 
-bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn)
+static const task_entry *find(const weft_task_registry *r, const char *name)
 {
-    if (!name || !*name || !fn || weft_task_lookup(r, name))
+    for (size_t i = 0; r && i < r->n; i++)
+        if (strcmp(r->entries[i].name, name) == 0)
+            return &r->entries[i];
+    return NULL;
+}
+
+static bool add(weft_task_registry *r, const char *name, weft_task_fn fn)
+{
+    if (!name || !*name || find(r, name))
         return false;
     if (r->n == r->cap) {
         r->cap = r->cap ? r->cap * 2 : 16;
@@ -42,10 +50,23 @@ bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn
     return true;
 }
 
+bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn)
+{
+    return fn && add(r, name, fn);
+}
+
+bool weft_task_declare(weft_task_registry *r, const char *name)
+{
+    return add(r, name, NULL);
+}
+
 weft_task_fn weft_task_lookup(const weft_task_registry *r, const char *name)
 {
-    for (size_t i = 0; r && i < r->n; i++)
-        if (strcmp(r->entries[i].name, name) == 0)
-            return r->entries[i].fn;
-    return NULL;
+    const task_entry *e = find(r, name);
+    return e ? e->fn : NULL;
+}
+
+bool weft_task_known(const weft_task_registry *r, const char *name)
+{
+    return find(r, name) != NULL;
 }

@@ -1,5 +1,7 @@
 /* The task registry: handlers registered by name, looked up by the activity consumer and by
- * definition validation. */
+ * definition validation. A name is either registered with its handler (a built-in task, run
+ * in the task process) or only declared: a task served by something else (an exec task of
+ * the worker's task file, taskfile.h), known to validation but with no handler here. */
 #ifndef WEFT_TASK_H
 #define WEFT_TASK_H
 
@@ -40,7 +42,14 @@ void weft_task_registry_destroy(weft_task_registry *r);
  * definition can only name a task whose name passes weft_name_valid (definition.h). */
 bool weft_task_register(weft_task_registry *r, const char *name, weft_task_fn fn);
 
-/* The handler for name, or NULL. */
+/* Declares name (copied) as a task with no handler here. Returns false if name is NULL or
+ * empty, or taken. */
+bool weft_task_declare(weft_task_registry *r, const char *name);
+
+/* The handler for name, or NULL (unknown, or only declared). */
 weft_task_fn weft_task_lookup(const weft_task_registry *r, const char *name);
+
+/* True when name is registered or declared: a definition may name it. */
+bool weft_task_known(const weft_task_registry *r, const char *name);
 
 #endif

@@ -10,6 +10,7 @@
 #include "message.h"
 #include "runner.h"
 #include "store.h"
+#include "taskfile.h"
 #include "tasks.h"
 #include "uuid.h"
 
@@ -36,10 +37,10 @@ static const char usage[] =
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
     "         resume a failed workflow (completed activities are not run again)\n"
-    "  run FILE.json [--inputs JSON] [--task-timeout S]\n"
+    "  run FILE.json [--inputs JSON] [--task-timeout S] [--tasks TASKS.json]\n"
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
-    "         default 3600; 0: no limit)\n"
+    "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -59,6 +60,7 @@ typedef struct {
     const char *inputs;
     const char *uid;
     const char *task_timeout;
+    const char *tasks;
     bool wait;
     bool json;
     double timeout_s; /* < 0: none */
@@ -71,7 +73,8 @@ enum {
     OPT_WAIT = 4,
     OPT_TIMEOUT = 8,
     OPT_JSON = 16,
-    OPT_TASK_TIMEOUT = 32
+    OPT_TASK_TIMEOUT = 32,
+    OPT_TASKS = 64
 };
 
 static const struct option all_options[] = {
@@ -81,6 +84,7 @@ static const struct option all_options[] = {
     {"timeout", required_argument, NULL, OPT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
+    {"tasks", required_argument, NULL, OPT_TASKS},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -105,7 +109,11 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         case OPT_INPUTS: /* the options with a value, then the switches */
         case OPT_UID:
         case OPT_TASK_TIMEOUT:
-            *(c == OPT_INPUTS ? &a->inputs : c == OPT_UID ? &a->uid : &a->task_timeout) = optarg;
+        case OPT_TASKS:
+            *(c == OPT_INPUTS  ? &a->inputs
+              : c == OPT_UID   ? &a->uid
+              : c == OPT_TASKS ? &a->tasks
+                               : &a->task_timeout) = optarg;
             break;
         case OPT_WAIT:
         case OPT_JSON:
@@ -413,6 +421,11 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
                 json_string_value(json_object_get(act, "task")),
                 json_string_value(json_object_get(act, "status")),
                 (int)json_integer_value(json_object_get(act, "attempt")), dur, error ? error : "");
+            json_t *progress = json_object_get(act, "progress");
+            const char *pmsg = json_string_value(json_object_get(act, "progress_message"));
+            if (json_is_number(progress))
+                printf("%-24s   progress %.0f%%%s%s\n", "", json_number_value(progress),
+                       pmsg ? ": " : "", pmsg ? pmsg : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)
@@ -442,9 +455,10 @@ static weft_task_registry *make_tasks(void)
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_TASK_TIMEOUT))
+    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_TASK_TIMEOUT | OPT_TASKS))
         return EXIT_ERROR;
-    weft_runner_config runner = {.default_timeout_s = cfg->task_timeout_s};
+    weft_runner_config runner = {.default_timeout_s = cfg->task_timeout_s,
+                                 .max_line_bytes = cfg->limits.max_message_bytes};
     long task_timeout;
     if (a.task_timeout) {
         if (!weft_parse_int(a.task_timeout, 0, 86400, &task_timeout))
@@ -454,15 +468,27 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
         return EXIT_ERROR;
+    weft_task_registry *tasks = make_tasks();
+    const char *tasks_file = a.tasks ? a.tasks : cfg->tasks_file;
+    weft_taskfile *taskfile = NULL;
+    weft_err err = {0};
+    if (tasks_file && (weft_taskfile_load(tasks_file, true, &taskfile, &err) ||
+                       weft_taskfile_declare(taskfile, tasks, &err))) {
+        json_decref(doc);
+        json_decref(inputs);
+        weft_task_registry_destroy(tasks);
+        return die("%s", err.msg);
+    }
+    runner.taskfile = taskfile;
     weft_store *s = open_store(cfg);
     if (!s) {
         json_decref(doc);
         json_decref(inputs);
+        weft_taskfile_destroy(taskfile);
+        weft_task_registry_destroy(tasks);
         return EXIT_ERROR;
     }
-    weft_task_registry *tasks = make_tasks();
     char uid[WEFT_UUID_LEN + 1];
-    weft_err err = {0};
     weft_status st =
         weft_direct_run(s, tasks, &runner, &cfg->limits, cfg->data_dir, doc, inputs, uid, &err);
     json_decref(doc);
@@ -477,6 +503,7 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
         if (!st)
             weft_workflow_info_finish(&w);
     }
+    weft_taskfile_destroy(taskfile);
     weft_task_registry_destroy(tasks);
     weft_store_destroy(s);
     return rc;

@@ -5,14 +5,16 @@
 #include "log.h"
 #include "runtime.h"
 #include "stop.h"
+#include "taskfile.h"
 #include "tasks.h"
 
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-entry [--prefetch N] [--log-level L] [--log-format F]\n"
+    "usage: weft-entry [--prefetch N] [--tasks FILE] [--log-level L] [--log-format F]\n"
     "Consumes the workflow_entry queue: creates (or resumes) workflows in Postgres and\n"
-    "dispatches the activities whose dependencies are met.";
+    "dispatches the activities whose dependencies are met. A definition may name the\n"
+    "built-in tasks and those of the task file --tasks FILE (WEFT_TASKS_FILE), the workers'.";
 
 static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
 {
@@ -28,6 +30,14 @@ int main(int argc, char **argv)
     weft_stop_install();
     weft_task_registry *tasks = weft_task_registry_create();
     weft_tasks_register_builtin(tasks);
+    weft_taskfile *taskfile = NULL;
+    weft_err err = {0};
+    /* only the names: the programs run on the workers, not here */
+    if (cfg.tasks_file && (weft_taskfile_load(cfg.tasks_file, false, &taskfile, &err) ||
+                           weft_taskfile_declare(taskfile, tasks, &err))) {
+        weft_runtime_exit_config(err.msg);
+    }
+    weft_taskfile_destroy(taskfile);
     weft_store *store = weft_runtime_store(&cfg);
     weft_lock *lock = store ? weft_runtime_lock(&cfg) : NULL;
     char *worker = weft_runtime_worker_id("entry");

@@ -3,6 +3,10 @@ SELECT coalesce(jsonb_agg(jsonb_build_object(
     'name', a.name, 'uid', a.uid, 'task', a.task, 'status', a.status,
     'attempt', a.attempt, 'retries', a.retries, 'error', a.error,
     'duration_s', extract(epoch FROM coalesce(a.finished_at, now()) - a.started_at),
+    'progress', CASE WHEN a.status = 'running' AND a.progress_at >= a.started_at
+                     THEN a.progress END,
+    'progress_message', CASE WHEN a.status = 'running' AND a.progress_at >= a.started_at
+                             THEN a.progress_message END,
     'attempts', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                      'attempt', t.attempt, 'status', t.status, 'error', t.error,
                      'started', extract(epoch FROM t.started_at),

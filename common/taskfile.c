@@ -1,0 +1,336 @@
+#include "taskfile.h"
+
+#include "alloc.h"
+#include "definition.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* PATH when the worker's environment has none, as the shells' default. */
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define MAX_TIMEOUT_S 86400
+
+static const char *const task_fields[] = {"exec",  "mode", "timeout_s", "env",
+                                          "limit", "http", "plugin"};
+
+static void free_strv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+void weft_taskfile_destroy(weft_taskfile *tf)
+{
+    if (!tf)
+        return;
+    for (size_t i = 0; i < tf->n; i++) {
+        weft_taskfile_task *t = &tf->tasks[i];
+        free(t->name);
+        free_strv(t->argv);
+        free(t->program);
+        free_strv(t->env);
+    }
+    free(tf->tasks);
+    free(tf->dir);
+    free(tf);
+}
+
+const weft_taskfile_task *weft_taskfile_find(const weft_taskfile *tf, const char *name)
+{
+    for (size_t i = 0; tf && i < tf->n; i++)
+        if (strcmp(tf->tasks[i].name, name) == 0)
+            return &tf->tasks[i];
+    return NULL;
+}
+
+static bool env_name_valid(const char *s)
+{
+    if (!*s || !(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    for (; *s; s++)
+        if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9')))
+            return false;
+    return true;
+}
+
+/* An executable regular file at path? Writes why not into why. */
+static bool executable(const char *path, char *why, size_t n)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(why, n, "%s", strerror(errno));
+        return false;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        snprintf(why, n, "not a regular file");
+        return false;
+    }
+    if (access(path, X_OK) != 0) {
+        snprintf(why, n, "not executable (%s)", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+/* The absolute path argv0 names: against dir when it holds a slash, else the first
+ * executable of that name in PATH. NULL (and err set) when there is none. */
+static char *resolve_program(const char *name, const char *argv0, const char *dir, weft_err *err)
+{
+    char why[160] = "";
+    if (strchr(argv0, '/')) {
+        const char *rel = strncmp(argv0, "./", 2) == 0 ? argv0 + 2 : argv0;
+        char *path = argv0[0] == '/' ? weft_xstrdup(argv0) : weft_xasprintf("%s/%s", dir, rel);
+        if (executable(path, why, sizeof why))
+            return path;
+        weft_err_set(err, WEFT_EINVAL, "task '%s': exec: program '%s' cannot be run: %s", name,
+                     path, why);
+        free(path);
+        return NULL;
+    }
+    const char *env = getenv("PATH");
+    char *search = weft_xstrdup(env && *env ? env : DEFAULT_PATH), *save = NULL;
+    for (char *d = strtok_r(search, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char *path = weft_xasprintf("%s/%s", *d ? d : ".", argv0);
+        if (path[0] == '/' && executable(path, why, sizeof why)) {
+            free(search);
+            return path;
+        }
+        free(path);
+    }
+    free(search);
+    weft_err_set(err, WEFT_EINVAL, "task '%s': exec: program '%s' not found in PATH", name, argv0);
+    return NULL;
+}
+
+static weft_status parse_exec(const json_t *v, weft_taskfile_task *t, weft_err *err)
+{
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': exec: must be a non-empty array of strings (the program"
+                            " and its arguments)",
+                            t->name);
+    size_t n = json_array_size(v);
+    t->argv = weft_xcalloc(n + 1, sizeof *t->argv);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *a = json_array_get(v, i);
+        if (!json_is_string(a) || (i == 0 && json_string_length(a) == 0) ||
+            strlen(json_string_value(a)) != json_string_length(a))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': exec[%zu]: must be a string%s without NUL", t->name, i,
+                                i == 0 ? ", not empty," : "");
+        t->argv[i] = weft_xstrdup(json_string_value(a));
+    }
+    return WEFT_OK;
+}
+
+static weft_status parse_env(const json_t *v, weft_taskfile_task *t, weft_err *err)
+{
+    if (!json_is_object(v))
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': env: must be an object of strings",
+                            t->name);
+    t->env = weft_xcalloc(json_object_size(v) + 1, sizeof *t->env);
+    size_t i = 0;
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)v, key, val)
+    {
+        if (!env_name_valid(key))
+            return weft_err_set(
+                err, WEFT_EINVAL,
+                "task '%s': env: '%s' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)", t->name,
+                key);
+        /* weft's own variables carry its connection URLs and secrets: never a task's */
+        if (strncmp(key, "WEFT_", 5) == 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': env: '%s': WEFT_ variables are weft's own and are not"
+                                " passed to tasks",
+                                t->name, key);
+        if (!json_is_string(val) || strlen(json_string_value(val)) != json_string_length(val))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': env: '%s' must be a string without NUL", t->name, key);
+        t->env[i++] = weft_xasprintf("%s=%s", key, json_string_value(val));
+    }
+    return WEFT_OK;
+}
+
+static weft_status parse_task(const char *name, const json_t *v, const char *dir,
+                              bool check_programs, weft_taskfile_task *t, weft_err *err)
+{
+    t->name = weft_xstrdup(name);
+    if (!weft_name_valid(name))
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': the name must match [A-Za-z0-9_.-]{1,64}",
+                            name);
+    if (!json_is_object(v))
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': must be an object", name);
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)v, key, val)
+    {
+        bool known = false;
+        for (size_t i = 0; i < sizeof task_fields / sizeof task_fields[0]; i++)
+            known = known || strcmp(key, task_fields[i]) == 0;
+        if (!known)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env)",
+                                name, key);
+    }
+    /* declared by DESIGN §9 but not built yet: refused, never silently ignored */
+    static const char *const later[] = {"http", "plugin", "limit"};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (json_object_get(v, later[i]))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': %s: not supported by this version of weft-activity",
+                                name, later[i]);
+    const json_t *exec = json_object_get(v, "exec");
+    if (!exec)
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': exec: missing (the program to run)",
+                            name);
+    weft_status st = parse_exec(exec, t, err);
+    if (st)
+        return st;
+    const json_t *mode = json_object_get(v, "mode");
+    t->mode = WEFT_EXEC_PERSISTENT;
+    if (mode) {
+        const char *m = json_string_value(mode);
+        if (m && strcmp(m, "oneshot") == 0)
+            t->mode = WEFT_EXEC_ONESHOT;
+        else if (!m || strcmp(m, "persistent") != 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': mode: must be \"persistent\" or \"oneshot\"", name);
+    }
+    const json_t *timeout = json_object_get(v, "timeout_s");
+    if (timeout) {
+        if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
+            json_integer_value(timeout) > MAX_TIMEOUT_S)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': timeout_s: must be a whole number in 1..%d", name,
+                                MAX_TIMEOUT_S);
+        t->timeout_s = (int)json_integer_value(timeout);
+    }
+    const json_t *env = json_object_get(v, "env");
+    st = env ? parse_env(env, t, err) : WEFT_OK;
+    if (!env)
+        t->env = weft_xcalloc(1, sizeof *t->env);
+    if (!st && check_programs && !(t->program = resolve_program(name, t->argv[0], dir, err)))
+        st = WEFT_EINVAL;
+    return st;
+}
+
+static bool strv_equal(char **a, char **b)
+{
+    for (; *a && *b; a++, b++)
+        if (strcmp(*a, *b) != 0)
+            return false;
+    return !*a && !*b;
+}
+
+/* Numbers the distinct commands: tasks with the same exec, mode and env share one. */
+static void number_commands(weft_taskfile *tf)
+{
+    tf->ncommands = 0;
+    for (size_t i = 0; i < tf->n; i++) {
+        weft_taskfile_task *t = &tf->tasks[i];
+        t->command = tf->ncommands;
+        for (size_t j = 0; j < i; j++) {
+            const weft_taskfile_task *o = &tf->tasks[j];
+            if (o->mode == t->mode && strv_equal(o->argv, t->argv) && strv_equal(o->env, t->env)) {
+                t->command = o->command;
+                break;
+            }
+        }
+        if (t->command == tf->ncommands)
+            tf->ncommands++;
+    }
+}
+
+weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_programs,
+                                weft_taskfile **out, weft_err *err)
+{
+    *out = NULL;
+    if (!json_is_object(doc))
+        return weft_err_set(err, WEFT_EINVAL, "must be a JSON object with \"tasks\"");
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)doc, key, val)
+    {
+        if (strcmp(key, "tasks") != 0 && strcmp(key, "queues") != 0)
+            return weft_err_set(err, WEFT_EINVAL, "unknown field '%s' (known: queues, tasks)", key);
+    }
+    const json_t *queues = json_object_get(doc, "queues");
+    if (queues) {
+        /* routing to other queues (DESIGN §9) is not built yet: say so rather than ignore it */
+        if (!json_is_array(queues))
+            return weft_err_set(err, WEFT_EINVAL, "queues: must be an array of queue names");
+        for (size_t i = 0; i < json_array_size(queues); i++) {
+            const char *q = json_string_value(json_array_get(queues, i));
+            if (!q || strcmp(q, "default") != 0)
+                return weft_err_set(err, WEFT_EINVAL,
+                                    "queues[%zu]: only \"default\" is served by this version of"
+                                    " weft-activity",
+                                    i);
+        }
+    }
+    const json_t *tasks = json_object_get(doc, "tasks");
+    if (!json_is_object(tasks))
+        return weft_err_set(err, WEFT_EINVAL, "tasks: %s",
+                            tasks ? "must be an object of task types" : "missing");
+    weft_taskfile *tf = weft_xcalloc(1, sizeof *tf);
+    tf->dir = weft_xstrdup(dir);
+    tf->tasks = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->tasks);
+    weft_status st = WEFT_OK;
+    json_object_foreach((json_t *)tasks, key, val)
+    {
+        st = parse_task(key, val, dir, check_programs, &tf->tasks[tf->n++], err);
+        if (st)
+            break;
+    }
+    if (st) {
+        weft_taskfile_destroy(tf);
+        return st;
+    }
+    number_commands(tf);
+    *out = tf;
+    return WEFT_OK;
+}
+
+weft_status weft_taskfile_load(const char *path, bool check_programs, weft_taskfile **out,
+                               weft_err *err)
+{
+    *out = NULL;
+    char *abs = realpath(path, NULL);
+    if (!abs)
+        return weft_err_set(err, WEFT_EINVAL, "task file '%s': %s", path, strerror(errno));
+    json_error_t je;
+    json_t *doc = json_load_file(abs, JSON_REJECT_DUPLICATES, &je);
+    weft_status st;
+    if (!doc) {
+        st = weft_err_set(err, WEFT_EINVAL, "task file '%s': line %d, column %d: %s", path, je.line,
+                          je.column, je.text);
+    } else {
+        char *slash = strrchr(abs, '/');
+        *slash = '\0';
+        st = weft_taskfile_parse(doc, slash == abs ? "/" : abs, check_programs, out, err);
+        if (st)
+            weft_err_prefix(err, "task file '%s': ", path);
+    }
+    json_decref(doc);
+    free(abs);
+    return st;
+}
+
+weft_status weft_taskfile_declare(const weft_taskfile *tf, weft_task_registry *r, weft_err *err)
+{
+    for (size_t i = 0; tf && i < tf->n; i++)
+        if (!weft_task_declare(r, tf->tasks[i].name))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task file: task '%s': a built-in task has this name",
+                                tf->tasks[i].name);
+    return WEFT_OK;
+}

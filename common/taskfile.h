@@ -1,0 +1,72 @@
+/* The worker's task file (DESIGN §9): the task types a worker serves beyond the built-in
+ * ones, each an exec command that speaks JSON Lines (exec_task.h).
+ *
+ *   {"queues": ["default"],
+ *    "tasks": {"resize": {"exec": ["python3", "tasks/images.py"], "timeout_s": 60,
+ *                         "mode": "persistent", "env": {"MODEL": "small"}}}}
+ *
+ * It is loaded once, at start, and is then read-only, shared by every worker thread. Loading
+ * validates all of it, so a worker with a bad file never starts: an unknown field, a wrong
+ * type, a name that is taken by a built-in task, and (when asked) a program that cannot be
+ * found or run are errors naming the task and the field. A program path with a slash is
+ * taken relative to the task file's folder, one without is searched in PATH; either way it
+ * is resolved to an absolute path at load, so a later change of folder or PATH cannot make
+ * a worker run another program than the one it checked.
+ *
+ * Tasks whose exec, mode and env are the same share a command: a persistent worker slot runs
+ * one process per command, whichever of those tasks an attempt names. */
+#ifndef WEFT_TASKFILE_H
+#define WEFT_TASKFILE_H
+
+#include "status.h"
+#include "task.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    WEFT_EXEC_PERSISTENT, /* one long-lived process per worker slot and command */
+    WEFT_EXEC_ONESHOT,    /* one process per attempt */
+} weft_exec_mode;
+
+typedef struct {
+    char *name;    /* the task type */
+    char **argv;   /* NULL-terminated, as written: argv[0] is what the process sees */
+    char *program; /* the resolved absolute path of argv[0]; NULL when not checked */
+    weft_exec_mode mode;
+    int timeout_s;  /* 0: not set (the activity's timeout_s or the worker's default) */
+    char **env;     /* NULL-terminated "NAME=value" from the file's env */
+    size_t command; /* index of its command, 0..ncommands-1 */
+} weft_taskfile_task;
+
+typedef struct {
+    char *dir; /* the task file's folder, absolute: the working folder of its processes */
+    weft_taskfile_task *tasks;
+    size_t n;
+    size_t ncommands;
+} weft_taskfile;
+
+/* Reads and validates the task file at path (borrowed). check_programs: resolve each
+ * program and require it to be an executable file (a worker does; weft-entry, which only
+ * needs the names, does not). On WEFT_OK *out is new (free with weft_taskfile_destroy);
+ * otherwise err says which task and field, prefixed with the file's path. */
+weft_status weft_taskfile_load(const char *path, bool check_programs, weft_taskfile **out,
+                               weft_err *err);
+
+/* weft_taskfile_load over a parsed document (borrowed) whose relative paths resolve against
+ * dir (borrowed, absolute). */
+weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_programs,
+                                weft_taskfile **out, weft_err *err);
+
+/* Frees tf; accepts NULL. */
+void weft_taskfile_destroy(weft_taskfile *tf);
+
+/* The task named name (borrowed from tf), or NULL. tf may be NULL. */
+const weft_taskfile_task *weft_taskfile_find(const weft_taskfile *tf, const char *name);
+
+/* Declares every task of tf in r (both borrowed) so definitions may name them; WEFT_EINVAL
+ * when one is already known there (a built-in task of the same name). */
+weft_status weft_taskfile_declare(const weft_taskfile *tf, weft_task_registry *r, weft_err *err);
+
+#endif
