@@ -13,9 +13,11 @@ weft_status weft_plugin_load(const char *path, weft_task_registry *r, weft_err *
     void *sym = dlsym(h, WEFT_PLUGIN_INIT);
     const char *why = dlerror();
     if (why || !sym) {
+        /* the message goes first: dlclose may free the text dlerror returned */
+        weft_err_set(err, WEFT_EINVAL, "plugin '%s' exports no %s: %s", path, WEFT_PLUGIN_INIT,
+                     why ? why : "the symbol is NULL");
         dlclose(h);
-        return weft_err_set(err, WEFT_EINVAL, "plugin '%s' exports no %s: %s", path,
-                            WEFT_PLUGIN_INIT, why ? why : "the symbol is NULL");
+        return WEFT_EINVAL;
     }
     weft_plugin_init_fn *init;
     /* POSIX's way from a data pointer to a function pointer */
