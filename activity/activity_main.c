@@ -10,6 +10,7 @@
 #include "stop.h"
 #include "taskfile.h"
 #include "tasks.h"
+#include "worker_tasks.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -79,37 +80,34 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* The tasks this binary runs, for its workers and its task processes alike. */
-static weft_task_registry *make_tasks(void)
-{
-    weft_tasks_global_init();
-    weft_task_registry *tasks = weft_task_registry_create();
-    weft_tasks_register_builtin(tasks);
-    return tasks;
-}
-
 int main(int argc, char **argv)
 {
+    weft_err err = {0};
+    weft_taskfile *taskfile = NULL;
+    weft_task_registry *tasks = NULL;
     if (weft_runner_is_task_process(argc, argv)) {
-        weft_task_registry *tasks = make_tasks();
+        /* the worker checked the same file before it started any task process */
+        if (weft_worker_tasks(getenv("WEFT_TASKS_FILE"), &taskfile, &tasks, &err)) {
+            fprintf(stderr, "weft task process: %s\n", err.msg);
+            return 2;
+        }
         int rc = weft_runner_serve(argc, argv, tasks);
         weft_task_registry_destroy(tasks);
+        weft_taskfile_destroy(taskfile);
         return rc;
     }
     weft_config cfg;
     weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
     weft_stop_install();
-    weft_task_registry *tasks = make_tasks();
-    weft_taskfile *taskfile = NULL;
-    weft_err err = {0};
-    if (cfg.tasks_file && (weft_taskfile_load(cfg.tasks_file, true, &taskfile, &err) ||
-                           weft_taskfile_declare(taskfile, tasks, &err))) {
+    if (weft_worker_tasks(cfg.tasks_file, &taskfile, &tasks, &err))
         /* nothing a retry fixes: one line and exit 2, so a supervisor sees it at once */
         weft_runtime_exit_config(err.msg);
-    }
+    /* its task processes load the same plugins; set before any thread starts */
+    if (cfg.tasks_file)
+        setenv("WEFT_TASKS_FILE", cfg.tasks_file, 1);
     if (taskfile)
         WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,
-                 taskfile->n);
+                 taskfile->n + taskfile->nplugins);
 
     int n = cfg.concurrency;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);

@@ -37,6 +37,11 @@ void weft_taskfile_destroy(weft_taskfile *tf)
         free_strv(t->env);
     }
     free(tf->tasks);
+    for (size_t i = 0; i < tf->nplugins; i++) {
+        free(tf->plugins[i].name);
+        free(tf->plugins[i].path);
+    }
+    free(tf->plugins);
     free(tf->dir);
     free(tf);
 }
@@ -178,11 +183,12 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
             known = known || strcmp(key, task_fields[i]) == 0;
         if (!known)
             return weft_err_set(err, WEFT_EINVAL,
-                                "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env)",
+                                "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env;"
+                                " or plugin alone)",
                                 name, key);
     }
     /* declared by DESIGN §9 but not built yet: refused, never silently ignored */
-    static const char *const later[] = {"http", "plugin", "limit"};
+    static const char *const later[] = {"http", "limit"};
     for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
         if (json_object_get(v, later[i]))
             return weft_err_set(err, WEFT_EINVAL,
@@ -221,6 +227,30 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
     if (!st && check_programs && !(t->program = resolve_program(name, t->argv[0], dir, err)))
         st = WEFT_EINVAL;
     return st;
+}
+
+/* A task served by a plugin: {"plugin": PATH} and nothing else. */
+static weft_status parse_plugin(const char *name, const json_t *v, const char *dir,
+                                bool check_programs, weft_taskfile_plugin *p, weft_err *err)
+{
+    p->name = weft_xstrdup(name);
+    if (!weft_name_valid(name))
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': the name must match [A-Za-z0-9_.-]{1,64}",
+                            name);
+    if (json_object_size(v) != 1)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': a plugin task takes \"plugin\" alone (the plugin sets"
+                            " everything else)",
+                            name);
+    const char *path = json_string_value(json_object_get(v, "plugin"));
+    if (!path || !*path)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': plugin: must be the path of a shared object", name);
+    p->path = path[0] == '/' ? weft_xstrdup(path) : weft_xasprintf("%s/%s", dir, path);
+    if (check_programs && access(p->path, R_OK) != 0)
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': plugin: '%s' cannot be read: %s", name,
+                            p->path, strerror(errno));
+    return WEFT_OK;
 }
 
 static bool strv_equal(char **a, char **b)
@@ -284,10 +314,14 @@ weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_p
     weft_taskfile *tf = weft_xcalloc(1, sizeof *tf);
     tf->dir = weft_xstrdup(dir);
     tf->tasks = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->tasks);
+    tf->plugins = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->plugins);
     weft_status st = WEFT_OK;
     json_object_foreach((json_t *)tasks, key, val)
     {
-        st = parse_task(key, val, dir, check_programs, &tf->tasks[tf->n++], err);
+        if (json_is_object(val) && json_object_get(val, "plugin"))
+            st = parse_plugin(key, val, dir, check_programs, &tf->plugins[tf->nplugins++], err);
+        else
+            st = parse_task(key, val, dir, check_programs, &tf->tasks[tf->n++], err);
         if (st)
             break;
     }
@@ -332,5 +366,9 @@ weft_status weft_taskfile_declare(const weft_taskfile *tf, weft_task_registry *r
             return weft_err_set(err, WEFT_EINVAL,
                                 "task file: task '%s': a built-in task has this name",
                                 tf->tasks[i].name);
+    for (size_t i = 0; tf && i < tf->nplugins; i++)
+        if (!weft_task_known(r, tf->plugins[i].name) && !weft_task_declare(r, tf->plugins[i].name))
+            return weft_err_set(err, WEFT_EINVAL, "task file: task '%s': cannot be declared",
+                                tf->plugins[i].name);
     return WEFT_OK;
 }

@@ -1,9 +1,11 @@
 /* The worker's task file (DESIGN §9): the task types a worker serves beyond the built-in
- * ones, each an exec command that speaks JSON Lines (exec_task.h).
+ * ones, each an exec command that speaks JSON Lines (exec_task.h) or a C plugin
+ * (activity/plugin.h) that registers it.
  *
  *   {"queues": ["default"],
  *    "tasks": {"resize": {"exec": ["python3", "tasks/images.py"], "timeout_s": 60,
- *                         "mode": "persistent", "env": {"MODEL": "small"}}}}
+ *                         "mode": "persistent", "env": {"MODEL": "small"}},
+ *              "checksum": {"plugin": "plugins/checksum.so"}}}
  *
  * It is loaded once, at start, and is then read-only, shared by every worker thread. Loading
  * validates all of it, so a worker with a bad file never starts: an unknown field, a wrong
@@ -40,17 +42,26 @@ typedef struct {
     size_t command; /* index of its command, 0..ncommands-1 */
 } weft_taskfile_task;
 
+/* A task a plugin registers: only its name and the shared object's path. */
+typedef struct {
+    char *name;
+    char *path; /* absolute (a relative one taken from the task file's folder) */
+} weft_taskfile_plugin;
+
 typedef struct {
     char *dir; /* the task file's folder, absolute: the working folder of its processes */
-    weft_taskfile_task *tasks;
+    weft_taskfile_task *tasks; /* the exec tasks */
     size_t n;
     size_t ncommands;
+    weft_taskfile_plugin *plugins; /* the plugin tasks */
+    size_t nplugins;
 } weft_taskfile;
 
 /* Reads and validates the task file at path (borrowed). check_programs: resolve each
- * program and require it to be an executable file (a worker does; weft-entry, which only
- * needs the names, does not). On WEFT_OK *out is new (free with weft_taskfile_destroy);
- * otherwise err says which task and field, prefixed with the file's path. */
+ * program and require it to be an executable file, and each plugin a readable one (a worker
+ * does; weft-entry, which only needs the names, does not). On WEFT_OK *out is new (free with
+ * weft_taskfile_destroy); otherwise err says which task and field, prefixed with the file's path.
+ */
 weft_status weft_taskfile_load(const char *path, bool check_programs, weft_taskfile **out,
                                weft_err *err);
 
@@ -66,7 +77,8 @@ void weft_taskfile_destroy(weft_taskfile *tf);
 const weft_taskfile_task *weft_taskfile_find(const weft_taskfile *tf, const char *name);
 
 /* Declares every task of tf in r (both borrowed) so definitions may name them; WEFT_EINVAL
- * when one is already known there (a built-in task of the same name). */
+ * when an exec task is already known there (a built-in task of the same name). A plugin
+ * task already registered (its plugin was loaded into r) is left as it is. */
 weft_status weft_taskfile_declare(const weft_taskfile *tf, weft_task_registry *r, weft_err *err);
 
 #endif

@@ -11,6 +11,7 @@
 #include "runner.h"
 #include "store.h"
 #include "taskfile.h"
+#include "worker_tasks.h"
 #include "tasks.h"
 #include "uuid.h"
 
@@ -443,15 +444,6 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     return EXIT_DONE;
 }
 
-/* The tasks of direct mode, for the run and its task process alike. */
-static weft_task_registry *make_tasks(void)
-{
-    weft_tasks_global_init();
-    weft_task_registry *tasks = weft_task_registry_create();
-    weft_tasks_register_builtin(tasks);
-    return tasks;
-}
-
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
@@ -468,17 +460,18 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
         return EXIT_ERROR;
-    weft_task_registry *tasks = make_tasks();
     const char *tasks_file = a.tasks ? a.tasks : cfg->tasks_file;
     weft_taskfile *taskfile = NULL;
+    weft_task_registry *tasks = NULL;
     weft_err err = {0};
-    if (tasks_file && (weft_taskfile_load(tasks_file, true, &taskfile, &err) ||
-                       weft_taskfile_declare(taskfile, tasks, &err))) {
+    if (weft_worker_tasks(tasks_file, &taskfile, &tasks, &err)) {
         json_decref(doc);
         json_decref(inputs);
-        weft_task_registry_destroy(tasks);
         return die("%s", err.msg);
     }
+    /* the task process loads the same plugins (worker_tasks.h); no thread runs yet */
+    if (tasks_file)
+        setenv("WEFT_TASKS_FILE", tasks_file, 1);
     runner.taskfile = taskfile;
     weft_store *s = open_store(cfg);
     if (!s) {
@@ -513,9 +506,16 @@ int main(int argc, char **argv)
 {
     /* `weft run` starts its task process from this binary (runner.h) */
     if (weft_runner_is_task_process(argc, argv)) {
-        weft_task_registry *tasks = make_tasks();
+        weft_taskfile *taskfile = NULL;
+        weft_task_registry *tasks = NULL;
+        weft_err err = {0};
+        if (weft_worker_tasks(getenv("WEFT_TASKS_FILE"), &taskfile, &tasks, &err)) {
+            fprintf(stderr, "weft task process: %s\n", err.msg);
+            return 2;
+        }
         int rc = weft_runner_serve(argc, argv, tasks);
         weft_task_registry_destroy(tasks);
+        weft_taskfile_destroy(taskfile);
         return rc;
     }
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -92,7 +92,9 @@ static void setup(void)
     for (size_t i = 0; i < sizeof bad_scripts / sizeof bad_scripts[0]; i++)
         write_file(bad_scripts[i].name, bad_scripts[i].text);
     const char *python = getenv("WEFT_TEST_PYTHON"), *sdk = getenv("WEFT_SDK_PYTHON_DIR");
-    cr_assert(python && sdk, "WEFT_TEST_PYTHON and WEFT_SDK_PYTHON_DIR come from meson");
+    const char *plugins = getenv("WEFT_TEST_PLUGIN_DIR");
+    cr_assert(python && sdk && plugins,
+              "WEFT_TEST_PYTHON, WEFT_SDK_PYTHON_DIR and WEFT_TEST_PLUGIN_DIR come from meson");
     char *tasks = weft_xasprintf(
         "{\"queues\": [\"default\"], \"tasks\": {"
         "\"py.greet\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
@@ -107,8 +109,9 @@ static void setup(void)
         "\"bad.otherid\": {\"exec\": [\"sh\", \"otherid.sh\"]},"
         "\"bad.noid\": {\"exec\": [\"sh\", \"noid.sh\"]},"
         "\"bad.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
-        "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]}}}",
-        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk);
+        "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]},"
+        "\"checksum\": {\"plugin\": \"%s/libchecksum_plugin.so\"}}}",
+        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, plugins);
     write_file("tasks.json", tasks);
     free(tasks);
     char path[300];
@@ -294,6 +297,71 @@ Test(exec_tasks, invalid_task_file_stops_the_worker_at_start_with_one_line)
     cr_assert_eq(harness_count_lines(broken_log, ""), 1, "one line");
     cr_assert_eq(harness_count_lines(broken_log, "task 'resize': exec: program"), 1,
                  "it names the task and the field");
+}
+
+/* The example plugin's task after a Python task: the known CRC-32 of the sentence. */
+static const char plugin_flow[] =
+    "{\"name\":\"plugged\",\"activities\":["
+    "{\"name\":\"greet\",\"task\":\"py.greet\",\"params\":{\"who\":\"world\"}},"
+    "{\"name\":\"sum\",\"task\":\"checksum\",\"depends_on\":[\"greet\"],"
+    "\"params\":{\"content\":\"The quick brown fox jumps over the lazy dog\"}}]}";
+
+Test(exec_tasks, a_c_plugin_task_runs_through_the_consumers_and_in_direct_mode)
+{
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit(plugin_flow, NULL, uid);
+    weft_workflow_info w;
+    harness_wait(uid, 30, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "error: %s", w.error ? w.error : "");
+    json_t *sum = json_object_get(w.output, "sum");
+    cr_expect_str_eq(json_string_value(json_object_get(sum, "crc32")), "414fa339");
+    cr_expect_eq(json_integer_value(json_object_get(sum, "bytes")), 43);
+    weft_workflow_info_finish(&w);
+
+    write_file("plugged.json", plugin_flow);
+    char *cmd = weft_xasprintf("env -u WEFT_TASKS_FILE '%s' run '%s/plugged.json' --tasks "
+                               "'%s/tasks.json' 2>/dev/null",
+                               getenv("WEFT_BIN_WEFT"), dir, dir);
+    char *out = NULL;
+    cr_assert_eq(harness_run(cmd, &out), 0, "weft run: %s", out ? out : "");
+    json_t *doc = json_loads(out, 0, NULL);
+    cr_assert(doc, "the output is JSON: %s", out);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(doc, "sum"), "crc32")),
+                     "414fa339", "%s", out);
+    json_decref(doc);
+    free(out);
+    free(cmd);
+}
+
+/* Starts weft-activity on a task file naming plugin path as task `checksum`; asserts it
+ * exits 2 with one line holding want. */
+static void expect_plugin_refused(const char *path, const char *want)
+{
+    char *tasks = weft_xasprintf("{\"tasks\": {\"checksum\": {\"plugin\": \"%s\"}}}", path);
+    write_file("plugin.json", tasks);
+    free(tasks);
+    char file[300], log[300];
+    snprintf(file, sizeof file, "%s/plugin.json", dir);
+    snprintf(log, sizeof log, "%s/plugin-%d.log", dir, (int)weft_clock_ms() % 100000);
+    const char *args[] = {"--tasks", file, NULL};
+    pid_t pid = harness_spawn_logged("weft-activity", args, log);
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "exit status 2 for %s", path);
+    cr_expect_eq(harness_count_lines(log, ""), 1, "one line for %s", path);
+    cr_expect_eq(harness_count_lines(log, want), 1, "'%s' for %s", want, path);
+}
+
+Test(exec_tasks, a_plugin_that_cannot_load_stops_the_worker_at_start)
+{
+    char path[400];
+    write_file("notelf.so", "this is not a shared object\n");
+    snprintf(path, sizeof path, "%s/notelf.so", dir);
+    expect_plugin_refused(path, "cannot be loaded: ");
+    snprintf(path, sizeof path, "%s/librefusing_plugin.so", getenv("WEFT_TEST_PLUGIN_DIR"));
+    expect_plugin_refused(path, "refused to load");
+    snprintf(path, sizeof path, "%s/nothing-here.so", dir);
+    expect_plugin_refused(path, "cannot be read");
 }
 
 Test(exec_tasks, direct_mode_runs_exec_tasks_from_the_tasks_flag)

@@ -1,0 +1,57 @@
+#include "worker_tasks.h"
+
+#include "plugin.h"
+#include "tasks.h"
+
+#include <string.h>
+
+/* Loads each plugin once (several tasks may name one) and checks it registered the tasks
+ * the file says it serves. */
+static weft_status load_plugins(const weft_taskfile *tf, weft_task_registry *r, weft_err *err)
+{
+    for (size_t i = 0; i < tf->nplugins; i++) {
+        const weft_taskfile_plugin *p = &tf->plugins[i];
+        bool loaded = false;
+        for (size_t j = 0; j < i && !loaded; j++)
+            loaded = strcmp(tf->plugins[j].path, p->path) == 0;
+        weft_status st = loaded ? WEFT_OK : weft_plugin_load(p->path, r, err);
+        if (st)
+            return weft_err_prefix(err, "task '%s': ", p->name);
+        if (!weft_task_lookup(r, p->name))
+            return weft_err_set(err, WEFT_EINVAL, "task '%s': plugin '%s' registers no task '%s'",
+                                p->name, p->path, p->name);
+    }
+    return WEFT_OK;
+}
+
+weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
+                              weft_task_registry **registry, weft_err *err)
+{
+    *taskfile = NULL;
+    *registry = NULL;
+    weft_taskfile *tf = NULL;
+    if (tasks_file && *tasks_file) {
+        weft_status st = weft_taskfile_load(tasks_file, true, &tf, err);
+        if (st)
+            return st;
+    }
+    weft_tasks_global_init();
+    weft_task_registry *r = weft_task_registry_create();
+    weft_tasks_register_builtin(r);
+    weft_status st = WEFT_OK;
+    if (tf) {
+        st = load_plugins(tf, r, err);
+        if (st)
+            weft_err_prefix(err, "task file '%s': ", tasks_file);
+        else
+            st = weft_taskfile_declare(tf, r, err);
+    }
+    if (st) {
+        weft_task_registry_destroy(r);
+        weft_taskfile_destroy(tf);
+        return st;
+    }
+    *taskfile = tf;
+    *registry = r;
+    return WEFT_OK;
+}

@@ -1,0 +1,21 @@
+/* The task types a worker serves, as one registry: the built-in tasks, the tasks its task
+ * file's plugins register (the plugins loaded), and its exec tasks declared (run by the
+ * runner's exec pool, exec_task.h). The worker's main thread, its task processes and direct
+ * mode build the same one, so a task process runs every plugin task its worker accepts.
+ * A task process finds the task file in WEFT_TASKS_FILE, which a worker given --tasks sets
+ * before any thread starts. */
+#ifndef WEFT_WORKER_TASKS_H
+#define WEFT_WORKER_TASKS_H
+
+#include "status.h"
+#include "task.h"
+#include "taskfile.h"
+
+/* Builds the registry for tasks_file (borrowed; NULL: built-in tasks only). On WEFT_OK
+ * *registry is new (weft_task_registry_destroy) and *taskfile new or NULL
+ * (weft_taskfile_destroy); on failure both are NULL and err names the file, the task and
+ * what is wrong (a bad file, a plugin that cannot be loaded or registers no such task). */
+weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
+                              weft_task_registry **registry, weft_err *err);
+
+#endif
