@@ -169,9 +169,6 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
                               bool check_programs, weft_taskfile_task *t, weft_err *err)
 {
     t->name = weft_xstrdup(name);
-    if (!weft_name_valid(name))
-        return weft_err_set(err, WEFT_EINVAL, "task '%s': the name must match [A-Za-z0-9_.-]{1,64}",
-                            name);
     if (!json_is_object(v))
         return weft_err_set(err, WEFT_EINVAL, "task '%s': must be an object", name);
     const char *key;
@@ -234,9 +231,6 @@ static weft_status parse_plugin(const char *name, const json_t *v, const char *d
                                 bool check_programs, weft_taskfile_plugin *p, weft_err *err)
 {
     p->name = weft_xstrdup(name);
-    if (!weft_name_valid(name))
-        return weft_err_set(err, WEFT_EINVAL, "task '%s': the name must match [A-Za-z0-9_.-]{1,64}",
-                            name);
     if (json_object_size(v) != 1)
         return weft_err_set(err, WEFT_EINVAL,
                             "task '%s': a plugin task takes \"plugin\" alone (the plugin sets"
@@ -318,6 +312,11 @@ weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_p
     weft_status st = WEFT_OK;
     json_object_foreach((json_t *)tasks, key, val)
     {
+        if (!weft_name_valid(key)) {
+            st = weft_err_set(err, WEFT_EINVAL,
+                              "task '%s': the name must match [A-Za-z0-9_.-]{1,64}", key);
+            break;
+        }
         if (json_is_object(val) && json_object_get(val, "plugin"))
             st = parse_plugin(key, val, dir, check_programs, &tf->plugins[tf->nplugins++], err);
         else
