@@ -82,20 +82,11 @@ static void *worker_main(void *arg)
 
 int main(int argc, char **argv)
 {
+    if (weft_runner_is_task_process(argc, argv))
+        return weft_worker_tasks_serve(argc, argv);
     weft_err err = {0};
     weft_taskfile *taskfile = NULL;
     weft_task_registry *tasks = NULL;
-    if (weft_runner_is_task_process(argc, argv)) {
-        /* the worker checked the same file before it started any task process */
-        if (weft_worker_tasks(getenv("WEFT_TASKS_FILE"), &taskfile, &tasks, &err)) {
-            fprintf(stderr, "weft task process: %s\n", err.msg);
-            return 2;
-        }
-        int rc = weft_runner_serve(argc, argv, tasks);
-        weft_task_registry_destroy(tasks);
-        weft_taskfile_destroy(taskfile);
-        return rc;
-    }
     weft_config cfg;
     weft_runtime_init(argc, argv, "weft-activity", usage, &cfg);
     weft_stop_install();

@@ -1,8 +1,11 @@
 #include "worker_tasks.h"
 
 #include "plugin.h"
+#include "runner.h"
 #include "tasks.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Loads each plugin once (several tasks may name one) and checks it registered the tasks
@@ -54,4 +57,20 @@ weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
     *taskfile = tf;
     *registry = r;
     return WEFT_OK;
+}
+
+int weft_worker_tasks_serve(int argc, char **argv)
+{
+    weft_taskfile *taskfile = NULL;
+    weft_task_registry *tasks = NULL;
+    weft_err err = {0};
+    /* its worker checked the same file before it started any task process */
+    if (weft_worker_tasks(getenv("WEFT_TASKS_FILE"), &taskfile, &tasks, &err)) {
+        fprintf(stderr, "weft task process: %s\n", err.msg);
+        return 2;
+    }
+    int rc = weft_runner_serve(argc, argv, tasks);
+    weft_task_registry_destroy(tasks);
+    weft_taskfile_destroy(taskfile);
+    return rc;
 }

@@ -18,4 +18,10 @@
 weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
                               weft_task_registry **registry, weft_err *err);
 
+/* The whole life of a task process (runner.h) of a program that runs these tasks: builds
+ * the registry from WEFT_TASKS_FILE and serves; returns the exit status (2, after one line
+ * on stderr, when the registry cannot be built). For main() once
+ * weft_runner_is_task_process said so. */
+int weft_worker_tasks_serve(int argc, char **argv);
+
 #endif

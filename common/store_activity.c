@@ -125,14 +125,14 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
     return st;
 }
 
-/* Runs a compare-and-set statement over (uid, attempt[, extra]): WEFT_ESTALE when it
- * matched no row. */
+/* Runs a compare-and-set statement over (uid, attempt[, a[, b]]) (the statement takes as
+ * many as it names): WEFT_ESTALE when it matched no row. */
 static weft_status attempt_cas(weft_store *s, weft_sql_id which, const char *uid, int attempt,
-                               const char *extra, weft_err *err)
+                               const char *a, const char *b, weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
-    const char *p[] = {uid, att, extra};
+    const char *p[] = {uid, att, a, b};
     PGresult *r;
     weft_status st = weft_store_query(s, which, p, &r, err);
     if (st)
@@ -144,7 +144,7 @@ static weft_status attempt_cas(weft_store *s, weft_sql_id which, const char *uid
 
 weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
 {
-    return attempt_cas(s, WEFT_SQL_RELEASE, uid, attempt, NULL, err);
+    return attempt_cas(s, WEFT_SQL_RELEASE, uid, attempt, NULL, NULL, err);
 }
 
 weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
@@ -152,23 +152,15 @@ weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, 
 {
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_s);
-    return attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, err);
+    return attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, NULL, err);
 }
 
 weft_status weft_store_progress(weft_store *s, const char *uid, int attempt, double progress,
                                 const char *message, weft_err *err)
 {
-    char att[16], pct[32];
-    snprintf(att, sizeof att, "%d", attempt);
+    char pct[32];
     snprintf(pct, sizeof pct, "%.3f", progress);
-    const char *p[] = {uid, att, pct, message};
-    PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_PROGRESS, p, &r, err);
-    if (st)
-        return st;
-    st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
-    PQclear(r);
-    return st;
+    return attempt_cas(s, WEFT_SQL_PROGRESS, uid, attempt, pct, message, err);
 }
 
 /* What weft_handoff says it did, in the o_outcome of its last row. */

@@ -505,19 +505,8 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
 int main(int argc, char **argv)
 {
     /* `weft run` starts its task process from this binary (runner.h) */
-    if (weft_runner_is_task_process(argc, argv)) {
-        weft_taskfile *taskfile = NULL;
-        weft_task_registry *tasks = NULL;
-        weft_err err = {0};
-        if (weft_worker_tasks(getenv("WEFT_TASKS_FILE"), &taskfile, &tasks, &err)) {
-            fprintf(stderr, "weft task process: %s\n", err.msg);
-            return 2;
-        }
-        int rc = weft_runner_serve(argc, argv, tasks);
-        weft_task_registry_destroy(tasks);
-        weft_taskfile_destroy(taskfile);
-        return rc;
-    }
+    if (weft_runner_is_task_process(argc, argv))
+        return weft_worker_tasks_serve(argc, argv);
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         printf("%s\n%s", usage, weft_config_help());
