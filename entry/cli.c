@@ -8,6 +8,7 @@
 #include "direct.h"
 #include "log.h"
 #include "message.h"
+#include "progress.h"
 #include "runner.h"
 #include "store.h"
 #include "taskfile.h"
@@ -392,22 +393,26 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     weft_store_destroy(s);
     if (st)
         return die("%s", err.msg);
+    json_t *progress = weft_progress_summary(acts);
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid,
+        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O, s:O}", "uid", w.uid,
                               "name", w.name, "status", weft_workflow_status_name(w.status),
                               "output", w.output, "error", w.error, "total", w.total, "remaining",
-                              w.remaining, "duration_s", w.run_s, "activities", acts);
+                              w.remaining, "duration_s", w.run_s, "progress", progress,
+                              "activities", acts);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);
         json_decref(o);
     } else {
+        char summary[256];
         printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name,
                weft_workflow_status_name(w.status), w.total, w.run_s);
+        printf("progress: %s\n", weft_progress_format(progress, summary, sizeof summary));
         if (w.error)
             printf("error: %s\n", w.error);
-        printf("%-24s %-14s %-10s %7s %10s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
-               "DURATION", "ERROR");
+        printf("%-24s %-14s %-10s %7s %10s %8s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
+               "DURATION", "PROGRESS", "ERROR / MESSAGE");
         size_t i;
         json_t *act;
         json_array_foreach(acts, i, act)
@@ -417,16 +422,17 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             if (json_is_number(d))
                 snprintf(dur, sizeof dur, "%.3fs", json_number_value(d));
             const char *error = json_string_value(json_object_get(act, "error"));
-            printf(
-                "%-24s %-14s %-10s %7d %10s  %s\n", json_string_value(json_object_get(act, "name")),
-                json_string_value(json_object_get(act, "task")),
-                json_string_value(json_object_get(act, "status")),
-                (int)json_integer_value(json_object_get(act, "attempt")), dur, error ? error : "");
-            json_t *progress = json_object_get(act, "progress");
+            json_t *pct = json_object_get(act, "progress");
             const char *pmsg = json_string_value(json_object_get(act, "progress_message"));
-            if (json_is_number(progress))
-                printf("%-24s   progress %.0f%%%s%s\n", "", json_number_value(progress),
-                       pmsg ? ": " : "", pmsg ? pmsg : "");
+            char pcol[16] = "-";
+            if (json_is_number(pct))
+                snprintf(pcol, sizeof pcol, "%.0f%%", json_number_value(pct));
+            printf("%-24s %-14s %-10s %7d %10s %8s  %s\n",
+                   json_string_value(json_object_get(act, "name")),
+                   json_string_value(json_object_get(act, "task")),
+                   json_string_value(json_object_get(act, "status")),
+                   (int)json_integer_value(json_object_get(act, "attempt")), dur, pcol,
+                   error ? error : pmsg ? pmsg : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)
@@ -439,6 +445,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             }
         }
     }
+    json_decref(progress);
     json_decref(acts);
     weft_workflow_info_finish(&w);
     return EXIT_DONE;

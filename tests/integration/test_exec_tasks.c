@@ -397,7 +397,8 @@ Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
 {
     char uid[WEFT_UUID_LEN + 1];
     harness_submit("{\"name\":\"progress\",\"activities\":["
-                   "{\"name\":\"p\",\"task\":\"py.progress\"}]}",
+                   "{\"name\":\"q\",\"task\":\"noop\"},"
+                   "{\"name\":\"p\",\"task\":\"py.progress\",\"depends_on\":[\"q\"]}]}",
                    NULL, uid);
     /* 300 reports in a burst, then 3 s of quiet: the last one is stored within the
      * throttle's half second, though most were never written */
@@ -420,7 +421,22 @@ Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
     char *cmd = weft_xasprintf("'%s' status %s", getenv("WEFT_BIN_WEFT"), uid);
     char *out = NULL;
     cr_assert_eq(harness_run(cmd, &out), 0);
-    cr_assert(strstr(out, "progress 100%: step 300 of 300"), "weft status shows it: %s", out);
+    /* the PROGRESS column, the message where an error would be, the workflow's X/N with
+     * its stage (q, a noop that p depends on, has ended) */
+    cr_assert(strstr(out, "100%  step 300 of 300"), "weft status shows it: %s", out);
+    cr_assert(strstr(out, "progress: 1/2 (stage: p)"), "weft status shows X/N and stage: %s",
+              out);
+    free(out);
+    free(cmd);
+    cmd = weft_xasprintf("'%s' status --json %s", getenv("WEFT_BIN_WEFT"), uid);
+    cr_assert_eq(harness_run(cmd, &out), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    cr_assert(doc, "status --json is JSON: %s", out);
+    json_t *wp = json_object_get(doc, "progress");
+    cr_assert_eq(json_integer_value(json_object_get(wp, "done")), 1, "%s", out);
+    cr_assert_eq(json_integer_value(json_object_get(wp, "total")), 2, "%s", out);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(wp, "stage"), 0)), "p");
+    json_decref(doc);
     free(out);
     free(cmd);
     weft_workflow_info w;
