@@ -33,13 +33,13 @@ enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3
 
 static const char usage[] =
     "usage: weft COMMAND [ARGS]\n"
-    "  submit FILE.json [--inputs JSON] [--uid UUID] [--wait] [--timeout S]\n"
+    "  submit FILE.json [--inputs JSON|@FILE] [--uid UUID] [--wait] [--timeout S]\n"
     "         publish a workflow to workflow_entry; prints its uid as the last line\n"
     "  status UID [--json]     workflow status and its activities\n"
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
     "         resume a failed workflow (completed activities are not run again)\n"
-    "  run FILE.json [--inputs JSON] [--task-timeout S] [--tasks TASKS.json]\n"
+    "  run FILE.json [--inputs JSON|@FILE] [--task-timeout S] [--tasks TASKS.json]\n"
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
@@ -217,8 +217,20 @@ static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t *
         return false;
     }
     weft_definition_destroy(def);
-    *inputs =
-        a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err) : json_object();
+    if (a->inputs && a->inputs[0] == '@') {
+        /* --inputs @FILE: the inputs from a file, as curl reads a body */
+        char *itext = read_file(a->inputs + 1, &len);
+        if (!itext) {
+            json_decref(*doc);
+            return false;
+        }
+        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
+        *inputs = weft_json_parse(itext, len, what, &err);
+        free(itext);
+    } else {
+        *inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
+                            : json_object();
+    }
     if (!*inputs || !json_is_object(*inputs)) {
         die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
         json_decref(*inputs);
