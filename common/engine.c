@@ -166,6 +166,27 @@ static weft_status resume(weft_engine *e, const char *uid, weft_err *err)
     return st;
 }
 
+/* Cancels workflow uid (DESIGN §12) under its lock, as resume does. The attempts still
+ * running hear of it from the store (weft_store_cancel_noticed) and stop. */
+static weft_status cancel(weft_engine *e, const char *uid, const char *reason, weft_err *err)
+{
+    held_lock lock;
+    weft_status st = with_lock(e, uid, RESUME_LOCK_WAIT_MS, &lock, err);
+    if (st)
+        return st;
+    weft_workflow_status was = WEFT_WORKFLOW_PENDING;
+    bool canceled = false;
+    st = weft_store_cancel(e->store, uid, reason, &was, &canceled, err);
+    unlock(&lock, uid);
+    if (!st && canceled)
+        WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "workflow canceled (was %s): %s",
+                 weft_workflow_status_name(was), reason);
+    else if (!st)
+        WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "cancel of a %s workflow: nothing to do",
+                 weft_workflow_status_name(was));
+    return st;
+}
+
 /* The uid a create message without workflow_uid gets: derived from its AMQP message_id, so
  * every redelivery of that message (and a publisher's retry under the same id) names the
  * same workflow; without either, a new one each time. */
@@ -192,6 +213,11 @@ weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, cons
     char uid[WEFT_UUID_LEN + 1];
     entry_uid(&m, message_id, uid);
 
+    if (m.cancel) {
+        st = cancel(e, uid, m.cancel_reason, err);
+        weft_entry_msg_finish(&m);
+        return st;
+    }
     if (!m.config) {
         st = resume(e, uid, err);
         weft_entry_msg_finish(&m);
@@ -351,8 +377,9 @@ static bool find_nul(const json_t *v, char *path, size_t n)
 }
 
 /* What the worker does while its attempt runs (about every 100 ms): keep the transport
- * alive, renew the lease every third of it, and settle the message once the attempt has run
- * ack_after_s. */
+ * alive, renew the lease every third of it, settle the message once the attempt has run
+ * ack_after_s, and stop the attempt when its workflow is canceled (heard on the store's
+ * connection at once, or from the next lease renewal). */
 typedef struct {
     weft_engine *e;
     const weft_attempt_msg *m;
@@ -361,6 +388,7 @@ typedef struct {
     bool settled;     /* the message was acknowledged early */
     bool settle_done; /* settled, or tried and failed: not tried again */
     bool lost;        /* the lease is no longer ours: the result will be dropped */
+    bool canceled;    /* the workflow was canceled: the runner stops the attempt */
     /* the last progress reported and not yet written (at most one write per
      * PROGRESS_INTERVAL_S: a task may report thousands a second) */
     bool progress_pending;
@@ -412,9 +440,13 @@ static void watch_attempt(void *arg, int ms)
     double now = weft_clock_s();
     flush_progress(w, now);
     weft_err err;
+    if (!w->canceled && weft_store_cancel_noticed(e->store, w->m->workflow_uid))
+        w->canceled = true;
     if (!w->lost && now - w->renewed >= w->lease_s / 3.0) {
-        weft_status st =
-            weft_store_renew_lease(e->store, w->m->activity_uid, w->m->attempt, w->lease_s, &err);
+        bool canceled = false;
+        weft_status st = weft_store_renew_lease(e->store, w->m->activity_uid, w->m->attempt,
+                                                w->lease_s, &canceled, &err);
+        w->canceled |= canceled;
         if (st == WEFT_ESTALE) {
             w->lost = true;
             WEFT_LOG(WEFT_LOG_WARN, w->m->workflow_uid, w->m->activity_uid,
@@ -457,6 +489,11 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     weft_claim c;
     weft_activity_state state;
     int lease_s = lease_of(e);
+    /* before the claim: a cancel committed after it is then heard (one before it makes the
+     * claim fail, the workflow no longer running) */
+    st = weft_store_listen_cancels(e->store, err);
+    if (st)
+        return st;
     st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, lease_s,
                           &c, &state, err);
     if (st == WEFT_ESTALE)
@@ -478,7 +515,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                            .started = started,
                            .renewed = started,
                            .progress_written = started - PROGRESS_INTERVAL_S};
-    weft_runner_opts opts = {c.timeout_s, e->grace_s, watch_attempt, &watch, record_progress};
+    weft_runner_opts opts = {c.timeout_s,     e->grace_s,     watch_attempt,
+                             &watch,          record_progress, &watch.canceled};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
     weft_task_result res =
@@ -494,11 +532,29 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                  " stored: encode binary data (base64) or strip it",
                  c.task, nul_at);
     }
+    if (abandoned && watch.canceled) {
+        /* stopped because its workflow was canceled: running → canceled, and the message is
+         * done with (acked); a workflow running again by now (it cannot be resumed, but
+         * should it be) gets the attempt queued and sent again */
+        bool canceled = false;
+        st = weft_store_release(e->store, m.activity_uid, m.attempt, &canceled, err);
+        WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, m.activity_uid,
+                 "attempt %d stopped: its workflow was canceled", m.attempt);
+        if (st == WEFT_OK && !canceled) {
+            st = publish_attempt(e, WEFT_QUEUE_DEFAULT, m.workflow_uid, m.activity_uid, m.attempt,
+                                 c.priority, err);
+            if (!st)
+                st = e->transport->flush(e->transport, err);
+        }
+        json_decref(input);
+        weft_claim_finish(&c);
+        return st == WEFT_ESTALE ? WEFT_OK : st;
+    }
     if (abandoned) {
         /* stopping, grace spent: hand the attempt back so its redelivery is no failure */
         WEFT_LOG(WEFT_LOG_WARN, m.workflow_uid, m.activity_uid,
                  "attempt %d unfinished at shutdown: handed back for redelivery", m.attempt);
-        st = weft_store_release(e->store, m.activity_uid, m.attempt, err);
+        st = weft_store_release(e->store, m.activity_uid, m.attempt, NULL, err);
         if (st == WEFT_OK && watch.settled) {
             /* its message is gone: send the released attempt again for its next run */
             st = publish_attempt(e, WEFT_QUEUE_DEFAULT, m.workflow_uid, m.activity_uid, m.attempt,

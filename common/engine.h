@@ -32,7 +32,7 @@ typedef struct {
 /* The lease of a running attempt when none is configured. */
 #define WEFT_LEASE_DEFAULT_S 30
 
-/* workflow_entry: create, idempotent re-submit, or resume. body and message_id (the AMQP
+/* workflow_entry: create, idempotent re-submit, resume or cancel. body and message_id (the AMQP
  * message_id, NULL when none) are borrowed. A create without workflow_uid takes its uid from
  * message_id, so redeliveries of one message create one workflow. */
 weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, const char *message_id,

@@ -1,5 +1,7 @@
 #include "message.h"
 
+#include "alloc.h"
+
 #include <string.h>
 
 json_t *weft_json_parse(const char *text, size_t len, const char *what, weft_err *err)
@@ -74,6 +76,37 @@ weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_byt
     return st;
 }
 
+/* The cancel member of an entry message: an object with an optional reason. */
+static weft_status decode_cancel(const json_t *cancel, bool has_config, weft_entry_msg *out,
+                                 weft_err *err)
+{
+    if (has_config)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message has both 'config' (create) and 'cancel': send one");
+    if (!json_is_object(cancel))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message field 'cancel' must be an object, e.g. {\"reason\": \"...\"}");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)cancel, key, v)
+    {
+        if (strcmp(key, "reason") != 0)
+            return weft_err_set(err, WEFT_EINVAL, "message field 'cancel': unknown field '%s'",
+                                key);
+    }
+    json_t *reason = json_object_get(cancel, "reason");
+    if (reason && !json_is_string(reason))
+        return weft_err_set(err, WEFT_EINVAL, "message field 'cancel.reason' must be a string");
+    const char *text = reason ? json_string_value(reason) : "";
+    if (strlen(text) > WEFT_CANCEL_REASON_MAX)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message field 'cancel.reason' is longer than %d bytes",
+                            WEFT_CANCEL_REASON_MAX);
+    out->cancel = true;
+    out->cancel_reason = weft_xstrdup(*text ? text : "no reason given");
+    return WEFT_OK;
+}
+
 weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes,
                                   weft_entry_msg *out, weft_err *err)
 {
@@ -97,6 +130,9 @@ weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes
     if (!st && !config && !out->has_uid)
         st = weft_err_set(err, WEFT_EINVAL,
                           "message needs 'config' (create) or 'workflow_uid' (resume)");
+    json_t *cancel = json_object_get(o, "cancel");
+    if (!st && cancel)
+        st = decode_cancel(cancel, config != NULL, out, err);
     if (!st) {
         out->config = json_incref(config);
         out->inputs = inputs ? json_incref(inputs) : json_object();
@@ -110,6 +146,8 @@ void weft_entry_msg_finish(weft_entry_msg *m)
     json_decref(m->config);
     json_decref(m->inputs);
     m->config = m->inputs = NULL;
+    free(m->cancel_reason);
+    m->cancel_reason = NULL;
 }
 
 static char *dump(json_t *o, size_t *len)
@@ -139,4 +177,12 @@ char *weft_msg_encode_entry(const json_t *config, const json_t *inputs, const ch
     if (uid)
         json_object_set_new(o, "workflow_uid", json_string(uid));
     return dump(o, len);
+}
+
+char *weft_msg_encode_cancel(const char *uid, const char *reason, size_t *len)
+{
+    json_t *cancel = json_object();
+    if (reason)
+        json_object_set_new(cancel, "reason", json_string(reason));
+    return dump(json_pack("{s:s, s:o}", "workflow_uid", uid, "cancel", cancel), len);
 }

@@ -239,6 +239,7 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
         PQfinish(s->conn);
     s->prepared = false;
     s->listening = false;
+    s->listening_cancels = false;
     s->conn = PQconnectdb(s->url);
     PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
     if (PQstatus(s->conn) != CONNECTION_OK) {

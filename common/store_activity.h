@@ -63,11 +63,12 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
                              const char *worker, int lease_s, weft_claim *claim,
                              weft_activity_state *state, weft_err *err);
 
-/* Extends the lease of running attempt (uid, attempt) to lease_s seconds from now.
- * WEFT_ESTALE when the attempt no longer runs (its lease expired and it was failed as lost,
- * or its workflow was settled): its result will be dropped. */
+/* Extends the lease of running attempt (uid, attempt) to lease_s seconds from now;
+ * *canceled (may be NULL) says whether its workflow was canceled meanwhile (the attempt
+ * must stop). WEFT_ESTALE when the attempt no longer runs (its lease expired and it was
+ * failed as lost, or its workflow was settled): its result will be dropped. */
 weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
-                                   weft_err *err);
+                                   bool *canceled, weft_err *err);
 
 /* Records the last progress (0..100) and message (borrowed; NULL: none) of running attempt
  * (uid, attempt). WEFT_ESTALE when the attempt no longer runs. */
@@ -89,9 +90,11 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
                             bool *retrying, weft_err *err);
 
 /* Hands a running attempt back (running → queued) when a stopping worker gives it up, so
- * its redelivery runs it without counting a failure; in a workflow that no longer runs,
- * running → canceled. WEFT_ESTALE if it no longer runs. */
-weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err);
+ * its redelivery runs it without counting a failure; in a workflow that no longer runs
+ * (canceled, or failed), running → canceled, and *canceled (may be NULL) says so.
+ * WEFT_ESTALE if it no longer runs. */
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, bool *canceled,
+                               weft_err *err);
 
 /* Where an activity stands, into *state (WEFT_ENOTFOUND if unknown). */
 weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activity_state *state,

@@ -21,7 +21,8 @@ struct weft_store {
     bool replace; /* a result over RECONNECT_AFTER_BYTES was read */
     char *url;    /* owned */
     bool prepared;
-    bool listening;
+    bool listening;         /* LISTEN weft_workflow issued on this connection */
+    bool listening_cancels; /* LISTEN weft_cancel issued on this connection */
     bool tls_refused; /* the last connection attempt failed on TLS: certificate or sslmode */
 };
 

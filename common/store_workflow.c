@@ -181,6 +181,47 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
     return st;
 }
 
+weft_status weft_store_cancel(weft_store *s, const char *uid, const char *reason,
+                              weft_workflow_status *was, bool *canceled, weft_err *err)
+{
+    const char *p[] = {uid, reason};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_CANCEL, p, &r, err);
+    if (st)
+        return st;
+    if (PQntuples(r) == 0)
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown workflow %s", uid);
+    else
+        st = weft_store_workflow_status(r, 0, 0, was, err);
+    if (!st)
+        *canceled = PQgetvalue(r, 0, 1)[0] == 't';
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_listen_cancels(weft_store *s, weft_err *err)
+{
+    weft_status st = weft_store_ensure(s, err);
+    if (!st && !s->listening_cancels) {
+        st = weft_store_run(s, WEFT_SQL_LISTEN_CANCEL, NULL, NULL, err);
+        s->listening_cancels = st == WEFT_OK;
+    }
+    return st;
+}
+
+bool weft_store_cancel_noticed(weft_store *s, const char *uid)
+{
+    if (!s->conn || !s->listening_cancels || !PQconsumeInput(s->conn))
+        return false;
+    bool heard = false;
+    PGnotify *n;
+    while ((n = PQnotifies(s->conn))) {
+        heard |= strcmp(n->relname, "weft_cancel") == 0 && strcmp(n->extra, uid) == 0;
+        PQfreemem(n);
+    }
+    return heard;
+}
+
 weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err)
 {
     weft_status st = weft_store_ensure(s, err);

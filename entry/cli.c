@@ -39,6 +39,8 @@ static const char usage[] =
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
     "         resume a failed workflow (completed activities are not run again)\n"
+    "  cancel UID [--reason TEXT] [--wait] [--timeout S]\n"
+    "         cancel a workflow: queued work is dropped, running attempts are stopped\n"
     "  run FILE.json [--inputs JSON|@FILE] [--task-timeout S] [--tasks TASKS.json]\n"
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
@@ -63,6 +65,7 @@ typedef struct {
     const char *uid;
     const char *task_timeout;
     const char *tasks;
+    const char *reason;
     bool wait;
     bool json;
     double timeout_s; /* < 0: none */
@@ -76,7 +79,8 @@ enum {
     OPT_TIMEOUT = 8,
     OPT_JSON = 16,
     OPT_TASK_TIMEOUT = 32,
-    OPT_TASKS = 64
+    OPT_TASKS = 64,
+    OPT_REASON = 128
 };
 
 static const struct option all_options[] = {
@@ -87,6 +91,7 @@ static const struct option all_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
     {"tasks", required_argument, NULL, OPT_TASKS},
+    {"reason", required_argument, NULL, OPT_REASON},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -112,10 +117,12 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         case OPT_UID:
         case OPT_TASK_TIMEOUT:
         case OPT_TASKS:
-            *(c == OPT_INPUTS  ? &a->inputs
-              : c == OPT_UID   ? &a->uid
-              : c == OPT_TASKS ? &a->tasks
-                               : &a->task_timeout) = optarg;
+        case OPT_REASON:
+            *(c == OPT_INPUTS   ? &a->inputs
+              : c == OPT_UID    ? &a->uid
+              : c == OPT_TASKS  ? &a->tasks
+              : c == OPT_REASON ? &a->reason
+                                : &a->task_timeout) = optarg;
             break;
         case OPT_WAIT:
         case OPT_JSON:
@@ -273,8 +280,11 @@ static int report(const weft_workflow_info *w)
         free(s);
         return EXIT_DONE;
     }
-    fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid, weft_workflow_status_name(w->status),
-            w->error ? w->error : "no error recorded");
+    if (w->status == WEFT_WORKFLOW_CANCELED && w->error && !strncmp(w->error, "canceled: ", 10))
+        fprintf(stderr, "weft: workflow %s %s\n", w->uid, w->error); /* "canceled: REASON" */
+    else
+        fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid,
+                weft_workflow_status_name(w->status), w->error ? w->error : "no error recorded");
     return EXIT_WORKFLOW_FAILED;
 }
 
@@ -378,6 +388,40 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     if (rc || !a.wait)
         return rc;
     return wait_for(cfg, a.positional, a.timeout_s, stale_run_s);
+}
+
+static int cmd_cancel(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_uid_args(argc, argv, &a, OPT_REASON | OPT_WAIT | OPT_TIMEOUT))
+        return EXIT_ERROR;
+    if (a.reason && strlen(a.reason) > WEFT_CANCEL_REASON_MAX)
+        return die("--reason is longer than %d bytes", WEFT_CANCEL_REASON_MAX);
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    weft_workflow_info w;
+    weft_err err = {0};
+    weft_status st = weft_store_workflow(s, a.positional, &w, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (weft_workflow_status_terminal(w.status)) {
+        /* sent anyway: the entry consumer decides, and says "nothing to do" in its log */
+        fprintf(stderr, "weft: workflow %s is already %s: the cancel will change nothing\n",
+                w.uid, weft_workflow_status_name(w.status));
+    } else {
+        fprintf(stderr, "weft: canceling %s workflow %s\n", weft_workflow_status_name(w.status),
+                w.uid);
+    }
+    weft_workflow_info_finish(&w);
+    size_t len;
+    char *body = weft_msg_encode_cancel(a.positional, a.reason, &len);
+    int rc = publish_entry(cfg, body, len);
+    free(body);
+    if (rc || !a.wait)
+        return rc;
+    return wait_for(cfg, a.positional, a.timeout_s, -1);
 }
 
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
@@ -550,6 +594,7 @@ int main(int argc, char **argv)
                 {"status", cmd_status},
                 {"wait", cmd_wait},
                 {"resume", cmd_resume},
+                {"cancel", cmd_cancel},
                 {"run", cmd_run}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

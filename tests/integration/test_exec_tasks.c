@@ -50,6 +50,15 @@ static const char py_tasks[] =
     "    while os.path.exists(params['while_file']) and time.time() < end:\n"
     "        time.sleep(0.1)\n"
     "    return {}\n"
+    "@worker.task('py.patient')\n"
+    "def patient(params, ctx):\n"
+    "    import time\n"
+    "    end = time.time() + 30\n"
+    "    while not ctx.cancelled and time.time() < end:\n"
+    "        time.sleep(0.05)\n"
+    "    if ctx.cancelled:\n"
+    "        open(params['note'], 'w').write('cancel heard by attempt %d' % ctx.attempt)\n"
+    "    return {}\n"
     "@worker.task('py.env')\n"
     "def env(params, ctx):\n"
     "    return {'names': sorted(os.environ)}\n"
@@ -102,6 +111,7 @@ static void setup(void)
         "\"py.env\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.progress\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.slow\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
+        "\"py.patient\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"sh.stamp\": {\"exec\": [\"sh\", \"stamp.sh\"], \"mode\": \"oneshot\"},"
         "\"bad.garbage\": {\"exec\": [\"sh\", \"garbage.sh\"]},"
         "\"bad.toolong\": {\"exec\": [\"sh\", \"toolong.sh\"]},"
@@ -111,7 +121,7 @@ static void setup(void)
         "\"bad.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
         "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]},"
         "\"checksum\": {\"plugin\": \"%s/libchecksum_plugin.so\"}}}",
-        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, plugins);
+        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, plugins);
     write_file("tasks.json", tasks);
     free(tasks);
     char path[300];
@@ -494,4 +504,42 @@ Test(exec_tasks, sigterm_past_the_grace_stops_the_task_process_and_hands_the_att
     cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "s"), "attempts")), 1,
                  "the cut attempt was not counted as a failure");
     json_decref(acts);
+}
+
+Test(exec_tasks, a_cancel_reaches_the_running_handler_as_its_cancel_line_and_stops_it)
+{
+    char def[512], note[320];
+    snprintf(note, sizeof note, "%s/cancel-note", dir);
+    snprintf(def, sizeof def,
+             "{\"name\":\"cancel_exec\",\"activities\":["
+             "{\"name\":\"wait\",\"task\":\"py.patient\",\"params\":{\"note\":\"%s\"}},"
+             "{\"name\":\"next\",\"task\":\"noop\",\"depends_on\":[\"wait\"]}]}",
+             note);
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit(def, NULL, uid);
+    json_decref(harness_wait_activity(uid, "wait", "running", 20));
+    double t0 = weft_clock_s();
+    char *cmd = weft_xasprintf("'%s' cancel %s --reason 'user pressed stop' --wait --timeout 20",
+                               getenv("WEFT_BIN_WEFT"), uid);
+    char *out = NULL;
+    cr_assert_eq(harness_run(cmd, &out), 1, "weft cancel --wait exits like wait: %s", out);
+    free(out);
+    free(cmd);
+    weft_workflow_info w;
+    harness_wait(uid, 10, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_CANCELED);
+    cr_assert_str_eq(w.error, "canceled: user pressed stop");
+    weft_workflow_info_finish(&w);
+    /* the handler saw ctx.cancelled: the cancel line reached it */
+    harness_wait_lines(note, "cancel heard by attempt 1", 1, 15, "the handler's note");
+    double took = weft_clock_s() - t0;
+    cr_assert_lt(took, 5, "stopped within seconds (%.1f s): heard at once, not at the lease renewal (every 10 s) nor the task's 30 s", took);
+    json_t *acts = harness_wait_activity(uid, "wait", "canceled", 10);
+    cr_assert_str_eq(json_string_value(json_object_get(harness_activity(acts, "next"), "status")),
+                     "canceled");
+    cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "next"), "attempts")), 0,
+                 "the dependent never ran");
+    json_decref(acts);
+    harness_wait_lines(log_path, "attempt 1 stopped: its workflow was canceled", 1, 10,
+                       "the worker's log");
 }
