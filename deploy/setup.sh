@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# deploy/setup.sh [BUILD_DIR] [MESON_OPTIONS...] - install what building weft needs (Debian
-# packages, only those missing) and build it with meson into BUILD_DIR (default build).
+# deploy/setup.sh [BUILD_DIR] [MESON_OPTIONS...] - install what building and testing weft
+# need (Debian packages, only those missing) and build it with meson into BUILD_DIR
+# (default build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(gcc pkg-config meson ninja-build librabbitmq-dev libhiredis-dev
                 libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libcriterion-dev)
+# what tests/deploy/test_deploy_files.py checks the deploy files with
+CHECK_PACKAGES=(python3 python3-yaml systemd docker-compose shellcheck binutils)
 
 missing=()
-for p in "${BUILD_PACKAGES[@]}"; do
+for p in "${BUILD_PACKAGES[@]}" "${CHECK_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
