@@ -11,6 +11,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <openssl/x509.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,6 +360,16 @@ void weft_broker_on_wait(weft_broker *b, void (*hook)(void *arg), void *arg)
     b->wait_arg = arg;
 }
 
+/* The publish just made awaits its confirm. */
+static void track_unconfirmed(weft_broker *b)
+{
+    if (b->nunconfirmed == b->capunconfirmed) {
+        b->capunconfirmed = b->capunconfirmed ? b->capunconfirmed * 2 : 64;
+        b->unconfirmed = weft_xrealloc(b->unconfirmed, b->capunconfirmed * sizeof(uint64_t));
+    }
+    b->unconfirmed[b->nunconfirmed++] = b->next_seq++;
+}
+
 static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
                            int priority, amqp_table_t *headers, const char *message_id,
                            weft_err *err)
@@ -389,11 +400,7 @@ static weft_status publish(weft_broker *b, const char *queue, const char *body, 
                                 &props, bytes);
     if (rc != AMQP_STATUS_OK)
         return fail(b, err, "publish", amqp_error_string2(rc));
-    if (b->nunconfirmed == b->capunconfirmed) {
-        b->capunconfirmed = b->capunconfirmed ? b->capunconfirmed * 2 : 64;
-        b->unconfirmed = weft_xrealloc(b->unconfirmed, b->capunconfirmed * sizeof(uint64_t));
-    }
-    b->unconfirmed[b->nunconfirmed++] = b->next_seq++;
+    track_unconfirmed(b);
     return WEFT_OK;
 }
 
@@ -434,8 +441,59 @@ static void confirm(weft_broker *b, uint64_t tag, bool multiple)
     b->nunconfirmed = w;
 }
 
-/* Reads the content header and body frames that follow a basic.deliver/return/get-ok. */
-static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
+struct weft_broker_props {
+    amqp_pool_t pool; /* holds every byte p points to */
+    amqp_basic_properties_t p;
+};
+
+static amqp_bytes_t pool_dup(amqp_pool_t *pool, amqp_bytes_t src)
+{
+    amqp_bytes_t out = {0, NULL};
+    if (src.len == 0)
+        return out;
+    amqp_pool_alloc_bytes(pool, src.len, &out);
+    if (!out.bytes)
+        abort(); /* alloc.h: exhaustion aborts */
+    memcpy(out.bytes, src.bytes, src.len);
+    return out;
+}
+
+/* A copy of p that outlives the frame it was decoded from. */
+static weft_broker_props *props_copy(const amqp_basic_properties_t *p)
+{
+    weft_broker_props *c = weft_xcalloc(1, sizeof *c);
+    init_amqp_pool(&c->pool, 4096);
+    if (!p)
+        return c;
+    c->p = *p;
+    /* a field whose flag is clear holds whatever the decoder left there */
+    struct {
+        amqp_flags_t flag;
+        amqp_bytes_t *field;
+    } fields[] = {{AMQP_BASIC_CONTENT_TYPE_FLAG, &c->p.content_type},
+                  {AMQP_BASIC_CONTENT_ENCODING_FLAG, &c->p.content_encoding},
+                  {AMQP_BASIC_CORRELATION_ID_FLAG, &c->p.correlation_id},
+                  {AMQP_BASIC_REPLY_TO_FLAG, &c->p.reply_to},
+                  {AMQP_BASIC_EXPIRATION_FLAG, &c->p.expiration},
+                  {AMQP_BASIC_MESSAGE_ID_FLAG, &c->p.message_id},
+                  {AMQP_BASIC_TYPE_FLAG, &c->p.type},
+                  {AMQP_BASIC_USER_ID_FLAG, &c->p.user_id},
+                  {AMQP_BASIC_APP_ID_FLAG, &c->p.app_id},
+                  {AMQP_BASIC_CLUSTER_ID_FLAG, &c->p.cluster_id}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        *fields[i].field = p->_flags & fields[i].flag ? pool_dup(&c->pool, *fields[i].field)
+                                                      : (amqp_bytes_t){0, NULL};
+    if (!(p->_flags & AMQP_BASIC_HEADERS_FLAG))
+        c->p.headers = amqp_empty_table;
+    else if (amqp_table_clone(&p->headers, &c->p.headers, &c->pool) != AMQP_STATUS_OK)
+        abort();
+    return c;
+}
+
+/* Reads the content header and body frames that follow a basic.deliver/return/get-ok; a
+ * copy of the properties into *props when props is not NULL. */
+static weft_status read_content(weft_broker *b, weft_delivery *d, weft_broker_props **props,
+                                weft_err *err)
 {
     amqp_frame_t f;
     int rc = amqp_simple_wait_frame(b->conn, &f);
@@ -445,6 +503,8 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
         return fail(b, err, "reading a message", "expected a content header");
     size_t size = (size_t)f.payload.properties.body_size;
     amqp_basic_properties_t *p = f.payload.properties.decoded;
+    if (props)
+        *props = props_copy(p);
     if (p && (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) && p->message_id.len > 0)
         d->message_id = weft_xstrndup(p->message_id.bytes, p->message_id.len);
     if (p && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
@@ -528,7 +588,7 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         snprintf(b->confirm_error, sizeof b->confirm_error, "message to '%.*s' was unroutable",
                  (int)r->routing_key.len, (char *)r->routing_key.bytes);
         weft_delivery tmp = {0};
-        st = read_content(b, &tmp, err);
+        st = read_content(b, &tmp, NULL, err);
         weft_delivery_finish(&tmp);
         break;
     }
@@ -537,7 +597,7 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         delivery_node *n = weft_xcalloc(1, sizeof *n);
         n->d.tag = dm->delivery_tag;
         n->d.redelivered = dm->redelivered;
-        st = read_content(b, &n->d, err);
+        st = read_content(b, &n->d, NULL, err);
         if (st) {
             weft_delivery_finish(&n->d);
             free(n);
@@ -741,10 +801,14 @@ weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *
     return WEFT_OK;
 }
 
-weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *out, weft_err *err)
+/* basic.get, acked by the broker at once (no_ack) or held; props as read_content takes it. */
+static weft_status basic_get(weft_broker *b, const char *queue, bool no_ack, weft_delivery *out,
+                             weft_broker_props **props, weft_err *err)
 {
     memset(out, 0, sizeof *out);
-    amqp_rpc_reply_t r = amqp_basic_get(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1);
+    if (props)
+        *props = NULL;
+    amqp_rpc_reply_t r = amqp_basic_get(b->conn, CHANNEL, amqp_cstring_bytes(queue), no_ack);
     weft_status st = check_reply(b, r, "basic.get", err);
     if (st)
         return st;
@@ -753,9 +817,163 @@ weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *ou
     amqp_basic_get_ok_t *ok = r.reply.decoded;
     out->tag = ok->delivery_tag;
     out->redelivered = ok->redelivered;
-    st = read_content(b, out, err);
+    st = read_content(b, out, props, err);
     amqp_maybe_release_buffers(b->conn);
-    if (st)
+    if (st) {
         weft_delivery_finish(out);
+        if (props) {
+            weft_broker_props_destroy(*props);
+            *props = NULL;
+        }
+    }
     return st;
+}
+
+weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *out, weft_err *err)
+{
+    return basic_get(b, queue, true, out, NULL, err);
+}
+
+weft_status weft_broker_get_held(weft_broker *b, const char *queue, weft_delivery *out,
+                                 weft_broker_props **props, weft_err *err)
+{
+    return basic_get(b, queue, false, out, props, err);
+}
+
+void weft_broker_props_destroy(weft_broker_props *props)
+{
+    if (!props)
+        return;
+    empty_amqp_pool(&props->pool);
+    free(props);
+}
+
+static json_t *field_json(const amqp_field_value_t *v);
+
+static json_t *table_json(const amqp_table_t *t)
+{
+    json_t *o = json_object();
+    for (int i = 0; i < t->num_entries; i++) {
+        char *key = weft_xstrndup(t->entries[i].key.bytes, t->entries[i].key.len);
+        json_object_set_new(o, key, field_json(&t->entries[i].value));
+        free(key);
+    }
+    return o;
+}
+
+static json_t *field_json(const amqp_field_value_t *v)
+{
+    json_t *j = NULL;
+    switch (v->kind) {
+    case AMQP_FIELD_KIND_BOOLEAN:
+        return json_boolean(v->value.boolean);
+    case AMQP_FIELD_KIND_I8:
+        return json_integer(v->value.i8);
+    case AMQP_FIELD_KIND_U8:
+        return json_integer(v->value.u8);
+    case AMQP_FIELD_KIND_I16:
+        return json_integer(v->value.i16);
+    case AMQP_FIELD_KIND_U16:
+        return json_integer(v->value.u16);
+    case AMQP_FIELD_KIND_I32:
+        return json_integer(v->value.i32);
+    case AMQP_FIELD_KIND_U32:
+        return json_integer(v->value.u32);
+    case AMQP_FIELD_KIND_I64:
+        return json_integer(v->value.i64);
+    case AMQP_FIELD_KIND_U64:
+    case AMQP_FIELD_KIND_TIMESTAMP:
+        return json_integer((json_int_t)v->value.u64);
+    case AMQP_FIELD_KIND_F32:
+        return json_real(v->value.f32);
+    case AMQP_FIELD_KIND_F64:
+        return json_real(v->value.f64);
+    case AMQP_FIELD_KIND_UTF8:
+    case AMQP_FIELD_KIND_BYTES:
+        j = json_stringn(v->value.bytes.bytes, v->value.bytes.len);
+        return j ? j : json_null();
+    case AMQP_FIELD_KIND_TABLE:
+        return table_json(&v->value.table);
+    case AMQP_FIELD_KIND_ARRAY:
+        j = json_array();
+        for (int i = 0; i < v->value.array.num_entries; i++)
+            json_array_append_new(j, field_json(&v->value.array.entries[i]));
+        return j;
+    default:
+        return json_null();
+    }
+}
+
+json_t *weft_broker_props_json(const weft_broker_props *props)
+{
+    json_t *o = json_object();
+    const amqp_basic_properties_t *p = &props->p;
+    static const struct {
+        const char *name;
+        amqp_flags_t flag;
+        size_t offset;
+    } texts[] = {
+        {"content_type", AMQP_BASIC_CONTENT_TYPE_FLAG,
+         offsetof(amqp_basic_properties_t, content_type)},
+        {"content_encoding", AMQP_BASIC_CONTENT_ENCODING_FLAG,
+         offsetof(amqp_basic_properties_t, content_encoding)},
+        {"correlation_id", AMQP_BASIC_CORRELATION_ID_FLAG,
+         offsetof(amqp_basic_properties_t, correlation_id)},
+        {"reply_to", AMQP_BASIC_REPLY_TO_FLAG, offsetof(amqp_basic_properties_t, reply_to)},
+        {"expiration", AMQP_BASIC_EXPIRATION_FLAG, offsetof(amqp_basic_properties_t, expiration)},
+        {"message_id", AMQP_BASIC_MESSAGE_ID_FLAG, offsetof(amqp_basic_properties_t, message_id)},
+        {"type", AMQP_BASIC_TYPE_FLAG, offsetof(amqp_basic_properties_t, type)},
+        {"user_id", AMQP_BASIC_USER_ID_FLAG, offsetof(amqp_basic_properties_t, user_id)},
+        {"app_id", AMQP_BASIC_APP_ID_FLAG, offsetof(amqp_basic_properties_t, app_id)},
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        if (!(p->_flags & texts[i].flag))
+            continue;
+        const amqp_bytes_t *v = (const amqp_bytes_t *)((const char *)p + texts[i].offset);
+        json_t *s = json_stringn(v->bytes ? v->bytes : "", v->len);
+        json_object_set_new(o, texts[i].name, s ? s : json_null());
+    }
+    if (p->_flags & AMQP_BASIC_DELIVERY_MODE_FLAG)
+        json_object_set_new(o, "delivery_mode", json_integer(p->delivery_mode));
+    if (p->_flags & AMQP_BASIC_PRIORITY_FLAG)
+        json_object_set_new(o, "priority", json_integer(p->priority));
+    if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG)
+        json_object_set_new(o, "timestamp", json_integer((json_int_t)p->timestamp));
+    if (p->_flags & AMQP_BASIC_HEADERS_FLAG)
+        json_object_set_new(o, "headers", table_json(&p->headers));
+    return o;
+}
+
+/* Headers that describe a dead-lettering, not the message: x-weft-* (weft_broker_dead_letter)
+ * and x-death (the broker's). */
+static bool dead_letter_header(amqp_bytes_t key)
+{
+    return (key.len >= 7 && memcmp(key.bytes, "x-weft-", 7) == 0) ||
+           (key.len == 7 && memcmp(key.bytes, "x-death", 7) == 0);
+}
+
+weft_status weft_broker_republish(weft_broker *b, const char *queue, const char *body, size_t len,
+                                  const weft_broker_props *props, weft_err *err)
+{
+    if (!b->healthy)
+        return fail(b, err, "publish", "connection is down");
+    amqp_basic_properties_t p = props->p;
+    p._flags &= ~(amqp_flags_t)AMQP_BASIC_USER_ID_FLAG;
+    amqp_table_entry_t *kept = NULL;
+    if (p._flags & AMQP_BASIC_HEADERS_FLAG) {
+        kept = weft_xcalloc((size_t)p.headers.num_entries + 1, sizeof *kept);
+        int n = 0;
+        for (int i = 0; i < p.headers.num_entries; i++)
+            if (!dead_letter_header(p.headers.entries[i].key))
+                kept[n++] = p.headers.entries[i];
+        p.headers = (amqp_table_t){n, kept};
+    }
+    amqp_bytes_t bytes = {len, (void *)body};
+    int rc = amqp_basic_publish(b->conn, CHANNEL, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0,
+                                &p, bytes);
+    free(kept);
+    if (rc != AMQP_STATUS_OK)
+        return fail(b, err, "publish", amqp_error_string2(rc));
+    track_unconfirmed(b);
+    return WEFT_OK;
 }

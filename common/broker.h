@@ -13,6 +13,8 @@
 #include "queues.h"
 #include "status.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -127,6 +129,35 @@ weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *
 /* Takes one message from queue without a consumer (basic.get, auto-ack): WEFT_ENOTFOUND
  * when the queue is empty. For tools and tests that inspect weft.dead. */
 weft_status weft_broker_get(weft_broker *b, const char *queue, weft_delivery *out, weft_err *err);
+
+/* Holding messages to look at them (weft dead). weft_broker_get_held takes one with basic.get
+ * in manual-ack mode: it stays in its queue, unacknowledged and invisible to other readers,
+ * until this connection acks it (gone), rejects it, or closes: a close puts every message
+ * it holds back in its place in the queue (RabbitMQ keeps a classic queue's order for
+ * returned messages), redelivered flag set. A message's AMQP properties come with it as a
+ * weft_broker_props, so that it can be published again as it was. */
+typedef struct weft_broker_props weft_broker_props;
+
+/* basic.get without ack from queue: WEFT_ENOTFOUND when the queue has no message ready. On
+ * WEFT_OK *out is filled as weft_broker_get does, and *props is new (free with
+ * weft_broker_props_destroy). */
+weft_status weft_broker_get_held(weft_broker *b, const char *queue, weft_delivery *out,
+                                 weft_broker_props **props, weft_err *err);
+
+/* The properties as a new JSON object: the AMQP basic properties that are set, by their
+ * names (content_type, delivery_mode, priority, message_id, timestamp, ...), and headers
+ * as an object of their values (tables as objects, arrays as arrays, text that is not UTF-8
+ * as null). */
+json_t *weft_broker_props_json(const weft_broker_props *props);
+
+void weft_broker_props_destroy(weft_broker_props *props);
+
+/* Publishes body (borrowed) to queue with props (borrowed): the same properties and
+ * message_id, headers included except weft's x-weft-* and the broker's x-death, and except
+ * user_id (the broker refuses one that is not this connection's user). Waits for nothing:
+ * call weft_broker_wait_confirms. */
+weft_status weft_broker_republish(weft_broker *b, const char *queue, const char *body, size_t len,
+                                  const weft_broker_props *props, weft_err *err);
 
 /* The delay bucket a retry of delay_ms goes to: the smallest bucket >= delay_ms. */
 int weft_broker_delay_bucket(int delay_ms);
