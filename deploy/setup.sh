@@ -9,6 +9,8 @@ BUILD_PACKAGES=(gcc pkg-config meson ninja-build librabbitmq-dev libhiredis-dev
                 libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libcriterion-dev)
 # what tests/deploy/test_deploy_files.py checks the deploy files with
 CHECK_PACKAGES=(python3 python3-yaml systemd docker-compose shellcheck binutils)
+# what tests/integration/test_ops_cli.c drives: dot (weft graph), script (weft watch in a pty)
+CHECK_PACKAGES+=(graphviz bsdutils)
 
 missing=()
 for p in "${BUILD_PACKAGES[@]}" "${CHECK_PACKAGES[@]}"; do

@@ -1,5 +1,7 @@
 /* weft: the command-line client. submit/resume publish to workflow_entry with a confirm;
  * status/wait read Postgres; run executes a workflow in-process (direct mode). */
+#include "cli.h"
+
 #include "alloc.h"
 #include "broker.h"
 #include "clock.h"
@@ -16,20 +18,10 @@
 #include "tasks.h"
 #include "uuid.h"
 
-#include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Exit codes, shared by every command. */
-enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3 };
-
-/* How long `wait` treats an unknown uid as "not created yet" (the entry consumer normally
- * creates a submitted workflow within milliseconds). */
-#define UNKNOWN_GRACE_S 15.0
 
 static const char usage[] =
     "usage: weft COMMAND [ARGS]\n"
@@ -45,167 +37,25 @@ static const char usage[] =
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
+    "  list [--status S] [--name N] [--limit N] [--json]\n"
+    "         workflows, newest first (default limit 50)\n"
+    "  watch UID [--interval S] [--timeout S]\n"
+    "         live progress (redrawn in place on a terminal); exits like wait\n"
+    "  graph FILE.json|UID [--format dot|mermaid]\n"
+    "         the DAG as Graphviz DOT or Mermaid, coloured by status for a UID\n"
+    "  dead list [--limit N] [--json]    the dead-letter queue weft.dead, with reasons\n"
+    "  dead show N|ID [--id ID] [--json] one message: headers, properties, body\n"
+    "  dead requeue N|ID [--id ID]       back to its queue (x-weft-queue), then removed\n"
+    "  dead drop N|ID [--id ID]          removed; N is the position `dead list` shows,\n"
+    "         ID its message id; --id refuses when the message at N is another one\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
-static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "weft: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return EXIT_ERROR;
-}
-
-typedef struct {
-    const char *positional;
-    const char *inputs;
-    const char *uid;
-    const char *task_timeout;
-    const char *tasks;
-    const char *reason;
-    bool wait;
-    bool json;
-    double timeout_s; /* < 0: none */
-} cli_args;
-
-/* The options of the commands; each command allows some of them (a mask of their flags). */
-enum {
-    OPT_INPUTS = 1,
-    OPT_UID = 2,
-    OPT_WAIT = 4,
-    OPT_TIMEOUT = 8,
-    OPT_JSON = 16,
-    OPT_TASK_TIMEOUT = 32,
-    OPT_TASKS = 64,
-    OPT_REASON = 128
-};
-
-static const struct option all_options[] = {
-    {"inputs", required_argument, NULL, OPT_INPUTS},
-    {"uid", required_argument, NULL, OPT_UID},
-    {"wait", no_argument, NULL, OPT_WAIT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
-    {"tasks", required_argument, NULL, OPT_TASKS},
-    {"reason", required_argument, NULL, OPT_REASON},
-};
-#define N_OPTIONS (sizeof all_options / sizeof all_options[0])
-
-/* Parses the arguments after the command (argv[1]): the options in allowed, anywhere, and
- * one positional argument. Prints the error and returns false on bad usage. */
-static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
-{
-    memset(a, 0, sizeof *a);
-    a->timeout_s = -1;
-    struct option opts[N_OPTIONS + 1];
-    size_t n = 0;
-    for (size_t i = 0; i < N_OPTIONS; i++)
-        if (allowed & all_options[i].val)
-            opts[n++] = all_options[i];
-    opts[n] = (struct option){0};
-    opterr = 0; /* the messages are ours */
-    optind = 1; /* argv + 1: the command stands where getopt expects the program name */
-    int c;
-    while ((c = getopt_long(argc - 1, argv + 1, ":", opts, NULL)) != -1) {
-        const char *opt = argv[1 + optind - 1];
-        switch (c) {
-        case OPT_INPUTS: /* the options with a value, then the switches */
-        case OPT_UID:
-        case OPT_TASK_TIMEOUT:
-        case OPT_TASKS:
-        case OPT_REASON:
-            *(c == OPT_INPUTS   ? &a->inputs
-              : c == OPT_UID    ? &a->uid
-              : c == OPT_TASKS  ? &a->tasks
-              : c == OPT_REASON ? &a->reason
-                                : &a->task_timeout) = optarg;
-            break;
-        case OPT_WAIT:
-        case OPT_JSON:
-            *(c == OPT_WAIT ? &a->wait : &a->json) = true;
-            break;
-        case OPT_TIMEOUT: {
-            char *end;
-            a->timeout_s = strtod(optarg, &end);
-            if (!*optarg || *end || a->timeout_s < 0) {
-                die("--timeout needs a number of seconds >= 0");
-                return false;
-            }
-            break;
-        }
-        case ':':
-            die("option '%s' needs a value", opt);
-            return false;
-        default:
-            if (optopt)
-                die("unknown option '-%c' for '%s' (see weft --help)", optopt, argv[1]);
-            else
-                die("unknown option '%s' for '%s' (see weft --help)", opt, argv[1]);
-            return false;
-        }
-    }
-    int first = 1 + optind;
-    if (first < argc)
-        a->positional = argv[first];
-    if (first + 1 < argc) {
-        die("unexpected argument '%s' (see weft --help)", argv[first + 1]);
-        return false;
-    }
-    if (!a->positional) {
-        die("'%s' needs an argument (see weft --help)", argv[1]);
-        return false;
-    }
-    return true;
-}
-
-/* parse_args for the commands whose argument is a workflow uid. */
-static bool parse_uid_args(int argc, char **argv, cli_args *a, int allowed)
-{
-    if (!parse_args(argc, argv, a, allowed))
-        return false;
-    if (!weft_uuid_valid(a->positional)) {
-        die("'%s' is not a workflow uid", a->positional);
-        return false;
-    }
-    return true;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        die("cannot read '%s': %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = weft_xmalloc(cap);
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap)
-            buf = weft_xrealloc(buf, cap *= 2);
-    }
-    bool failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        die("cannot read '%s'", path);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
 /* Loads the definition file and inputs; prints the error and returns false when invalid. */
-static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t **doc,
+static bool load_workflow(const weft_cli_args *a, const weft_limits *limits, json_t **doc,
                           json_t **inputs)
 {
     size_t len;
-    char *text = read_file(a->positional, &len);
+    char *text = weft_cli_read_file(a->positional, &len);
     if (!text)
         return false;
     weft_err err = {0};
@@ -214,19 +64,19 @@ static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t *
     *doc = weft_json_parse(text, len, what, &err);
     free(text);
     if (!*doc) {
-        die("%s", err.msg);
+        weft_cli_die("%s", err.msg);
         return false;
     }
     weft_definition *def;
     if (weft_definition_parse(*doc, limits, NULL, &def, &err)) {
-        die("'%s': invalid definition: %s", a->positional, err.msg);
+        weft_cli_die("'%s': invalid definition: %s", a->positional, err.msg);
         json_decref(*doc);
         return false;
     }
     weft_definition_destroy(def);
     if (a->inputs && a->inputs[0] == '@') {
         /* --inputs @FILE: the inputs from a file, as curl reads a body */
-        char *itext = read_file(a->inputs + 1, &len);
+        char *itext = weft_cli_read_file(a->inputs + 1, &len);
         if (!itext) {
             json_decref(*doc);
             return false;
@@ -239,7 +89,7 @@ static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t *
                             : json_object();
     }
     if (!*inputs || !json_is_object(*inputs)) {
-        die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
+        weft_cli_die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
         json_decref(*inputs);
         json_decref(*doc);
         return false;
@@ -252,40 +102,12 @@ static int publish_entry(const weft_config *cfg, const char *body, size_t len)
     weft_err err = {0};
     weft_broker *b;
     if (weft_broker_connect(cfg->amqp_url, cfg->amqp_cacert, 0, &b, &err))
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     weft_status st = weft_broker_publish(b, WEFT_QUEUE_ENTRY, body, len, 0, &err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, &err);
     weft_broker_destroy(b);
-    return st ? die("%s", err.msg) : EXIT_DONE;
-}
-
-static weft_store *open_store(const weft_config *cfg)
-{
-    weft_err err = {0};
-    weft_store *s;
-    if (weft_store_connect(cfg->database_url, &s, &err)) {
-        die("%s", err.msg);
-        return NULL;
-    }
-    return s;
-}
-
-/* Prints a finished workflow's result: output JSON alone on stdout, or the error on stderr. */
-static int report(const weft_workflow_info *w)
-{
-    if (w->status == WEFT_WORKFLOW_COMPLETED) {
-        char *s = json_dumps(w->output, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-        printf("%s\n", s ? s : "null");
-        free(s);
-        return EXIT_DONE;
-    }
-    if (w->status == WEFT_WORKFLOW_CANCELED && w->error && !strncmp(w->error, "canceled: ", 10))
-        fprintf(stderr, "weft: workflow %s %s\n", w->uid, w->error); /* "canceled: REASON" */
-    else
-        fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid,
-                weft_workflow_status_name(w->status), w->error ? w->error : "no error recorded");
-    return EXIT_WORKFLOW_FAILED;
+    return st ? weft_cli_die("%s", err.msg) : EXIT_DONE;
 }
 
 /* Waits until uid is terminal. stale_run_s >= 0: a terminal state that ended at that run time
@@ -293,7 +115,7 @@ static int report(const weft_workflow_info *w)
  * resume yet), so it is waited past. */
 static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, double stale_run_s)
 {
-    weft_store *s = open_store(cfg);
+    weft_store *s = weft_cli_open_store(cfg);
     if (!s)
         return EXIT_ERROR;
     double start = weft_clock_s();
@@ -303,14 +125,14 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
         weft_err err = {0};
         weft_status st = weft_store_workflow(s, uid, &w, &err);
         double elapsed = weft_clock_s() - start;
-        if (st == WEFT_ENOTFOUND && elapsed > UNKNOWN_GRACE_S &&
-            (timeout_s < 0 || timeout_s > UNKNOWN_GRACE_S))
-            rc = die("unknown workflow %s", uid);
+        if (st == WEFT_ENOTFOUND && elapsed > WEFT_CLI_UNKNOWN_GRACE_S &&
+            (timeout_s < 0 || timeout_s > WEFT_CLI_UNKNOWN_GRACE_S))
+            rc = weft_cli_die("unknown workflow %s", uid);
         else if (st && st != WEFT_ENOTFOUND)
-            rc = die("%s", err.msg);
+            rc = weft_cli_die("%s", err.msg);
         else if (!st && weft_workflow_status_terminal(w.status) &&
                  !(stale_run_s >= 0 && fabs(w.run_s - stale_run_s) < 1e-6))
-            rc = report(&w);
+            rc = weft_cli_report(&w);
         else if (timeout_s >= 0 && elapsed >= timeout_s)
             rc = (fprintf(stderr, "weft: timed out after %.1f s waiting for %s (%s)\n", elapsed,
                           uid, st ? "not created yet" : weft_workflow_status_name(w.status)),
@@ -323,7 +145,7 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
                 ms = (int)((timeout_s - elapsed) * 1000) + 1;
             st = weft_store_wait_notify(s, ms, &err);
             if (st && st != WEFT_ETIMEOUT)
-                rc = die("%s", err.msg);
+                rc = weft_cli_die("%s", err.msg);
         }
     }
     weft_store_destroy(s);
@@ -332,11 +154,11 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
 
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
+    weft_cli_args a;
+    if (!weft_cli_parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
-        return die("--uid '%s' is not a UUID", a.uid);
+        return weft_cli_die("--uid '%s' is not a UUID", a.uid);
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
         return EXIT_ERROR;
@@ -350,8 +172,8 @@ static int cmd_submit(const weft_config *cfg, int argc, char **argv)
     json_decref(doc);
     json_decref(inputs);
     int rc = len > cfg->limits.max_message_bytes
-                 ? die("workflow message of %zu bytes is over the %zu-byte limit", len,
-                       cfg->limits.max_message_bytes)
+                 ? weft_cli_die("workflow message of %zu bytes is over the %zu-byte limit", len,
+                                cfg->limits.max_message_bytes)
                  : publish_entry(cfg, body, len);
     free(body);
     if (rc)
@@ -366,10 +188,10 @@ static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 
 static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_uid_args(argc, argv, &a, OPT_WAIT | OPT_TIMEOUT))
+    weft_cli_args a;
+    if (!weft_cli_parse_uid_args(argc, argv, &a, OPT_WAIT | OPT_TIMEOUT))
         return EXIT_ERROR;
-    weft_store *s = open_store(cfg);
+    weft_store *s = weft_cli_open_store(cfg);
     if (!s)
         return EXIT_ERROR;
     weft_workflow_info w;
@@ -377,7 +199,7 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     weft_status st = weft_store_workflow(s, a.positional, &w, &err);
     weft_store_destroy(s);
     if (st)
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     fprintf(stderr, "weft: resuming %s workflow %s\n", weft_workflow_status_name(w.status), w.uid);
     double stale_run_s = w.status == WEFT_WORKFLOW_FAILED ? w.run_s : -1;
     weft_workflow_info_finish(&w);
@@ -392,12 +214,12 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
 
 static int cmd_cancel(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_uid_args(argc, argv, &a, OPT_REASON | OPT_WAIT | OPT_TIMEOUT))
+    weft_cli_args a;
+    if (!weft_cli_parse_uid_args(argc, argv, &a, OPT_REASON | OPT_WAIT | OPT_TIMEOUT))
         return EXIT_ERROR;
     if (a.reason && strlen(a.reason) > WEFT_CANCEL_REASON_MAX)
-        return die("--reason is longer than %d bytes", WEFT_CANCEL_REASON_MAX);
-    weft_store *s = open_store(cfg);
+        return weft_cli_die("--reason is longer than %d bytes", WEFT_CANCEL_REASON_MAX);
+    weft_store *s = weft_cli_open_store(cfg);
     if (!s)
         return EXIT_ERROR;
     weft_workflow_info w;
@@ -405,7 +227,7 @@ static int cmd_cancel(const weft_config *cfg, int argc, char **argv)
     weft_status st = weft_store_workflow(s, a.positional, &w, &err);
     weft_store_destroy(s);
     if (st)
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     if (weft_workflow_status_terminal(w.status)) {
         /* sent anyway: the entry consumer decides, and says "nothing to do" in its log */
         fprintf(stderr, "weft: workflow %s is already %s: the cancel will change nothing\n",
@@ -426,18 +248,18 @@ static int cmd_cancel(const weft_config *cfg, int argc, char **argv)
 
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_uid_args(argc, argv, &a, OPT_TIMEOUT))
+    weft_cli_args a;
+    if (!weft_cli_parse_uid_args(argc, argv, &a, OPT_TIMEOUT))
         return EXIT_ERROR;
     return wait_for(cfg, a.positional, a.timeout_s, -1);
 }
 
 static int cmd_status(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_uid_args(argc, argv, &a, OPT_JSON))
+    weft_cli_args a;
+    if (!weft_cli_parse_uid_args(argc, argv, &a, OPT_JSON))
         return EXIT_ERROR;
-    weft_store *s = open_store(cfg);
+    weft_store *s = weft_cli_open_store(cfg);
     if (!s)
         return EXIT_ERROR;
     weft_workflow_info w;
@@ -448,7 +270,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
         st = weft_store_activities(s, a.positional, &acts, &err);
     weft_store_destroy(s);
     if (st)
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     json_t *progress = weft_progress_summary(acts);
     if (a.json) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O, s:O}", "uid", w.uid,
@@ -509,15 +331,15 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
 
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
-    cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_TASK_TIMEOUT | OPT_TASKS))
+    weft_cli_args a;
+    if (!weft_cli_parse_args(argc, argv, &a, OPT_INPUTS | OPT_TASK_TIMEOUT | OPT_TASKS))
         return EXIT_ERROR;
     weft_runner_config runner = {.default_timeout_s = cfg->task_timeout_s,
                                  .max_line_bytes = cfg->limits.max_message_bytes};
     long task_timeout;
     if (a.task_timeout) {
         if (!weft_parse_int(a.task_timeout, 0, 86400, &task_timeout))
-            return die("--task-timeout must be a whole number in 0..86400");
+            return weft_cli_die("--task-timeout must be a whole number in 0..86400");
         runner.default_timeout_s = (int)task_timeout;
     }
     json_t *doc, *inputs;
@@ -530,13 +352,13 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
     if (weft_worker_tasks(tasks_file, &taskfile, &tasks, &err)) {
         json_decref(doc);
         json_decref(inputs);
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     }
     /* the task process loads the same plugins (worker_tasks.h); no thread runs yet */
     if (tasks_file)
         setenv("WEFT_TASKS_FILE", tasks_file, 1);
     runner.taskfile = taskfile;
-    weft_store *s = open_store(cfg);
+    weft_store *s = weft_cli_open_store(cfg);
     if (!s) {
         json_decref(doc);
         json_decref(inputs);
@@ -551,11 +373,11 @@ static int cmd_run(const weft_config *cfg, int argc, char **argv)
     json_decref(inputs);
     int rc;
     if (st) {
-        rc = die("%s", err.msg);
+        rc = weft_cli_die("%s", err.msg);
     } else {
         weft_workflow_info w;
         st = weft_store_workflow(s, uid, &w, &err);
-        rc = st ? die("%s", err.msg) : report(&w);
+        rc = st ? weft_cli_die("%s", err.msg) : weft_cli_report(&w);
         if (!st)
             weft_workflow_info_finish(&w);
     }
@@ -584,7 +406,7 @@ int main(int argc, char **argv)
     weft_config cfg;
     weft_err err = {0};
     if (weft_config_init(&cfg, &err))
-        return die("%s", err.msg);
+        return weft_cli_die("%s", err.msg);
     /* the CLI speaks through stdout/stderr; library log lines only when asked for */
     weft_log_init("weft", getenv("WEFT_LOG_LEVEL") ? cfg.log_level : WEFT_LOG_WARN, cfg.log_format);
     static const struct {
@@ -595,13 +417,17 @@ int main(int argc, char **argv)
                 {"wait", cmd_wait},
                 {"resume", cmd_resume},
                 {"cancel", cmd_cancel},
-                {"run", cmd_run}};
+                {"run", cmd_run},
+                {"list", weft_cli_list},
+                {"watch", weft_cli_watch},
+                {"graph", weft_cli_graph},
+                {"dead", weft_cli_dead}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)
             rc = cmds[i].fn(&cfg, argc, argv);
     if (rc < 0)
-        rc = die("unknown command '%s' (see weft --help)", argv[1]);
+        rc = weft_cli_die("unknown command '%s' (see weft --help)", argv[1]);
     weft_config_finish(&cfg);
     return rc;
 }

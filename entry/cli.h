@@ -1,0 +1,95 @@
+/* The weft CLI's shared pieces, private to entry/: exit codes, the options and their
+ * parsing, errors, the store connection and a finished workflow's report. Every command
+ * (cli.c: submit/status/wait/resume/cancel/run; cli_list.c, cli_watch.c, cli_graph.c,
+ * cli_dead.c) is `int weft_cli_NAME(cfg, argc, argv)` returning an exit code, argv[1] the
+ * command. Errors are one line on stderr, "weft: ...". */
+#ifndef WEFT_CLI_H
+#define WEFT_CLI_H
+
+#include "config.h"
+#include "store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Exit codes, shared by every command. */
+enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3 };
+
+/* How long `wait` and `watch` treat an unknown uid as "not created yet" (the entry
+ * consumer normally creates a submitted workflow within milliseconds). */
+#define WEFT_CLI_UNKNOWN_GRACE_S 15.0
+
+/* The most rows --limit asks for (list, dead list). */
+#define WEFT_CLI_MAX_LIMIT 10000
+
+typedef struct {
+    const char *positional; /* borrowed from argv; NULL when the command takes none */
+    const char *inputs;
+    const char *uid;
+    const char *task_timeout;
+    const char *tasks;
+    const char *reason;
+    const char *status;
+    const char *name;
+    const char *format;
+    const char *id;
+    bool wait;
+    bool json;
+    double timeout_s;  /* < 0: none */
+    double interval_s; /* < 0: none given */
+    long limit;        /* < 0: none given */
+} weft_cli_args;
+
+/* The options of the commands; each command allows some of them (a mask of their flags).
+ * WEFT_CLI_NO_ARG is no option: the command takes no positional argument. */
+enum {
+    OPT_INPUTS = 1,
+    OPT_UID = 2,
+    OPT_WAIT = 4,
+    OPT_TIMEOUT = 8,
+    OPT_JSON = 16,
+    OPT_TASK_TIMEOUT = 32,
+    OPT_TASKS = 64,
+    OPT_REASON = 128,
+    OPT_STATUS = 256,
+    OPT_NAME = 512,
+    OPT_LIMIT = 1024,
+    OPT_INTERVAL = 2048,
+    OPT_FORMAT = 4096,
+    OPT_ID = 8192,
+    WEFT_CLI_NO_ARG = 1 << 30
+};
+
+/* Prints "weft: MESSAGE" on stderr; returns EXIT_ERROR. */
+int weft_cli_die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses the arguments after the command (argv[1]) into *a: the options in allowed,
+ * anywhere, and one positional argument (none with WEFT_CLI_NO_ARG). Prints the error and
+ * returns false on bad usage. */
+bool weft_cli_parse_args(int argc, char **argv, weft_cli_args *a, int allowed);
+
+/* weft_cli_parse_args for the commands whose argument is a workflow uid. */
+bool weft_cli_parse_uid_args(int argc, char **argv, weft_cli_args *a, int allowed);
+
+/* The whole file at path (borrowed) as a new buffer (caller frees), *len its size; NULL
+ * after printing the error. */
+char *weft_cli_read_file(const char *path, size_t *len);
+
+/* A new store connection (free with weft_store_destroy), or NULL after printing the error. */
+weft_store *weft_cli_open_store(const weft_config *cfg);
+
+/* Prints a finished workflow's result (w borrowed): the output JSON alone on stdout and
+ * EXIT_DONE, or the error on stderr and EXIT_WORKFLOW_FAILED. */
+int weft_cli_report(const weft_workflow_info *w);
+
+/* Prints text (borrowed) on stdout on one line within width characters (UTF-8 code points;
+ * a cut one ends in "..."), its line breaks and tabs as spaces. */
+void weft_cli_print_cut(const char *text, size_t width);
+
+/* The commands outside cli.c. */
+int weft_cli_list(const weft_config *cfg, int argc, char **argv);
+int weft_cli_watch(const weft_config *cfg, int argc, char **argv);
+int weft_cli_graph(const weft_config *cfg, int argc, char **argv);
+int weft_cli_dead(const weft_config *cfg, int argc, char **argv);
+
+#endif
