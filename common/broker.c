@@ -434,6 +434,12 @@ static void confirm(weft_broker *b, uint64_t tag, bool multiple)
     b->nunconfirmed = w;
 }
 
+static bool header_is(const amqp_table_entry_t *e, const char *key)
+{
+    size_t n = strlen(key);
+    return e->key.len == n && memcmp(e->key.bytes, key, n) == 0;
+}
+
 /* Reads the content header and body frames that follow a basic.deliver/return/get-ok. */
 static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
 {
@@ -450,9 +456,14 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_err *err)
     if (p && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
         for (int i = 0; i < p->headers.num_entries; i++) {
             amqp_table_entry_t *e = &p->headers.entries[i];
-            if (e->key.len == 13 && memcmp(e->key.bytes, "x-weft-reason", 13) == 0 &&
-                (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES))
-                d->reason = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
+            if (e->value.kind != AMQP_FIELD_KIND_UTF8 && e->value.kind != AMQP_FIELD_KIND_BYTES)
+                continue;
+            char **into = header_is(e, "x-weft-reason") ? &d->reason
+                          : header_is(e, "task")        ? &d->celery_task
+                          : header_is(e, "id")          ? &d->celery_id
+                                                        : NULL;
+            if (into && !*into)
+                *into = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
         }
     }
     /* over the limit: keep the start, and let each dropped frame's pages go at once, so the
@@ -665,6 +676,8 @@ void weft_delivery_finish(weft_delivery *d)
     free(d->body);
     free(d->reason);
     free(d->message_id);
+    free(d->celery_task);
+    free(d->celery_id);
     memset(d, 0, sizeof *d);
 }
 
@@ -714,10 +727,17 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    amqp_table_entry_t h[] = {entry_str("x-weft-reason", line),
-                              entry_str("x-weft-queue", from_queue),
-                              entry_int("x-weft-original-bytes", (int64_t)d->oversize)};
-    amqp_table_t headers = {d->oversize ? 3 : 2, h};
+    /* a Celery message keeps the headers that make it one, so a requeue finds it whole */
+    amqp_table_entry_t h[5] = {entry_str("x-weft-reason", line),
+                               entry_str("x-weft-queue", from_queue)};
+    int n = 2;
+    if (d->oversize)
+        h[n++] = entry_int("x-weft-original-bytes", (int64_t)d->oversize);
+    if (d->celery_task)
+        h[n++] = entry_str("task", d->celery_task);
+    if (d->celery_id)
+        h[n++] = entry_str("id", d->celery_id);
+    amqp_table_t headers = {n, h};
     weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, d->message_id, err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, err);

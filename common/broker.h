@@ -26,6 +26,10 @@ typedef struct {
     bool redelivered;
     char *reason;     /* owned or NULL: the x-weft-reason header, when present */
     char *message_id; /* owned or NULL: the AMQP message_id property, when present */
+    /* owned or NULL: the headers `task` and `id` of a message in Celery's task protocol v2
+     * (celery.h), when present */
+    char *celery_task;
+    char *celery_id;
     size_t oversize;  /* 0, or the declared size of a body over the limit: body then holds
                          only its first WEFT_BROKER_OVERSIZE_KEEP bytes (see below) */
 } weft_delivery;

@@ -1,5 +1,6 @@
 /* weft-entry: consumes workflow_entry; creates or resumes workflows and dispatches their
  * ready activities. A thin shell over weft_engine_entry. */
+#include "celery.h"
 #include "consumer.h"
 #include "engine.h"
 #include "log.h"
@@ -20,7 +21,22 @@ static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, 
 {
     weft_engine *e = ctx;
     e->transport = t;
-    return weft_engine_entry(e, d->body, d->len, d->message_id, err);
+    if (!d->celery_task)
+        return weft_engine_entry(e, d->body, d->len, d->message_id, err);
+    /* a Celery call of the seed's entry task: taken as the entry message it stands for, its
+     * task id in place of a message id (a redelivery then names the same workflow) */
+    char *body;
+    size_t len;
+    weft_status st =
+        weft_celery_entry(d->celery_task, d->celery_id, d->body, d->len, &body, &len, err);
+    if (st)
+        return st;
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
+             "celery_task_id=%s: call of %s taken as an entry message of %zu bytes",
+             d->celery_id ? d->celery_id : "(none)", d->celery_task, len);
+    st = weft_engine_entry(e, body, len, d->celery_id ? d->celery_id : d->message_id, err);
+    free(body);
+    return st;
 }
 
 int main(int argc, char **argv)
