@@ -132,9 +132,10 @@ def latency(timeout, runs, steps, task="noop"):
         t0 = time.monotonic()
         _wait(_chain(steps, i, task).apply_async(), timeout, f"run {i + 1} of {runs}")
         ms.append((time.monotonic() - t0) * 1000.0)
+    each = list(ms)
     ms.sort()
     return {"task": task, "runs": runs, "steps": steps, "p50_ms": _percentile(ms, 50),
-            "p99_ms": _percentile(ms, 99), "mean_ms": sum(ms) / len(ms)}
+            "p99_ms": _percentile(ms, 99), "mean_ms": sum(ms) / len(ms), "ms": each}
 
 
 # each command: its function and the counts it takes, then an optional task name

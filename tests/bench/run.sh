@@ -228,8 +228,8 @@ record_rss idle VmRSS
 # ------------------------------------------------------------------- workloads ---
 
 case "$mode" in
-    smoke) timeout=60 floor_ops=50 chains=25 fanin=50 runs=10 sizes="100 1000" repeat=1 ;;
-    full) timeout=900 floor_ops=500 chains=250 fanin=500 runs=50 sizes="100 1000 10000" repeat=3 ;;
+    smoke) timeout=60 floor_ops=50 chains=25 fanin=50 runs=10 rounds=1 sizes="100 1000" repeat=1 ;;
+    full) timeout=900 floor_ops=500 chains=250 fanin=500 runs=50 rounds=5 sizes="100 1000 10000" repeat=3 ;;
     long) timeout=3600 ;;
 esac
 repeat=${WEFT_BENCH_REPEAT:-${repeat:-1}}
@@ -253,12 +253,6 @@ else
         on_weft fanin "$fanin"
         on_celery fanin "$fanin"
     done
-    # a 4-step chain takes milliseconds: one that hangs fails its run within a minute
-    # instead of holding the whole benchmark for the workload timeout
-    workload_timeout=$timeout timeout=60
-    on_weft latency "$runs" 4
-    on_celery latency "$runs" 4
-    timeout=$workload_timeout
     # the same shapes with a Python handler on both sides: weft's persistent exec task
     # through the SDK, Celery's task; the same concurrency (one Python process per weft
     # worker slot, one prefork child per Celery slot)
@@ -269,9 +263,17 @@ else
         on_weft chains "$chains" 4 py_echo
         on_celery chains "$chains" 4 py_echo
     done
+    # latency: $runs runs per side and task, in $rounds rounds of runs in a row, interleaved
+    # and pooled by report.py, so that a burst of load from elsewhere hits all four alike. A 4-step
+    # chain takes milliseconds: one that hangs fails its run within a minute instead of
+    # holding the whole benchmark for the workload timeout.
     workload_timeout=$timeout timeout=60
-    on_weft latency "$runs" 4 py_echo
-    on_celery latency "$runs" 4 py_echo
+    for _ in $(seq "$rounds"); do
+        for task in noop py_echo; do
+            on_weft latency $((runs / rounds)) 4 "$task"
+            on_celery latency $((runs / rounds)) 4 "$task"
+        done
+    done
     timeout=$workload_timeout
     for n in $sizes; do
         on_weft scale wide "$n"
