@@ -252,6 +252,14 @@ def long_tables(results):
     return t.lines + [""] + runs.lines
 
 
+def checkout_relative(path):
+    """A path inside the checkout as the checkout names it: the report is committed, and the
+    folder it was made in is nobody else's."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rel = os.path.relpath(path, repo) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
 def main(argv):
     if len(argv) != 6:
         print(__doc__, file=sys.stderr)
@@ -268,7 +276,7 @@ def main(argv):
            f"- load average (1/5/15 min) at the start: {loads.get('start', '?')}, "
            f"at the end: {loads.get('end', '?')} (the figures share the CPUs with it)",
            f"- weft at {build.get('commit', '?')} (the checkout; binaries from "
-           f"{build.get('dir', '?')})",
+           f"{checkout_relative(build.get('dir', '?'))})",
            f"- weft-entry, weft-activity --concurrency {act_conc}, weft-handoff{peer}; "
            f"RabbitMQ, Redis, Postgres on loopback",
            f"- the whole run took {float(elapsed):.0f} s", ""]
