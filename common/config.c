@@ -134,6 +134,11 @@ void weft_config_finish(weft_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+bool weft_config_is_switch(const char *name)
+{
+    return strcmp(name, "allow-unknown-tasks") == 0;
+}
+
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err)
 {
     long v;
@@ -152,6 +157,12 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
         {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
     };
+    if (weft_config_is_switch(name)) {
+        if (value)
+            return weft_err_set(err, WEFT_EINVAL, "--%s takes no value", name);
+        cfg->allow_unknown_tasks = true;
+        return WEFT_OK;
+    }
     if (strcmp(name, "log-level") == 0) {
         if (!value || !weft_log_parse_level(value, &cfg->log_level))
             return weft_err_set(err, WEFT_EINVAL, "log level must be debug, info, warn or error");

@@ -29,6 +29,7 @@ typedef struct {
     int lease_s;          /* lease of a running attempt, renewed by its worker */
     int ack_after_s;      /* an attempt running this long acknowledges its message early */
     int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
+    bool allow_unknown_tasks; /* weft-entry: skip the check of definitions' task types */
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -38,10 +39,14 @@ void weft_config_finish(weft_config *cfg);
 
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
  * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
- * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks) given as name without dashes and
- * its value. Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it),
- * WEFT_EINVAL for a bad value. */
+ * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, and the switch
+ * --allow-unknown-tasks) given as name without dashes and its value (NULL for a switch).
+ * Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it), WEFT_EINVAL
+ * for a bad value or a value given to a switch. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);
+
+/* True when the shared flag name (without dashes) is a switch, which takes no value. */
+bool weft_config_is_switch(const char *name);
 
 /* Help text lines for the shared flags and variables (static). */
 const char *weft_config_help(void);

@@ -51,7 +51,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
                          consumer_stats *stats)
 {
     weft_err err = {0};
-    weft_status st = weft_broker_consume(b, c->queue, c->prefetch, &err);
+    weft_status st = weft_broker_consume(b, c->queues, c->nqueues, c->prefetch, &err);
     if (st) {
         outage_begin(c, stats, err.msg);
         return st;
@@ -122,7 +122,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
         } else if (weft_status_is_poison(st)) {
             WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
                      WEFT_QUEUE_DEAD, err.msg);
-            ast = weft_broker_dead_letter(b, &d, c->queue, err.msg, &aerr);
+            ast = weft_broker_dead_letter(b, &d, d.queue ? d.queue : c->queues[0], err.msg, &aerr);
             weft_backoff_reset(backoff);
         } else {
             /* infrastructure: leave the message to the broker and slow down */
@@ -149,6 +149,17 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
     return WEFT_OK;
 }
 
+static void log_consuming(const weft_consumer *c)
+{
+    char list[512] = "";
+    size_t pos = 0;
+    for (size_t i = 0; i < c->nqueues && pos < sizeof list; i++)
+        pos +=
+            (size_t)snprintf(list + pos, sizeof list - pos, "%s'%s'", i ? ", " : "", c->queues[i]);
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming %s (prefetch %d)", c->name, list,
+             c->prefetch);
+}
+
 int weft_consumer_run(const weft_consumer *c)
 {
     weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
@@ -169,8 +180,7 @@ int weft_consumer_run(const weft_consumer *c)
             continue;
         }
         if (first)
-            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
-                     c->queue, c->prefetch);
+            log_consuming(c);
         first = false;
         weft_broker_limit_body(b, c->max_message_bytes);
         st = serve(c, b, &backoff, &stats);

@@ -38,7 +38,7 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
             value = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", a + 2);
-            value = i + 1 < argc ? argv[++i] : NULL;
+            value = weft_config_is_switch(name) ? NULL : i + 1 < argc ? argv[++i] : NULL;
         }
         if (weft_config_flag(cfg, name, value, &err)) {
             fprintf(stderr, "%s: %s (see --help)\n", component, err.msg);

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "log.h"
+#include "queues.h"
 #include "store_internal.h"
 
 #include <stdio.h>
@@ -18,7 +19,8 @@ void weft_dispatch_list_finish(weft_dispatch_list *l)
     memset(l, 0, sizeof *l);
 }
 
-void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority)
+void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority,
+                             const char *queue)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
@@ -28,13 +30,14 @@ void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt
     snprintf(d->uid, sizeof d->uid, "%s", uid);
     d->attempt = attempt;
     d->priority = priority;
+    snprintf(d->queue, sizeof d->queue, "%s", queue ? queue : WEFT_QUEUE_DEFAULT);
 }
 
 void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch)
 {
     for (int i = 0; i < PQntuples(r); i++)
         weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 1)),
-                                atoi(PQgetvalue(r, i, 2)));
+                                atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3));
 }
 
 void weft_store_read_retry(PGresult *r, int row, int col, int *retries, weft_retry_policy *policy)

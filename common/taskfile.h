@@ -2,10 +2,12 @@
  * ones, each an exec command that speaks JSON Lines (exec_task.h) or a C plugin
  * (activity/plugin.h) that registers it.
  *
- *   {"queues": ["default"],
+ *   {"queues": ["default", "gpu"],
  *    "tasks": {"resize": {"exec": ["python3", "tasks/images.py"], "timeout_s": 60,
  *                         "mode": "persistent", "env": {"MODEL": "small"}},
  *              "checksum": {"plugin": "plugins/checksum.so"}}}
+ *
+ * `queues` names the routing queues (queues.h) the worker consumes, ["default"] when absent.
  *
  * It is loaded once, at start, and is then read-only, shared by every worker thread. Loading
  * validates all of it, so a worker with a bad file never starts: an unknown field, a wrong
@@ -55,6 +57,8 @@ typedef struct {
     size_t ncommands;
     weft_taskfile_plugin *plugins; /* the plugin tasks */
     size_t nplugins;
+    char **queues; /* the routing queues to consume, at least one, no repeats */
+    size_t nqueues;
 } weft_taskfile;
 
 /* Reads and validates the task file at path (borrowed). check_programs: resolve each

@@ -1,7 +1,8 @@
 /* weft: the command-line client. submit/resume publish to workflow_entry with a confirm;
- * status/wait read Postgres; run executes a workflow in-process (direct mode). */
+ * status/wait/workers read Postgres; run executes a workflow in-process (direct mode). */
 #include "alloc.h"
 #include "broker.h"
+#include "catalog.h"
 #include "clock.h"
 #include "config.h"
 #include "definition.h"
@@ -34,7 +35,10 @@ enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3
 static const char usage[] =
     "usage: weft COMMAND [ARGS]\n"
     "  submit FILE.json [--inputs JSON|@FILE] [--uid UUID] [--wait] [--timeout S]\n"
-    "         publish a workflow to workflow_entry; prints its uid as the last line\n"
+    "         [--allow-unknown-tasks]\n"
+    "         publish a workflow to workflow_entry; prints its uid as the last line. Its task\n"
+    "         types must be built in, in WEFT_TASKS_FILE or declared by a registered worker\n"
+    "         (checked in Postgres) unless --allow-unknown-tasks\n"
     "  status UID [--json]     workflow status and its activities\n"
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
@@ -45,6 +49,7 @@ static const char usage[] =
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
+    "  workers [--json]        the registered workers: queues, task types, heartbeat, state\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,6 +73,7 @@ typedef struct {
     const char *reason;
     bool wait;
     bool json;
+    bool allow_unknown_tasks;
     double timeout_s; /* < 0: none */
 } cli_args;
 
@@ -80,7 +86,10 @@ enum {
     OPT_JSON = 16,
     OPT_TASK_TIMEOUT = 32,
     OPT_TASKS = 64,
-    OPT_REASON = 128
+    OPT_REASON = 128,
+    OPT_ALLOW_UNKNOWN_TASKS = 256,
+    /* not an option: the command takes no argument */
+    ARGS_NONE = 1 << 12
 };
 
 static const struct option all_options[] = {
@@ -92,6 +101,7 @@ static const struct option all_options[] = {
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
     {"tasks", required_argument, NULL, OPT_TASKS},
     {"reason", required_argument, NULL, OPT_REASON},
+    {"allow-unknown-tasks", no_argument, NULL, OPT_ALLOW_UNKNOWN_TASKS},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -126,7 +136,8 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
             break;
         case OPT_WAIT:
         case OPT_JSON:
-            *(c == OPT_WAIT ? &a->wait : &a->json) = true;
+        case OPT_ALLOW_UNKNOWN_TASKS:
+            *(c == OPT_WAIT ? &a->wait : c == OPT_JSON ? &a->json : &a->allow_unknown_tasks) = true;
             break;
         case OPT_TIMEOUT: {
             char *end;
@@ -151,11 +162,12 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
     int first = 1 + optind;
     if (first < argc)
         a->positional = argv[first];
-    if (first + 1 < argc) {
-        die("unexpected argument '%s' (see weft --help)", argv[first + 1]);
+    int extra = first + ((allowed & ARGS_NONE) ? 0 : 1);
+    if (extra < argc) {
+        die("unexpected argument '%s' (see weft --help)", argv[extra]);
         return false;
     }
-    if (!a->positional) {
+    if (!a->positional && !(allowed & ARGS_NONE)) {
         die("'%s' needs an argument (see weft --help)", argv[1]);
         return false;
     }
@@ -330,16 +342,49 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
     return rc;
 }
 
+/* The check weft-entry makes of doc's task types (catalog.h), made here first so that a
+ * misspelt one is refused before anything is sent: EXIT_DONE when they are all known. */
+static int check_task_types(const weft_config *cfg, const cli_args *a, const json_t *doc)
+{
+    weft_err err = {0};
+    weft_task_registry *local = NULL;
+    if (weft_worker_task_names(cfg->tasks_file, &local, &err))
+        return die("%s", err.msg);
+    weft_catalog *catalog = weft_catalog_create(local);
+    weft_task_registry_destroy(local);
+    weft_store *s = NULL;
+    weft_definition *def = NULL;
+    weft_status st = weft_store_connect(cfg->database_url, &s, &err);
+    if (!st)
+        st = weft_catalog_parse(catalog, s, doc, &cfg->limits, &def, &err);
+    weft_definition_destroy(def);
+    weft_store_destroy(s);
+    weft_catalog_destroy(catalog);
+    if (st == WEFT_ENOTFOUND)
+        return die("'%s': invalid definition: %s", a->positional, err.msg);
+    if (st)
+        return die("cannot check the task types of '%s': %s (--allow-unknown-tasks skips the"
+                   " check)",
+                   a->positional, err.msg);
+    return EXIT_DONE;
+}
+
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
+    if (!parse_args(argc, argv, &a,
+                    OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT | OPT_ALLOW_UNKNOWN_TASKS))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
         return die("--uid '%s' is not a UUID", a.uid);
     json_t *doc, *inputs;
     if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
         return EXIT_ERROR;
+    if (!a.allow_unknown_tasks && check_task_types(cfg, &a, doc) != EXIT_DONE) {
+        json_decref(doc);
+        json_decref(inputs);
+        return EXIT_ERROR;
+    }
     char uid[WEFT_UUID_LEN + 1];
     if (a.uid)
         snprintf(uid, sizeof uid, "%s", a.uid);
@@ -507,6 +552,90 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     return EXIT_DONE;
 }
 
+/* "3.2s" ago, "5m" ago, "2h" ago, "3d" ago: an age at a glance. */
+static void format_age(double s, char *out, size_t n)
+{
+    if (s < 120)
+        snprintf(out, n, "%.1fs ago", s);
+    else if (s < 7200)
+        snprintf(out, n, "%.0fm ago", s / 60);
+    else if (s < 172800)
+        snprintf(out, n, "%.0fh ago", s / 3600);
+    else
+        snprintf(out, n, "%.0fd ago", s / 86400);
+}
+
+/* The strings of a JSON array joined with ","; "-" when empty (new string). */
+static char *join_strings(const json_t *a)
+{
+    size_t cap = 64, len = 0;
+    char *out = weft_xmalloc(cap);
+    out[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t need = len + strlen(s ? s : "") + 2;
+        if (need > cap)
+            out = weft_xrealloc(out, cap = need * 2);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", s ? s : "");
+    }
+    if (len == 0)
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static int cmd_workers(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
+        return EXIT_ERROR;
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    json_t *workers = NULL;
+    weft_err err = {0};
+    weft_status st = weft_store_workers(s, &workers, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (a.json) {
+        char *text = json_dumps(workers, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+        json_decref(workers);
+        return EXIT_DONE;
+    }
+    printf("%-36s %-20s %7s %-7s %-10s %5s  %-20s %-8s %s\n", "WORKER", "HOST", "PID", "STATE",
+           "HEARTBEAT", "SLOTS", "QUEUES", "LIMITS", "TASKS");
+    size_t i;
+    json_t *w;
+    json_array_foreach(workers, i, w)
+    {
+        char age[32];
+        format_age(json_number_value(json_object_get(w, "heartbeat_age_s")), age, sizeof age);
+        char *queues = join_strings(json_object_get(w, "queues"));
+        char *tasks = join_strings(json_object_get(w, "tasks"));
+        const json_t *limits = json_object_get(w, "limits");
+        char *limits_text = json_object_size(limits) ? json_dumps(limits, JSON_COMPACT) : NULL;
+        printf("%-36s %-20s %7d %-7s %-10s %5d  %-20s %-8s %s\n",
+               json_string_value(json_object_get(w, "id")),
+               json_string_value(json_object_get(w, "host")),
+               (int)json_integer_value(json_object_get(w, "pid")),
+               json_string_value(json_object_get(w, "state")), age,
+               (int)json_integer_value(json_object_get(w, "concurrency")), queues,
+               limits_text ? limits_text : "-", tasks);
+        free(queues);
+        free(tasks);
+        free(limits_text);
+    }
+    if (json_array_size(workers) == 0)
+        printf("(no worker has registered)\n");
+    json_decref(workers);
+    return EXIT_DONE;
+}
+
 static int cmd_run(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
@@ -590,12 +719,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const weft_config *, int, char **);
-    } cmds[] = {{"submit", cmd_submit},
-                {"status", cmd_status},
-                {"wait", cmd_wait},
-                {"resume", cmd_resume},
-                {"cancel", cmd_cancel},
-                {"run", cmd_run}};
+    } cmds[] = {{"submit", cmd_submit}, {"status", cmd_status}, {"wait", cmd_wait},
+                {"resume", cmd_resume}, {"cancel", cmd_cancel}, {"run", cmd_run},
+                {"workers", cmd_workers}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)

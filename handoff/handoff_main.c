@@ -45,7 +45,8 @@ int main(int argc, char **argv)
         weft_sweeper *sweeper = weft_sweeper_start(&cfg);
         /* prefetch is fixed at 1: completion checks must stay serialized (DESIGN §1) */
         weft_consumer c = {.name = "handoff",
-                           .queue = WEFT_QUEUE_HANDOFF,
+                           .queues = (const char *const[]){WEFT_QUEUE_HANDOFF},
+                           .nqueues = 1,
                            .prefetch = 1,
                            .amqp_url = cfg.amqp_url,
                            .amqp_cacert = cfg.amqp_cacert,

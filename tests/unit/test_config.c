@@ -249,6 +249,21 @@ Test(config, bad_flag_value_is_refused_with_the_range_and_changes_nothing)
     }
 }
 
+Test(config, allow_unknown_tasks_is_a_switch_that_takes_no_value)
+{
+    weft_config cfg = init_ok();
+    weft_err err = {0};
+    cr_expect_not(cfg.allow_unknown_tasks, "the check is on by default");
+    cr_expect(weft_config_is_switch("allow-unknown-tasks"));
+    cr_expect_not(weft_config_is_switch("prefetch"));
+    cr_expect_eq(weft_config_flag(&cfg, "allow-unknown-tasks", "yes", &err), WEFT_EINVAL);
+    cr_expect_str_eq(err.msg, "--allow-unknown-tasks takes no value");
+    cr_expect_not(cfg.allow_unknown_tasks);
+    cr_expect_eq(weft_config_flag(&cfg, "allow-unknown-tasks", NULL, &err), WEFT_OK, "%s", err.msg);
+    cr_expect(cfg.allow_unknown_tasks);
+    weft_config_finish(&cfg);
+}
+
 Test(config, unknown_flag_is_not_found_so_the_caller_may_handle_it)
 {
     weft_config cfg = init_ok();
