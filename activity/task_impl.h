@@ -20,6 +20,10 @@ weft_task_handler weft_task_fail;
 weft_task_handler weft_task_http_fetch;
 /* task_file.c */
 weft_task_handler weft_task_file_load;
+/* task_s3.c */
+weft_task_handler weft_task_s3_list;
+weft_task_handler weft_task_s3_get;
+weft_task_handler weft_task_s3_put;
 /* task_text.c */
 weft_task_handler weft_task_text_replace;
 weft_task_handler weft_task_text_summary;
