@@ -28,3 +28,11 @@ if [ ! -f "$build/build.ninja" ]; then
     meson setup "$build" "$@" >&2
 fi
 ninja -C "$build" >&2
+
+# The s3 integration test's server: moto (it checks SigV4 signatures), for the python3 the
+# tests run it with. Not needed to build or run weft, so only said, loudly, when missing.
+s3_python=${WEFT_TEST_S3_PYTHON:-python3}
+if ! "$s3_python" -c 'import moto.server, boto3' 2>/dev/null; then
+    echo "setup.sh: WARNING: '$s3_python' has no moto/boto3: the s3 integration test will" \
+         "fail; install them with: $s3_python -m pip install 'moto[server]' boto3" >&2
+fi
