@@ -229,6 +229,18 @@ weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, cons
         weft_entry_msg_finish(&m);
         return st;
     }
+    if (m.definition_name) {
+        /* a create by name: the stored version becomes this message's config */
+        int version = 0;
+        st = weft_store_definition(e->store, m.definition_name, m.definition_version, &m.config,
+                                   &version, err);
+        if (st) {
+            weft_entry_msg_finish(&m);
+            return st;
+        }
+        WEFT_LOG(WEFT_LOG_DEBUG, uid, NULL, "creating from definition '%s' version %d",
+                 m.definition_name, version);
+    }
     if (!m.config) {
         st = resume(e, uid, err);
         weft_entry_msg_finish(&m);

@@ -15,7 +15,8 @@
  *
  * The API by concept: store_workflow.h (create, resume, summary, wait for completion),
  * store_activity.h (claim, complete, fail, release, handoff, listing), store_sweep.h
- * (stuck work), store_worker.h (the worker registry). Including store.h gives all of them. */
+ * (stuck work), store_worker.h (the worker registry), store_definition.h (named
+ * definitions). Including store.h gives all of them. */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
@@ -58,6 +59,7 @@ weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
 void weft_store_destroy(weft_store *s);
 
 #include "store_activity.h"
+#include "store_definition.h"
 #include "store_sweep.h"
 #include "store_worker.h"
 #include "store_workflow.h"

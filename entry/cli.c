@@ -23,6 +23,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Exit codes, shared by every command. */
@@ -39,6 +40,10 @@ static const char usage[] =
     "         publish a workflow to workflow_entry; prints its uid as the last line. Its task\n"
     "         types must be built in, in WEFT_TASKS_FILE or declared by a registered worker\n"
     "         (checked in Postgres) unless --allow-unknown-tasks\n"
+    "  submit --definition NAME [--version N] [--inputs JSON|@FILE] [--uid UUID] [--wait]\n"
+    "  define FILE.json        store a definition under its name as a new version;\n"
+    "                          prints NAME VERSION\n"
+    "  definitions [--json]    the stored definitions\n"
     "  status UID [--json]     workflow status and its activities\n"
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
@@ -71,6 +76,8 @@ typedef struct {
     const char *task_timeout;
     const char *tasks;
     const char *reason;
+    const char *definition; /* --definition NAME: submit a stored definition */
+    const char *version;
     bool wait;
     bool json;
     bool allow_unknown_tasks;
@@ -88,6 +95,8 @@ enum {
     OPT_TASKS = 64,
     OPT_REASON = 128,
     OPT_ALLOW_UNKNOWN_TASKS = 256,
+    OPT_DEFINITION = 512,
+    OPT_VERSION = 1024,
     /* not an option: the command takes no argument */
     ARGS_NONE = 1 << 12
 };
@@ -102,6 +111,8 @@ static const struct option all_options[] = {
     {"tasks", required_argument, NULL, OPT_TASKS},
     {"reason", required_argument, NULL, OPT_REASON},
     {"allow-unknown-tasks", no_argument, NULL, OPT_ALLOW_UNKNOWN_TASKS},
+    {"definition", required_argument, NULL, OPT_DEFINITION},
+    {"version", required_argument, NULL, OPT_VERSION},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -128,11 +139,15 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         case OPT_TASK_TIMEOUT:
         case OPT_TASKS:
         case OPT_REASON:
-            *(c == OPT_INPUTS   ? &a->inputs
-              : c == OPT_UID    ? &a->uid
-              : c == OPT_TASKS  ? &a->tasks
-              : c == OPT_REASON ? &a->reason
-                                : &a->task_timeout) = optarg;
+        case OPT_DEFINITION:
+        case OPT_VERSION:
+            *(c == OPT_INPUTS       ? &a->inputs
+              : c == OPT_UID        ? &a->uid
+              : c == OPT_TASKS      ? &a->tasks
+              : c == OPT_REASON     ? &a->reason
+              : c == OPT_DEFINITION ? &a->definition
+              : c == OPT_VERSION    ? &a->version
+                                    : &a->task_timeout) = optarg;
             break;
         case OPT_WAIT:
         case OPT_JSON:
@@ -167,7 +182,15 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         die("unexpected argument '%s' (see weft --help)", argv[extra]);
         return false;
     }
-    if (!a->positional && !(allowed & ARGS_NONE)) {
+    if (a->definition && a->positional) {
+        die("'%s': give a FILE or --definition NAME, not both", argv[1]);
+        return false;
+    }
+    if (a->version && !a->definition) {
+        die("--version goes with --definition NAME");
+        return false;
+    }
+    if (!a->positional && !a->definition && !(allowed & ARGS_NONE)) {
         die("'%s' needs an argument (see weft --help)", argv[1]);
         return false;
     }
@@ -212,51 +235,72 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Loads and validates the definition file at path; prints the error and returns NULL when
+ * it is invalid. */
+static json_t *load_definition(const char *path, const weft_limits *limits)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text)
+        return NULL;
+    weft_err err = {0};
+    char what[300];
+    snprintf(what, sizeof what, "'%s'", path);
+    json_t *doc = weft_json_parse(text, len, what, &err);
+    free(text);
+    if (!doc) {
+        die("%s", err.msg);
+        return NULL;
+    }
+    weft_definition *def;
+    if (weft_definition_parse(doc, limits, NULL, &def, &err)) {
+        die("'%s': invalid definition: %s", path, err.msg);
+        json_decref(doc);
+        return NULL;
+    }
+    weft_definition_destroy(def);
+    return doc;
+}
+
+/* The --inputs of a (JSON text, @FILE, or none: {}); prints the error and returns NULL when
+ * they are not an object. */
+static json_t *load_inputs(const cli_args *a)
+{
+    weft_err err = {0};
+    json_t *inputs;
+    if (a->inputs && a->inputs[0] == '@') {
+        /* --inputs @FILE: the inputs from a file, as curl reads a body */
+        size_t len;
+        char *itext = read_file(a->inputs + 1, &len);
+        if (!itext)
+            return NULL;
+        char what[300];
+        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
+        inputs = weft_json_parse(itext, len, what, &err);
+        free(itext);
+    } else {
+        inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
+                           : json_object();
+    }
+    if (!inputs || !json_is_object(inputs)) {
+        die("%s", inputs ? "--inputs must be a JSON object" : err.msg);
+        json_decref(inputs);
+        return NULL;
+    }
+    return inputs;
+}
+
 /* Loads the definition file and inputs; prints the error and returns false when invalid. */
 static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t **doc,
                           json_t **inputs)
 {
-    size_t len;
-    char *text = read_file(a->positional, &len);
-    if (!text)
-        return false;
-    weft_err err = {0};
-    char what[300];
-    snprintf(what, sizeof what, "'%s'", a->positional);
-    *doc = weft_json_parse(text, len, what, &err);
-    free(text);
-    if (!*doc) {
-        die("%s", err.msg);
-        return false;
-    }
-    weft_definition *def;
-    if (weft_definition_parse(*doc, limits, NULL, &def, &err)) {
-        die("'%s': invalid definition: %s", a->positional, err.msg);
+    *doc = load_definition(a->positional, limits);
+    *inputs = *doc ? load_inputs(a) : NULL;
+    if (*doc && !*inputs) {
         json_decref(*doc);
-        return false;
+        *doc = NULL;
     }
-    weft_definition_destroy(def);
-    if (a->inputs && a->inputs[0] == '@') {
-        /* --inputs @FILE: the inputs from a file, as curl reads a body */
-        char *itext = read_file(a->inputs + 1, &len);
-        if (!itext) {
-            json_decref(*doc);
-            return false;
-        }
-        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
-        *inputs = weft_json_parse(itext, len, what, &err);
-        free(itext);
-    } else {
-        *inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
-                            : json_object();
-    }
-    if (!*inputs || !json_is_object(*inputs)) {
-        die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
-        json_decref(*inputs);
-        json_decref(*doc);
-        return false;
-    }
-    return true;
+    return *doc != NULL;
 }
 
 static int publish_entry(const weft_config *cfg, const char *body, size_t len)
@@ -369,31 +413,144 @@ static int check_task_types(const weft_config *cfg, const cli_args *a, const jso
     return EXIT_DONE;
 }
 
+/* Checks that the stored definition a->definition (version a->version, else the latest)
+ * exists; *version gets the version to send (0: the latest, resolved by weft-entry when it
+ * creates, so a define in between wins as it would for any later message). Prints the
+ * error and returns false otherwise. */
+static bool find_definition(const weft_config *cfg, const cli_args *a, int *version)
+{
+    long v = 0;
+    if (a->version && !weft_parse_int(a->version, 1, INT32_MAX, &v)) {
+        die("--version must be a whole number >= 1");
+        return false;
+    }
+    if (!weft_name_valid(a->definition)) {
+        die("--definition '%s' is not a definition's name ([A-Za-z0-9_.-], 1..64 characters)",
+            a->definition);
+        return false;
+    }
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return false;
+    json_t *doc = NULL;
+    int found = 0;
+    weft_err err = {0};
+    weft_status st = weft_store_definition(s, a->definition, (int)v, &doc, &found, &err);
+    weft_store_destroy(s);
+    json_decref(doc);
+    if (st) {
+        die("%s", err.msg);
+        return false;
+    }
+    *version = (int)v;
+    return true;
+}
+
+static int cmd_define(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, 0))
+        return EXIT_ERROR;
+    json_t *doc = load_definition(a.positional, &cfg->limits);
+    if (!doc)
+        return EXIT_ERROR;
+    weft_store *s = open_store(cfg);
+    if (!s) {
+        json_decref(doc);
+        return EXIT_ERROR;
+    }
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    int version = 0;
+    bool created = false;
+    weft_err err = {0};
+    weft_status st = weft_store_define(s, name, doc, &version, &created, &err);
+    weft_store_destroy(s);
+    if (st) {
+        json_decref(doc);
+        return die("%s", err.msg);
+    }
+    if (!created)
+        fprintf(stderr, "weft: '%s' equals version %d of '%s': nothing stored\n", a.positional,
+                version, name);
+    printf("%s %d\n", name, version);
+    json_decref(doc);
+    return EXIT_DONE;
+}
+
+static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
+        return EXIT_ERROR;
+    if (a.positional)
+        return die("'definitions' takes no argument (see weft --help)");
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    json_t *list = NULL;
+    weft_err err = {0};
+    weft_status st = weft_store_definitions(s, &list, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (a.json) {
+        char *text = json_dumps(list, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%-40s %7s %8s  %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED");
+        size_t i;
+        json_t *d;
+        json_array_foreach(list, i, d)
+        {
+            printf("%-40s %7d %8d  %s\n", json_string_value(json_object_get(d, "name")),
+                   (int)json_integer_value(json_object_get(d, "latest_version")),
+                   (int)json_integer_value(json_object_get(d, "versions")),
+                   json_string_value(json_object_get(d, "updated_at")));
+        }
+    }
+    json_decref(list);
+    return EXIT_DONE;
+}
+
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
     if (!parse_args(argc, argv, &a,
-                    OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT | OPT_ALLOW_UNKNOWN_TASKS))
+                    OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT | OPT_ALLOW_UNKNOWN_TASKS |
+                        OPT_DEFINITION | OPT_VERSION))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
         return die("--uid '%s' is not a UUID", a.uid);
-    json_t *doc, *inputs;
-    if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
-        return EXIT_ERROR;
-    if (!a.allow_unknown_tasks && check_task_types(cfg, &a, doc) != EXIT_DONE) {
-        json_decref(doc);
-        json_decref(inputs);
-        return EXIT_ERROR;
-    }
     char uid[WEFT_UUID_LEN + 1];
     if (a.uid)
         snprintf(uid, sizeof uid, "%s", a.uid);
     else
         weft_uuid_new(uid);
     size_t len;
-    char *body = weft_msg_encode_entry(doc, inputs, uid, &len);
-    json_decref(doc);
-    json_decref(inputs);
+    char *body;
+    if (a.definition) {
+        int version = 0;
+        json_t *inputs = load_inputs(&a);
+        if (!inputs || !find_definition(cfg, &a, &version)) {
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_named(a.definition, version, inputs, uid, &len);
+        json_decref(inputs);
+    } else {
+        json_t *doc, *inputs;
+        if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
+            return EXIT_ERROR;
+        if (!a.allow_unknown_tasks && check_task_types(cfg, &a, doc) != EXIT_DONE) {
+            json_decref(doc);
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_entry(doc, inputs, uid, &len);
+        json_decref(doc);
+        json_decref(inputs);
+    }
     int rc = len > cfg->limits.max_message_bytes
                  ? die("workflow message of %zu bytes is over the %zu-byte limit", len,
                        cfg->limits.max_message_bytes)
@@ -719,8 +876,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const weft_config *, int, char **);
-    } cmds[] = {{"submit", cmd_submit}, {"status", cmd_status}, {"wait", cmd_wait},
-                {"resume", cmd_resume}, {"cancel", cmd_cancel}, {"run", cmd_run},
+    } cmds[] = {{"submit", cmd_submit},   {"status", cmd_status},
+                {"wait", cmd_wait},       {"resume", cmd_resume},
+                {"cancel", cmd_cancel},   {"define", cmd_define},
+                {"definitions", cmd_definitions}, {"run", cmd_run},
                 {"workers", cmd_workers}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
