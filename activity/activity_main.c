@@ -18,7 +18,7 @@
 
 static const char usage[] =
     "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--tasks FILE]\n"
-    "                     [--log-level L] [--log-format F]\n"
+    "                     [--metrics HOST:PORT] [--log-level L] [--log-format F]\n"
     "Consumes the default queue with N worker threads (default 2), each running one\n"
     "activity attempt at a time in a child process. An attempt whose activity sets no\n"
     "timeout_s is stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600;\n"
@@ -26,7 +26,9 @@ static const char usage[] =
     "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
     "then is handed back for redelivery. --tasks FILE (WEFT_TASKS_FILE) adds the task types\n"
     "of a task file: programs in any language speaking JSON Lines (README: Write your own\n"
-    "tasks); an invalid file stops it at start with exit status 2.";
+    "tasks); an invalid file stops it at start with exit status 2. --metrics HOST:PORT\n"
+    "(WEFT_METRICS_ADDR) serves Prometheus /metrics and /healthz (healthy while every\n"
+    "worker thread is connected).";
 
 typedef struct {
     const weft_config *cfg;
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
                  taskfile->n + taskfile->nplugins);
 
     int n = cfg.concurrency;
+    weft_http_server *metrics = weft_runtime_metrics(&cfg, n);
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
     worker_args *args = calloc((size_t)n, sizeof *args);
     if (!threads || !args)
@@ -114,6 +117,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
+    weft_http_stop(metrics);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     free(threads);
     free(args);
