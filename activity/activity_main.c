@@ -24,7 +24,7 @@
 
 static const char usage[] =
     "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--tasks FILE]\n"
-    "                     [--log-level L] [--log-format F]\n"
+    "                     [--metrics HOST:PORT] [--log-level L] [--log-format F]\n"
     "Consumes the queues its task file lists (default: the default queue) with N worker\n"
     "threads (default 2), each running one activity attempt at a time in a child process,\n"
     "and registers itself for weft workers. An attempt whose activity sets no timeout_s is\n"
@@ -33,7 +33,9 @@ static const char usage[] =
     "tasks finish for up to --grace seconds (default 30); what is unfinished then is handed\n"
     "back for redelivery. --tasks FILE (WEFT_TASKS_FILE) adds the task types and queues of a\n"
     "task file: programs in any language speaking JSON Lines (README: Write your own tasks);\n"
-    "an invalid file stops it at start with exit status 2.";
+    "an invalid file stops it at start with exit status 2. --metrics HOST:PORT\n"
+    "(WEFT_METRICS_ADDR) serves Prometheus /metrics and /healthz (healthy while every\n"
+    "worker thread is connected).";
 
 typedef struct {
     const weft_config *cfg;
@@ -131,6 +133,7 @@ int main(int argc, char **argv)
     int n = presence ? cfg.concurrency : 0;
     pthread_t *threads = weft_xcalloc((size_t)cfg.concurrency, sizeof *threads);
     worker_args *args = weft_xcalloc((size_t)cfg.concurrency, sizeof *args);
+    weft_http_server *metrics = presence ? weft_runtime_metrics(&cfg, n) : NULL;
     for (int i = 0; i < n; i++) {
         args[i] = (worker_args){
             &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i};
@@ -142,6 +145,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
     weft_presence_stop(presence);
+    weft_http_stop(metrics);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     json_decref(limits);
     free(amqp_queues);

@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stop.h"
+#include "telemetry.h"
 #include "uuid.h"
 #include "weft_limits.h"
 
@@ -874,6 +875,8 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
     weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, d->message_id, err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, err);
+    if (!st)
+        weft_telemetry_dead_lettered(from_queue);
     if (!st)
         st = weft_broker_ack(b, d->tag, err);
     return st;

@@ -11,6 +11,7 @@
 #include "queues.h"
 #include "runner.h"
 #include "stop.h"
+#include "telemetry.h"
 #include "uuid.h"
 
 #include <math.h>
@@ -507,6 +508,16 @@ static void watch_attempt(void *arg, int ms)
     }
 }
 
+/* How an attempt ended, as weft_attempts_total counts it (telemetry.h). */
+static weft_attempt_outcome attempt_outcome(weft_task_result res, bool abandoned, bool canceled)
+{
+    if (abandoned)
+        return canceled ? WEFT_ATTEMPT_CANCELED : WEFT_ATTEMPT_HANDED_BACK;
+    if (res == WEFT_TASK_OK)
+        return WEFT_ATTEMPT_COMPLETED;
+    return res == WEFT_TASK_PERMANENT ? WEFT_ATTEMPT_PERMANENT : WEFT_ATTEMPT_TRANSIENT;
+}
+
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err)
 {
@@ -547,6 +558,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                              &watch,          record_progress, &watch.canceled};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
+    weft_telemetry_attempt_started();
     weft_task_result res =
         weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
     char nul_at[128] = "";
@@ -560,6 +572,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                  " stored: encode binary data (base64) or strip it",
                  c.task, nul_at);
     }
+    weft_telemetry_attempt_ended(c.task, attempt_outcome(res, abandoned, watch.canceled),
+                                 weft_clock_s() - started);
     if (abandoned && watch.canceled) {
         /* stopped because its workflow was canceled: running → canceled, and the message is
          * done with (acked); a workflow running again by now (it cannot be resumed, but
@@ -625,6 +639,7 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     weft_status st = weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, err);
     if (st)
         return st;
+    double started = weft_clock_s();
     held_lock lock;
     st = with_lock(e, m.workflow_uid, HANDOFF_LOCK_WAIT_MS, &lock, err);
     if (st == WEFT_EBUSY) {
@@ -647,6 +662,8 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     if (!st)
         st = dispatch_all(e, m.workflow_uid, &l, err);
     unlock(&lock, m.workflow_uid);
+    if (!st)
+        weft_telemetry_handoff(weft_clock_s() - started);
     if (!st && (wf_status == WEFT_WORKFLOW_COMPLETED || wf_status == WEFT_WORKFLOW_FAILED))
         WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s",
                  weft_workflow_status_name(wf_status));

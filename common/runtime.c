@@ -3,6 +3,8 @@
 #include "alloc.h"
 #include "backoff.h"
 #include "log.h"
+#include "metrics_endpoint.h"
+#include "telemetry.h"
 #include "stop.h"
 
 #include <malloc.h>
@@ -110,6 +112,18 @@ weft_store *weft_runtime_store(const weft_config *cfg)
 weft_lock *weft_runtime_lock(const weft_config *cfg)
 {
     return connect_with_backoff("redis", connect_lock, cfg->redis_url);
+}
+
+weft_http_server *weft_runtime_metrics(const weft_config *cfg, int consumers)
+{
+    weft_telemetry_expect_consumers(consumers);
+    if (!cfg->metrics_addr)
+        return NULL;
+    weft_http_server *s = NULL;
+    weft_err err = {0};
+    if (weft_metrics_endpoint_start(cfg->metrics_addr, &s, &err))
+        weft_runtime_exit_config(err.msg);
+    return s;
 }
 
 char *weft_runtime_worker_id(const char *suffix)

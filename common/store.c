@@ -5,6 +5,7 @@
 #include "log.h"
 #include "queues.h"
 #include "store_internal.h"
+#include "telemetry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -237,6 +238,8 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
 {
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK && s->prepared && !s->replace)
         return WEFT_OK;
+    /* a replacement for a big result is no reconnect: nothing was lost */
+    bool reconnect = s->had_conn && !s->replace;
     s->replace = false;
     if (s->conn)
         PQfinish(s->conn);
@@ -258,6 +261,9 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
         free(msg);
         return WEFT_EDB;
     }
+    if (reconnect)
+        weft_telemetry_reconnect("postgres");
+    s->had_conn = true;
     weft_status st = migrate(s, err);
     return st ? st : prepare_all(s, err);
 }

@@ -24,6 +24,8 @@ struct weft_store {
     bool listening;         /* LISTEN weft_workflow issued on this connection */
     bool listening_cancels; /* LISTEN weft_cancel issued on this connection */
     bool tls_refused; /* the last connection attempt failed on TLS: certificate or sslmode */
+
+    bool had_conn; /* a connection opened before: the next one is a reconnect */
 };
 
 /* (Re)opens the connection when it is not healthy or due for replacement: session

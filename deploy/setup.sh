@@ -6,12 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(gcc pkg-config meson ninja-build librabbitmq-dev libhiredis-dev
-                libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libcriterion-dev)
+                libjansson-dev libpq-dev libcurl4-openssl-dev libssl-dev libcriterion-dev
+                libmicrohttpd-dev)
 # what tests/deploy/test_deploy_files.py checks the deploy files with
 CHECK_PACKAGES=(python3 python3-yaml systemd docker-compose shellcheck binutils)
+# the metrics test's parser (Prometheus' own) and the dashboard test's browser
+TEST_PACKAGES=(python3-prometheus-client chromium)
 
 missing=()
-for p in "${BUILD_PACKAGES[@]}" "${CHECK_PACKAGES[@]}"; do
+# node and npm drive the dashboard test (tests/browser); a node that came with its own npm
+# (not Debian's packages) is kept
+command -v npm >/dev/null || TEST_PACKAGES+=(nodejs npm)
+for p in "${BUILD_PACKAGES[@]}" "${CHECK_PACKAGES[@]}" "${TEST_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,6 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y --no-install-recommends "${missing[@]}" >&2
+fi
+
+# playwright-core at the version of tests/browser/package-lock.json (it drives
+# /usr/bin/chromium and downloads no browser)
+if [ ! -d tests/browser/node_modules/playwright-core ]; then
+    npm ci --prefix tests/browser --no-audit --no-fund >&2
 fi
 
 build=${1:-build}

@@ -16,6 +16,7 @@
 #include "worker_tasks.h"
 #include "tasks.h"
 #include "uuid.h"
+#include "workflow_report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -653,11 +654,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
         return die("%s", err.msg);
     json_t *progress = weft_progress_summary(acts);
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O, s:O}", "uid", w.uid,
-                              "name", w.name, "status", weft_workflow_status_name(w.status),
-                              "output", w.output, "error", w.error, "total", w.total, "remaining",
-                              w.remaining, "duration_s", w.run_s, "progress", progress,
-                              "activities", acts);
+        json_t *o = weft_workflow_report(&w, acts, progress);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);

@@ -1,6 +1,7 @@
 /* weft-entry: consumes workflow_entry; creates or resumes workflows and dispatches their
  * ready activities. A thin shell over weft_engine_entry, which checks a definition's task
  * types against the catalog (catalog.h) unless --allow-unknown-tasks. */
+#include "api.h"
 #include "catalog.h"
 #include "celery.h"
 #include "consumer.h"
@@ -13,13 +14,16 @@
 #include <stdlib.h>
 
 static const char usage[] =
-    "usage: weft-entry [--prefetch N] [--tasks FILE] [--allow-unknown-tasks] [--log-level L]\n"
-    "                  [--log-format F]\n"
+    "usage: weft-entry [--prefetch N] [--tasks FILE] [--allow-unknown-tasks]\n"
+    "                  [--metrics HOST:PORT] [--http HOST:PORT] [--log-level L] [--log-format F]\n"
     "Consumes the workflow_entry queue: creates (or resumes) workflows in Postgres and\n"
     "dispatches the activities whose dependencies are met. A definition may name the\n"
     "built-in tasks, those of the task file --tasks FILE (WEFT_TASKS_FILE) and those any\n"
     "registered worker ever declared (weft workers); one naming another task is refused to\n"
-    "weft.dead with the known ones listed, unless --allow-unknown-tasks.";
+    "weft.dead with the known ones listed, unless --allow-unknown-tasks.\n"
+    "--metrics HOST:PORT (WEFT_METRICS_ADDR) serves Prometheus /metrics and /healthz;\n"
+    "--http HOST:PORT (WEFT_HTTP_ADDR) the HTTP API under /v1 and the dashboard at /, with\n"
+    "the bearer token of the file WEFT_API_TOKEN_FILE (README: HTTP API).";
 
 static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
 {
@@ -53,6 +57,10 @@ int main(int argc, char **argv)
     if (weft_worker_task_names(cfg.tasks_file, &tasks, &err))
         weft_runtime_exit_config(err.msg);
     weft_catalog *catalog = cfg.allow_unknown_tasks ? NULL : weft_catalog_create(tasks);
+    weft_http_server *metrics = weft_runtime_metrics(&cfg, 1);
+    weft_api *api = NULL;
+    if (cfg.http_addr && weft_api_start(&cfg, tasks, &api, &err))
+        weft_runtime_exit_config(err.msg);
     weft_store *store = weft_runtime_store(&cfg);
     weft_lock *lock = store ? weft_runtime_lock(&cfg) : NULL;
     char *worker = weft_runtime_worker_id("entry");
@@ -77,6 +85,8 @@ int main(int argc, char **argv)
                            .ctx = &e};
         rc = weft_consumer_run(&c);
     }
+    weft_api_stop(api);
+    weft_http_stop(metrics);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     free(worker);
     weft_lock_destroy(lock);
