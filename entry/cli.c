@@ -447,6 +447,33 @@ static bool find_definition(const weft_config *cfg, const cli_args *a, int *vers
     return true;
 }
 
+/* One listing read from the store (fetch: weft_store_definitions, weft_store_workers):
+ * a new array, or NULL after printing the error. */
+static json_t *read_listing(const weft_config *cfg,
+                            weft_status (*fetch)(weft_store *, json_t **, weft_err *))
+{
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return NULL;
+    json_t *list = NULL;
+    weft_err err = {0};
+    weft_status st = fetch(s, &list, &err);
+    weft_store_destroy(s);
+    if (st) {
+        die("%s", err.msg);
+        return NULL;
+    }
+    return list;
+}
+
+/* Prints doc (borrowed) as indented JSON, for --json. */
+static void print_json(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+}
+
 static int cmd_define(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
@@ -483,21 +510,11 @@ static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
     cli_args a;
     if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
         return EXIT_ERROR;
-    if (a.positional)
-        return die("'definitions' takes no argument (see weft --help)");
-    weft_store *s = open_store(cfg);
-    if (!s)
+    json_t *list = read_listing(cfg, weft_store_definitions);
+    if (!list)
         return EXIT_ERROR;
-    json_t *list = NULL;
-    weft_err err = {0};
-    weft_status st = weft_store_definitions(s, &list, &err);
-    weft_store_destroy(s);
-    if (st)
-        return die("%s", err.msg);
     if (a.json) {
-        char *text = json_dumps(list, JSON_INDENT(2));
-        printf("%s\n", text);
-        free(text);
+        print_json(list);
     } else {
         printf("%-40s %7s %8s  %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED");
         size_t i;
@@ -745,19 +762,11 @@ static int cmd_workers(const weft_config *cfg, int argc, char **argv)
     cli_args a;
     if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
         return EXIT_ERROR;
-    weft_store *s = open_store(cfg);
-    if (!s)
+    json_t *workers = read_listing(cfg, weft_store_workers);
+    if (!workers)
         return EXIT_ERROR;
-    json_t *workers = NULL;
-    weft_err err = {0};
-    weft_status st = weft_store_workers(s, &workers, &err);
-    weft_store_destroy(s);
-    if (st)
-        return die("%s", err.msg);
     if (a.json) {
-        char *text = json_dumps(workers, JSON_INDENT(2));
-        printf("%s\n", text);
-        free(text);
+        print_json(workers);
         json_decref(workers);
         return EXIT_DONE;
     }
