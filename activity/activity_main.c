@@ -98,7 +98,7 @@ int main(int argc, char **argv)
         setenv("WEFT_TASKS_FILE", cfg.tasks_file, 1);
     if (taskfile)
         WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,
-                 taskfile->n + taskfile->nplugins);
+                 taskfile->n + taskfile->nplugins + taskfile->nhttp);
 
     int n = cfg.concurrency;
     pthread_t *threads = calloc((size_t)n, sizeof *threads);
