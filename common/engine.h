@@ -20,9 +20,14 @@ typedef struct {
     weft_lock *lock;                 /* borrowed; NULL: no Redis lock (direct mode) */
     weft_transport *transport;       /* borrowed */
     const weft_task_registry *tasks; /* borrowed; needed by entry (validation) and activity */
+    /* borrowed, may be NULL: entry validates task names against it instead of `tasks` (the
+     * built-in ones, its own and every registered worker's: catalog.h) */
+    struct weft_catalog *catalog;
     struct weft_runner *runner;      /* borrowed; runs the tasks (activity role only) */
     weft_limits limits;
-    const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
+    const char *worker;    /* borrowed: "host:pid:thread", recorded on attempts */
+    const char *worker_id; /* borrowed, may be NULL: the worker's registry id (registry.h),
+                              recorded on attempts */
     const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
     int grace_s;          /* after a stop request, how long a running task may finish */
     int lease_s;          /* lease of a running attempt (0: WEFT_LEASE_DEFAULT_S) */
@@ -32,7 +37,7 @@ typedef struct {
 /* The lease of a running attempt when none is configured. */
 #define WEFT_LEASE_DEFAULT_S 30
 
-/* workflow_entry: create, idempotent re-submit, or resume. body and message_id (the AMQP
+/* workflow_entry: create, idempotent re-submit, resume or cancel. body and message_id (the AMQP
  * message_id, NULL when none) are borrowed. A create without workflow_uid takes its uid from
  * message_id, so redeliveries of one message create one workflow. */
 weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, const char *message_id,

@@ -520,7 +520,8 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
                                   "task '%s': its request cannot be written as JSON", t->name);
     }
     weft_task_result res = WEFT_TASK_TRANSIENT;
-    bool done = false, violation = false, timed_out = false, stopped = false, exited = false;
+    bool done = false, violation = false, timed_out = false, stopped = false, exited = false,
+         canceled = false;
     double start = weft_clock_s(), last_idle = start, stop_at = 0;
     while (!done) {
         struct pollfd f[3] = {
@@ -571,6 +572,8 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
             if (opts->idle)
                 opts->idle(opts->idle_arg, 0);
         }
+        if (!done && opts->cancel && *opts->cancel)
+            canceled = stopped = done = true;
         if (!done && timeout_s > 0 && now - start >= timeout_s)
             timed_out = done = true;
         if (weft_stop_requested && stop_at == 0)
@@ -593,7 +596,8 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
         stop_proc(&a, pr, a.id);
         if (stopped) {
             *abandoned = true;
-            return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by shutdown");
+            return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by %s",
+                        canceled ? "cancel" : "shutdown");
         }
         return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
                                   "task '%s' timed out after %d s", t->name, timeout_s);

@@ -354,6 +354,10 @@ static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, int ti
         }
         if (opts->idle)
             opts->idle(opts->idle_arg, 0);
+        if (opts->cancel && *opts->cancel) {
+            *why = "canceled";
+            return NULL;
+        }
         double t = weft_clock_s();
         if (timeout_s > 0 && t - start >= timeout_s) {
             *why = "timeout";
@@ -417,9 +421,10 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
             ;
         r->pid = 0;
-        if (strcmp(why, "shutdown") == 0) {
+        if (strcmp(why, "shutdown") == 0 || strcmp(why, "canceled") == 0) {
             *abandoned = true;
-            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by shutdown");
+            return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by %s",
+                             *why == 's' ? "shutdown" : "cancel");
         }
         if (strcmp(why, "timeout") == 0)
             return fail_with(errbuf, errlen, WEFT_TASK_TRANSIENT,

@@ -57,6 +57,10 @@ typedef struct {
     weft_runner_idle_fn idle;
     void *idle_arg;
     weft_runner_progress_fn progress; /* NULL: progress is not recorded */
+    /* borrowed, may be NULL: once true (idle sets it) the attempt is stopped at once, as
+     * abandoned: a built-in task's process is killed; an exec task gets its cancel line,
+     * then SIGTERM, then SIGKILL, a second apart */
+    const bool *cancel;
 } weft_runner_opts;
 
 typedef struct {
@@ -86,7 +90,8 @@ void weft_runner_destroy(weft_runner *r);
  * WEFT_TASK_OK *output is a new object, otherwise errbuf holds the reason. A crash or a
  * timeout is WEFT_TASK_TRANSIENT, an unregistered task PERMANENT. *abandoned is set (and the
  * result is meaningless) when a stop request's grace period ran out before the handler
- * finished: the attempt should be handed back, not failed. */
+ * finished, or when opts->cancel became true: the attempt should be handed back, not
+ * failed. */
 weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_task_ctx *ctx,
                                  const weft_runner_opts *opts, json_t **output, char *errbuf,
                                  size_t errlen, bool *abandoned);

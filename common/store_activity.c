@@ -33,20 +33,21 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->due_in_ms = atoi(PQgetvalue(r, 0, 10));
     state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     state->lease_expired = strcmp(PQgetvalue(r, 0, 12), "t") == 0;
+    snprintf(state->queue, sizeof state->queue, "%s", PQgetvalue(r, 0, 13));
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
 }
 
 weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
-                             const char *worker, int lease_s, weft_claim *claim,
-                             weft_activity_state *state, weft_err *err)
+                             const char *worker, const char *worker_id, int lease_s,
+                             weft_claim *claim, weft_activity_state *state, weft_err *err)
 {
     memset(claim, 0, sizeof *claim);
     char att[16], lease[16];
     snprintf(att, sizeof att, "%d", attempt);
     snprintf(lease, sizeof lease, "%d", lease_s);
-    const char *p[] = {uid, att, worker, workflow_uid, lease};
+    const char *p[] = {uid, att, worker, workflow_uid, lease, worker_id};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
     if (st)
@@ -64,6 +65,7 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     weft_store_read_retry(r, 0, 5, &claim->retries, &claim->retry);
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
+    snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);
@@ -127,8 +129,12 @@ weft_status weft_store_fail(weft_store *s, const char *uid, int attempt, const c
 
 /* Runs a compare-and-set statement over (uid, attempt[, a[, b]]) (the statement takes as
  * many as it names): WEFT_ESTALE when it matched no row. */
+/* A compare-and-set on (uid, attempt) with up to two more parameters: WEFT_ESTALE when no
+ * row came back. *first (may be NULL) gets the first column of the row: its text is
+ * copied into first (size firstlen). */
 static weft_status attempt_cas(weft_store *s, weft_sql_id which, const char *uid, int attempt,
-                               const char *a, const char *b, weft_err *err)
+                               const char *a, const char *b, char *first, size_t firstlen,
+                               weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
@@ -138,21 +144,33 @@ static weft_status attempt_cas(weft_store *s, weft_sql_id which, const char *uid
     if (st)
         return st;
     st = PQntuples(r) ? WEFT_OK : WEFT_ESTALE;
+    if (!st && first)
+        snprintf(first, firstlen, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return st;
 }
 
-weft_status weft_store_release(weft_store *s, const char *uid, int attempt, weft_err *err)
+weft_status weft_store_release(weft_store *s, const char *uid, int attempt, bool *canceled,
+                               weft_err *err)
 {
-    return attempt_cas(s, WEFT_SQL_RELEASE, uid, attempt, NULL, NULL, err);
+    char was_canceled[8] = "";
+    weft_status st = attempt_cas(s, WEFT_SQL_RELEASE, uid, attempt, NULL, NULL, was_canceled,
+                                 sizeof was_canceled, err);
+    if (canceled)
+        *canceled = !st && was_canceled[0] == 't';
+    return st;
 }
 
 weft_status weft_store_renew_lease(weft_store *s, const char *uid, int attempt, int lease_s,
-                                   weft_err *err)
+                                   bool *canceled, weft_err *err)
 {
-    char lease[16];
+    char lease[16], status[32] = "";
     snprintf(lease, sizeof lease, "%d", lease_s);
-    return attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, NULL, err);
+    weft_status st = attempt_cas(s, WEFT_SQL_LEASE_RENEW, uid, attempt, lease, NULL, status,
+                                 sizeof status, err);
+    if (canceled)
+        *canceled = !st && strcmp(status, "canceled") == 0;
+    return st;
 }
 
 weft_status weft_store_progress(weft_store *s, const char *uid, int attempt, double progress,
@@ -160,7 +178,7 @@ weft_status weft_store_progress(weft_store *s, const char *uid, int attempt, dou
 {
     char pct[32];
     snprintf(pct, sizeof pct, "%.3f", progress);
-    return attempt_cas(s, WEFT_SQL_PROGRESS, uid, attempt, pct, message, err);
+    return attempt_cas(s, WEFT_SQL_PROGRESS, uid, attempt, pct, message, NULL, 0, err);
 }
 
 /* What weft_handoff says it did, in the o_outcome of its last row. */
@@ -210,7 +228,8 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
             outcome_row = i;
         } else {
             weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)),
-                                    atoi(PQgetvalue(r, i, 4)));
+                                    atoi(PQgetvalue(r, i, 4)),
+                                    PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5));
         }
     }
     switch (outcome) {

@@ -44,13 +44,13 @@ static json_t *activity_rows(const weft_definition *def)
         weft_uuid_new(uid);
         json_array_append_new(
             rows,
-            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i}",
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s}",
                       "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
                       a->params, "deps", int_list(a->deps, a->ndeps), "downstream",
                       int_list(down[i], ndown[i]), "ready", is_ready[i], "max_retries",
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
-                      "timeout_s", a->timeout_s, "priority", a->priority));
+                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue));
     }
     weft_dag_free_downstream(down, ndown, def->n);
     free(ready);
@@ -179,6 +179,47 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
     if (st)
         weft_workflow_info_finish(info);
     return st;
+}
+
+weft_status weft_store_cancel(weft_store *s, const char *uid, const char *reason,
+                              weft_workflow_status *was, bool *canceled, weft_err *err)
+{
+    const char *p[] = {uid, reason};
+    PGresult *r;
+    weft_status st = weft_store_query(s, WEFT_SQL_CANCEL, p, &r, err);
+    if (st)
+        return st;
+    if (PQntuples(r) == 0)
+        st = weft_err_set(err, WEFT_ENOTFOUND, "unknown workflow %s", uid);
+    else
+        st = weft_store_workflow_status(r, 0, 0, was, err);
+    if (!st)
+        *canceled = PQgetvalue(r, 0, 1)[0] == 't';
+    PQclear(r);
+    return st;
+}
+
+weft_status weft_store_listen_cancels(weft_store *s, weft_err *err)
+{
+    weft_status st = weft_store_ensure(s, err);
+    if (!st && !s->listening_cancels) {
+        st = weft_store_run(s, WEFT_SQL_LISTEN_CANCEL, NULL, NULL, err);
+        s->listening_cancels = st == WEFT_OK;
+    }
+    return st;
+}
+
+bool weft_store_cancel_noticed(weft_store *s, const char *uid)
+{
+    if (!s->conn || !s->listening_cancels || !PQconsumeInput(s->conn))
+        return false;
+    bool heard = false;
+    PGnotify *n;
+    while ((n = PQnotifies(s->conn))) {
+        heard |= strcmp(n->relname, "weft_cancel") == 0 && strcmp(n->extra, uid) == 0;
+        PQfreemem(n);
+    }
+    return heard;
 }
 
 weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err)

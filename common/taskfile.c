@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "definition.h"
+#include "queues.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -55,6 +56,9 @@ void weft_taskfile_destroy(weft_taskfile *tf)
         free(tf->http[i].secret);
     }
     free(tf->http);
+    for (size_t i = 0; i < tf->nqueues; i++)
+        free(tf->queues[i]);
+    free(tf->queues);
     free(tf->dir);
     free(tf);
 }
@@ -431,6 +435,34 @@ static void number_commands(weft_taskfile *tf)
     }
 }
 
+/* The routing queues the worker consumes (queues.h): ["default"] when absent. */
+static weft_status parse_queues(const json_t *v, weft_taskfile *tf, weft_err *err)
+{
+    if (!v) {
+        tf->queues = weft_xcalloc(1, sizeof *tf->queues);
+        tf->queues[tf->nqueues++] = weft_xstrdup(WEFT_QUEUE_DEFAULT);
+        return WEFT_OK;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "queues: must be a non-empty array of queue names (default: "
+                            "[\"default\"])");
+    tf->queues = weft_xcalloc(json_array_size(v), sizeof *tf->queues);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *q = json_array_get(v, i);
+        const char *name = json_string_value(q);
+        if (!name || strlen(name) != json_string_length(q) || !weft_name_valid(name))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "queues[%zu]: must be a queue name matching [A-Za-z0-9_.-]{1,64}",
+                                i);
+        for (size_t j = 0; j < tf->nqueues; j++)
+            if (strcmp(tf->queues[j], name) == 0)
+                return weft_err_set(err, WEFT_EINVAL, "queues[%zu]: '%s' is listed twice", i, name);
+        tf->queues[tf->nqueues++] = weft_xstrdup(name);
+    }
+    return WEFT_OK;
+}
+
 weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_programs,
                                 weft_taskfile **out, weft_err *err)
 {
@@ -444,26 +476,17 @@ weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_p
         if (strcmp(key, "tasks") != 0 && strcmp(key, "queues") != 0)
             return weft_err_set(err, WEFT_EINVAL, "unknown field '%s' (known: queues, tasks)", key);
     }
-    const json_t *queues = json_object_get(doc, "queues");
-    if (queues) {
-        /* routing to other queues (DESIGN §9) is not built yet: say so rather than ignore it */
-        if (!json_is_array(queues))
-            return weft_err_set(err, WEFT_EINVAL, "queues: must be an array of queue names");
-        for (size_t i = 0; i < json_array_size(queues); i++) {
-            const char *q = json_string_value(json_array_get(queues, i));
-            if (!q || strcmp(q, "default") != 0)
-                return weft_err_set(err, WEFT_EINVAL,
-                                    "queues[%zu]: only \"default\" is served by this version of"
-                                    " weft-activity",
-                                    i);
-        }
-    }
     const json_t *tasks = json_object_get(doc, "tasks");
     if (!json_is_object(tasks))
         return weft_err_set(err, WEFT_EINVAL, "tasks: %s",
                             tasks ? "must be an object of task types" : "missing");
     weft_taskfile *tf = weft_xcalloc(1, sizeof *tf);
     tf->dir = weft_xstrdup(dir);
+    weft_status qst = parse_queues(json_object_get(doc, "queues"), tf, err);
+    if (qst) {
+        weft_taskfile_destroy(tf);
+        return qst;
+    }
     tf->tasks = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->tasks);
     tf->plugins = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->plugins);
     tf->http = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->http);

@@ -2,12 +2,14 @@
  * ones, each an exec command that speaks JSON Lines (exec_task.h), a web endpoint that
  * answers a POST (http_task.h) or a C plugin (activity/plugin.h) that registers it.
  *
- *   {"queues": ["default"],
+ *   {"queues": ["default", "gpu"],
  *    "tasks": {"resize": {"exec": ["python3", "tasks/images.py"], "timeout_s": 60,
  *                         "mode": "persistent", "env": {"MODEL": "small"}},
  *              "notify": {"http": "http://127.0.0.1:9000/notify", "timeout_s": 10,
  *                         "secret_file": "secret.txt"},
  *              "checksum": {"plugin": "plugins/checksum.so"}}}
+ *
+ * `queues` names the routing queues (queues.h) the worker consumes, ["default"] when absent.
  *
  * It is loaded once, at start, and is then read-only, shared by every worker thread. Loading
  * validates all of it, so a worker with a bad file never starts: an unknown field, a wrong
@@ -71,6 +73,8 @@ typedef struct {
     size_t nplugins;
     weft_taskfile_http *http; /* the http tasks */
     size_t nhttp;
+    char **queues; /* the routing queues to consume, at least one, no repeats */
+    size_t nqueues;
 } weft_taskfile;
 
 /* Reads and validates the task file at path (borrowed). check_programs: resolve each

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deploy/run.sh [DEFINITION.json] [INPUTS_JSON] - weft's main job on a fresh Debian
-# machine: install what is missing, build, start RabbitMQ, Redis and Postgres on loopback,
-# start the three consumers, submit a workflow, wait for it and print its output.
+# deploy/run.sh [--tasks TASKS.json] [DEFINITION.json] [INPUTS_JSON|@INPUTS.json] - weft's
+# main job on a fresh Debian machine: install what is missing, build, start RabbitMQ, Redis
+# and Postgres on loopback, start the three consumers (given the task file, when named),
+# submit a workflow, wait for it and print its output.
 # Without arguments it runs the file pipeline example (fetch → load → replace → summary)
 # against a small HTTP server it starts on 127.0.0.1. Everything is stopped at the end
 # unless KEEP=1.
@@ -9,6 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
+if [ "${1:-}" = --tasks ]; then
+    [ -f "${2:-}" ] || { echo "run.sh: --tasks needs a task file, got '${2:-}'" >&2; exit 2; }
+    WEFT_TASKS_FILE=$(realpath "$2")
+    export WEFT_TASKS_FILE
+    shift 2
+fi
 definition=${1:-deploy/examples/file_pipeline.json}
 inputs=${2:-}
 

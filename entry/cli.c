@@ -1,19 +1,22 @@
 /* weft: the command-line client. submit/resume publish to workflow_entry with a confirm;
- * status/wait read Postgres; run executes a workflow in-process (direct mode). */
+ * status/wait/workers read Postgres; run executes a workflow in-process (direct mode). */
 #include "alloc.h"
 #include "broker.h"
+#include "catalog.h"
 #include "clock.h"
 #include "config.h"
 #include "definition.h"
 #include "direct.h"
 #include "log.h"
 #include "message.h"
+#include "progress.h"
 #include "runner.h"
 #include "store.h"
 #include "taskfile.h"
 #include "worker_tasks.h"
 #include "tasks.h"
 #include "uuid.h"
+#include "workflow_report.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +24,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Exit codes, shared by every command. */
@@ -32,16 +36,26 @@ enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3
 
 static const char usage[] =
     "usage: weft COMMAND [ARGS]\n"
-    "  submit FILE.json [--inputs JSON] [--uid UUID] [--wait] [--timeout S]\n"
-    "         publish a workflow to workflow_entry; prints its uid as the last line\n"
+    "  submit FILE.json [--inputs JSON|@FILE] [--uid UUID] [--wait] [--timeout S]\n"
+    "         [--allow-unknown-tasks]\n"
+    "         publish a workflow to workflow_entry; prints its uid as the last line. Its task\n"
+    "         types must be built in, in WEFT_TASKS_FILE or declared by a registered worker\n"
+    "         (checked in Postgres) unless --allow-unknown-tasks\n"
+    "  submit --definition NAME [--version N] [--inputs JSON|@FILE] [--uid UUID] [--wait]\n"
+    "  define FILE.json        store a definition under its name as a new version;\n"
+    "                          prints NAME VERSION\n"
+    "  definitions [--json]    the stored definitions\n"
     "  status UID [--json]     workflow status and its activities\n"
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
     "         resume a failed workflow (completed activities are not run again)\n"
-    "  run FILE.json [--inputs JSON] [--task-timeout S] [--tasks TASKS.json]\n"
+    "  cancel UID [--reason TEXT] [--wait] [--timeout S]\n"
+    "         cancel a workflow: queued work is dropped, running attempts are stopped\n"
+    "  run FILE.json [--inputs JSON|@FILE] [--task-timeout S] [--tasks TASKS.json]\n"
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
+    "  workers [--json]        the registered workers: queues, task types, heartbeat, state\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,8 +76,12 @@ typedef struct {
     const char *uid;
     const char *task_timeout;
     const char *tasks;
+    const char *reason;
+    const char *definition; /* --definition NAME: submit a stored definition */
+    const char *version;
     bool wait;
     bool json;
+    bool allow_unknown_tasks;
     double timeout_s; /* < 0: none */
 } cli_args;
 
@@ -75,7 +93,13 @@ enum {
     OPT_TIMEOUT = 8,
     OPT_JSON = 16,
     OPT_TASK_TIMEOUT = 32,
-    OPT_TASKS = 64
+    OPT_TASKS = 64,
+    OPT_REASON = 128,
+    OPT_ALLOW_UNKNOWN_TASKS = 256,
+    OPT_DEFINITION = 512,
+    OPT_VERSION = 1024,
+    /* not an option: the command takes no argument */
+    ARGS_NONE = 1 << 12
 };
 
 static const struct option all_options[] = {
@@ -86,6 +110,10 @@ static const struct option all_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"task-timeout", required_argument, NULL, OPT_TASK_TIMEOUT},
     {"tasks", required_argument, NULL, OPT_TASKS},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {"allow-unknown-tasks", no_argument, NULL, OPT_ALLOW_UNKNOWN_TASKS},
+    {"definition", required_argument, NULL, OPT_DEFINITION},
+    {"version", required_argument, NULL, OPT_VERSION},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -111,14 +139,21 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
         case OPT_UID:
         case OPT_TASK_TIMEOUT:
         case OPT_TASKS:
-            *(c == OPT_INPUTS  ? &a->inputs
-              : c == OPT_UID   ? &a->uid
-              : c == OPT_TASKS ? &a->tasks
-                               : &a->task_timeout) = optarg;
+        case OPT_REASON:
+        case OPT_DEFINITION:
+        case OPT_VERSION:
+            *(c == OPT_INPUTS       ? &a->inputs
+              : c == OPT_UID        ? &a->uid
+              : c == OPT_TASKS      ? &a->tasks
+              : c == OPT_REASON     ? &a->reason
+              : c == OPT_DEFINITION ? &a->definition
+              : c == OPT_VERSION    ? &a->version
+                                    : &a->task_timeout) = optarg;
             break;
         case OPT_WAIT:
         case OPT_JSON:
-            *(c == OPT_WAIT ? &a->wait : &a->json) = true;
+        case OPT_ALLOW_UNKNOWN_TASKS:
+            *(c == OPT_WAIT ? &a->wait : c == OPT_JSON ? &a->json : &a->allow_unknown_tasks) = true;
             break;
         case OPT_TIMEOUT: {
             char *end;
@@ -143,11 +178,20 @@ static bool parse_args(int argc, char **argv, cli_args *a, int allowed)
     int first = 1 + optind;
     if (first < argc)
         a->positional = argv[first];
-    if (first + 1 < argc) {
-        die("unexpected argument '%s' (see weft --help)", argv[first + 1]);
+    int extra = first + ((allowed & ARGS_NONE) ? 0 : 1);
+    if (extra < argc) {
+        die("unexpected argument '%s' (see weft --help)", argv[extra]);
         return false;
     }
-    if (!a->positional) {
+    if (a->definition && a->positional) {
+        die("'%s': give a FILE or --definition NAME, not both", argv[1]);
+        return false;
+    }
+    if (a->version && !a->definition) {
+        die("--version goes with --definition NAME");
+        return false;
+    }
+    if (!a->positional && !a->definition && !(allowed & ARGS_NONE)) {
         die("'%s' needs an argument (see weft --help)", argv[1]);
         return false;
     }
@@ -192,39 +236,72 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* Loads and validates the definition file at path; prints the error and returns NULL when
+ * it is invalid. */
+static json_t *load_definition(const char *path, const weft_limits *limits)
+{
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text)
+        return NULL;
+    weft_err err = {0};
+    char what[300];
+    snprintf(what, sizeof what, "'%s'", path);
+    json_t *doc = weft_json_parse(text, len, what, &err);
+    free(text);
+    if (!doc) {
+        die("%s", err.msg);
+        return NULL;
+    }
+    weft_definition *def;
+    if (weft_definition_parse(doc, limits, NULL, &def, &err)) {
+        die("'%s': invalid definition: %s", path, err.msg);
+        json_decref(doc);
+        return NULL;
+    }
+    weft_definition_destroy(def);
+    return doc;
+}
+
+/* The --inputs of a (JSON text, @FILE, or none: {}); prints the error and returns NULL when
+ * they are not an object. */
+static json_t *load_inputs(const cli_args *a)
+{
+    weft_err err = {0};
+    json_t *inputs;
+    if (a->inputs && a->inputs[0] == '@') {
+        /* --inputs @FILE: the inputs from a file, as curl reads a body */
+        size_t len;
+        char *itext = read_file(a->inputs + 1, &len);
+        if (!itext)
+            return NULL;
+        char what[300];
+        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
+        inputs = weft_json_parse(itext, len, what, &err);
+        free(itext);
+    } else {
+        inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
+                           : json_object();
+    }
+    if (!inputs || !json_is_object(inputs)) {
+        die("%s", inputs ? "--inputs must be a JSON object" : err.msg);
+        json_decref(inputs);
+        return NULL;
+    }
+    return inputs;
+}
+
 /* Loads the definition file and inputs; prints the error and returns false when invalid. */
 static bool load_workflow(const cli_args *a, const weft_limits *limits, json_t **doc,
                           json_t **inputs)
 {
-    size_t len;
-    char *text = read_file(a->positional, &len);
-    if (!text)
-        return false;
-    weft_err err = {0};
-    char what[300];
-    snprintf(what, sizeof what, "'%s'", a->positional);
-    *doc = weft_json_parse(text, len, what, &err);
-    free(text);
-    if (!*doc) {
-        die("%s", err.msg);
-        return false;
-    }
-    weft_definition *def;
-    if (weft_definition_parse(*doc, limits, NULL, &def, &err)) {
-        die("'%s': invalid definition: %s", a->positional, err.msg);
+    *doc = load_definition(a->positional, limits);
+    *inputs = *doc ? load_inputs(a) : NULL;
+    if (*doc && !*inputs) {
         json_decref(*doc);
-        return false;
+        *doc = NULL;
     }
-    weft_definition_destroy(def);
-    *inputs =
-        a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err) : json_object();
-    if (!*inputs || !json_is_object(*inputs)) {
-        die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
-        json_decref(*inputs);
-        json_decref(*doc);
-        return false;
-    }
-    return true;
+    return *doc != NULL;
 }
 
 static int publish_entry(const weft_config *cfg, const char *body, size_t len)
@@ -260,8 +337,11 @@ static int report(const weft_workflow_info *w)
         free(s);
         return EXIT_DONE;
     }
-    fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid, weft_workflow_status_name(w->status),
-            w->error ? w->error : "no error recorded");
+    if (w->status == WEFT_WORKFLOW_CANCELED && w->error && !strncmp(w->error, "canceled: ", 10))
+        fprintf(stderr, "weft: workflow %s %s\n", w->uid, w->error); /* "canceled: REASON" */
+    else
+        fprintf(stderr, "weft: workflow %s %s: %s\n", w->uid,
+                weft_workflow_status_name(w->status), w->error ? w->error : "no error recorded");
     return EXIT_WORKFLOW_FAILED;
 }
 
@@ -307,25 +387,171 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
     return rc;
 }
 
+/* The check weft-entry makes of doc's task types (catalog.h), made here first so that a
+ * misspelt one is refused before anything is sent: EXIT_DONE when they are all known. */
+static int check_task_types(const weft_config *cfg, const cli_args *a, const json_t *doc)
+{
+    weft_err err = {0};
+    weft_task_registry *local = NULL;
+    if (weft_worker_task_names(cfg->tasks_file, &local, &err))
+        return die("%s", err.msg);
+    weft_catalog *catalog = weft_catalog_create(local);
+    weft_task_registry_destroy(local);
+    weft_store *s = NULL;
+    weft_definition *def = NULL;
+    weft_status st = weft_store_connect(cfg->database_url, &s, &err);
+    if (!st)
+        st = weft_catalog_parse(catalog, s, doc, &cfg->limits, &def, &err);
+    weft_definition_destroy(def);
+    weft_store_destroy(s);
+    weft_catalog_destroy(catalog);
+    if (st == WEFT_ENOTFOUND)
+        return die("'%s': invalid definition: %s", a->positional, err.msg);
+    if (st)
+        return die("cannot check the task types of '%s': %s (--allow-unknown-tasks skips the"
+                   " check)",
+                   a->positional, err.msg);
+    return EXIT_DONE;
+}
+
+/* Checks that the stored definition a->definition (version a->version, else the latest)
+ * exists; *version gets the version to send (0: the latest, resolved by weft-entry when it
+ * creates, so a define in between wins as it would for any later message). Prints the
+ * error and returns false otherwise. */
+static bool find_definition(const weft_config *cfg, const cli_args *a, int *version)
+{
+    long v = 0;
+    if (a->version && !weft_parse_int(a->version, 1, INT32_MAX, &v)) {
+        die("--version must be a whole number >= 1");
+        return false;
+    }
+    if (!weft_name_valid(a->definition)) {
+        die("--definition '%s' is not a definition's name ([A-Za-z0-9_.-], 1..64 characters)",
+            a->definition);
+        return false;
+    }
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return false;
+    json_t *doc = NULL;
+    int found = 0;
+    weft_err err = {0};
+    weft_status st = weft_store_definition(s, a->definition, (int)v, &doc, &found, &err);
+    weft_store_destroy(s);
+    json_decref(doc);
+    if (st) {
+        die("%s", err.msg);
+        return false;
+    }
+    *version = (int)v;
+    return true;
+}
+
+static int cmd_define(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, 0))
+        return EXIT_ERROR;
+    json_t *doc = load_definition(a.positional, &cfg->limits);
+    if (!doc)
+        return EXIT_ERROR;
+    weft_store *s = open_store(cfg);
+    if (!s) {
+        json_decref(doc);
+        return EXIT_ERROR;
+    }
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    int version = 0;
+    bool created = false;
+    weft_err err = {0};
+    weft_status st = weft_store_define(s, name, doc, &version, &created, &err);
+    weft_store_destroy(s);
+    if (st) {
+        json_decref(doc);
+        return die("%s", err.msg);
+    }
+    if (!created)
+        fprintf(stderr, "weft: '%s' equals version %d of '%s': nothing stored\n", a.positional,
+                version, name);
+    printf("%s %d\n", name, version);
+    json_decref(doc);
+    return EXIT_DONE;
+}
+
+static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
+        return EXIT_ERROR;
+    if (a.positional)
+        return die("'definitions' takes no argument (see weft --help)");
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    json_t *list = NULL;
+    weft_err err = {0};
+    weft_status st = weft_store_definitions(s, &list, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (a.json) {
+        char *text = json_dumps(list, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+    } else {
+        printf("%-40s %7s %8s  %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED");
+        size_t i;
+        json_t *d;
+        json_array_foreach(list, i, d)
+        {
+            printf("%-40s %7d %8d  %s\n", json_string_value(json_object_get(d, "name")),
+                   (int)json_integer_value(json_object_get(d, "latest_version")),
+                   (int)json_integer_value(json_object_get(d, "versions")),
+                   json_string_value(json_object_get(d, "updated_at")));
+        }
+    }
+    json_decref(list);
+    return EXIT_DONE;
+}
+
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
-    if (!parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
+    if (!parse_args(argc, argv, &a,
+                    OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT | OPT_ALLOW_UNKNOWN_TASKS |
+                        OPT_DEFINITION | OPT_VERSION))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
         return die("--uid '%s' is not a UUID", a.uid);
-    json_t *doc, *inputs;
-    if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
-        return EXIT_ERROR;
     char uid[WEFT_UUID_LEN + 1];
     if (a.uid)
         snprintf(uid, sizeof uid, "%s", a.uid);
     else
         weft_uuid_new(uid);
     size_t len;
-    char *body = weft_msg_encode_entry(doc, inputs, uid, &len);
-    json_decref(doc);
-    json_decref(inputs);
+    char *body;
+    if (a.definition) {
+        int version = 0;
+        json_t *inputs = load_inputs(&a);
+        if (!inputs || !find_definition(cfg, &a, &version)) {
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_named(a.definition, version, inputs, uid, &len);
+        json_decref(inputs);
+    } else {
+        json_t *doc, *inputs;
+        if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
+            return EXIT_ERROR;
+        if (!a.allow_unknown_tasks && check_task_types(cfg, &a, doc) != EXIT_DONE) {
+            json_decref(doc);
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_entry(doc, inputs, uid, &len);
+        json_decref(doc);
+        json_decref(inputs);
+    }
     int rc = len > cfg->limits.max_message_bytes
                  ? die("workflow message of %zu bytes is over the %zu-byte limit", len,
                        cfg->limits.max_message_bytes)
@@ -367,6 +593,40 @@ static int cmd_resume(const weft_config *cfg, int argc, char **argv)
     return wait_for(cfg, a.positional, a.timeout_s, stale_run_s);
 }
 
+static int cmd_cancel(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_uid_args(argc, argv, &a, OPT_REASON | OPT_WAIT | OPT_TIMEOUT))
+        return EXIT_ERROR;
+    if (a.reason && strlen(a.reason) > WEFT_CANCEL_REASON_MAX)
+        return die("--reason is longer than %d bytes", WEFT_CANCEL_REASON_MAX);
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    weft_workflow_info w;
+    weft_err err = {0};
+    weft_status st = weft_store_workflow(s, a.positional, &w, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (weft_workflow_status_terminal(w.status)) {
+        /* sent anyway: the entry consumer decides, and says "nothing to do" in its log */
+        fprintf(stderr, "weft: workflow %s is already %s: the cancel will change nothing\n",
+                w.uid, weft_workflow_status_name(w.status));
+    } else {
+        fprintf(stderr, "weft: canceling %s workflow %s\n", weft_workflow_status_name(w.status),
+                w.uid);
+    }
+    weft_workflow_info_finish(&w);
+    size_t len;
+    char *body = weft_msg_encode_cancel(a.positional, a.reason, &len);
+    int rc = publish_entry(cfg, body, len);
+    free(body);
+    if (rc || !a.wait)
+        return rc;
+    return wait_for(cfg, a.positional, a.timeout_s, -1);
+}
+
 static int cmd_wait(const weft_config *cfg, int argc, char **argv)
 {
     cli_args a;
@@ -392,22 +652,22 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     weft_store_destroy(s);
     if (st)
         return die("%s", err.msg);
+    json_t *progress = weft_progress_summary(acts);
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O}", "uid", w.uid,
-                              "name", w.name, "status", weft_workflow_status_name(w.status),
-                              "output", w.output, "error", w.error, "total", w.total, "remaining",
-                              w.remaining, "duration_s", w.run_s, "activities", acts);
+        json_t *o = weft_workflow_report(&w, acts, progress);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);
         json_decref(o);
     } else {
+        char summary[256];
         printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name,
                weft_workflow_status_name(w.status), w.total, w.run_s);
+        printf("progress: %s\n", weft_progress_format(progress, summary, sizeof summary));
         if (w.error)
             printf("error: %s\n", w.error);
-        printf("%-24s %-14s %-10s %7s %10s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
-               "DURATION", "ERROR");
+        printf("%-24s %-14s %-10s %7s %10s %8s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
+               "DURATION", "PROGRESS", "ERROR / MESSAGE");
         size_t i;
         json_t *act;
         json_array_foreach(acts, i, act)
@@ -417,16 +677,17 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             if (json_is_number(d))
                 snprintf(dur, sizeof dur, "%.3fs", json_number_value(d));
             const char *error = json_string_value(json_object_get(act, "error"));
-            printf(
-                "%-24s %-14s %-10s %7d %10s  %s\n", json_string_value(json_object_get(act, "name")),
-                json_string_value(json_object_get(act, "task")),
-                json_string_value(json_object_get(act, "status")),
-                (int)json_integer_value(json_object_get(act, "attempt")), dur, error ? error : "");
-            json_t *progress = json_object_get(act, "progress");
+            json_t *pct = json_object_get(act, "progress");
             const char *pmsg = json_string_value(json_object_get(act, "progress_message"));
-            if (json_is_number(progress))
-                printf("%-24s   progress %.0f%%%s%s\n", "", json_number_value(progress),
-                       pmsg ? ": " : "", pmsg ? pmsg : "");
+            char pcol[16] = "-";
+            if (json_is_number(pct))
+                snprintf(pcol, sizeof pcol, "%.0f%%", json_number_value(pct));
+            printf("%-24s %-14s %-10s %7d %10s %8s  %s\n",
+                   json_string_value(json_object_get(act, "name")),
+                   json_string_value(json_object_get(act, "task")),
+                   json_string_value(json_object_get(act, "status")),
+                   (int)json_integer_value(json_object_get(act, "attempt")), dur, pcol,
+                   error ? error : pmsg ? pmsg : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)
@@ -439,8 +700,93 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             }
         }
     }
+    json_decref(progress);
     json_decref(acts);
     weft_workflow_info_finish(&w);
+    return EXIT_DONE;
+}
+
+/* "3.2s" ago, "5m" ago, "2h" ago, "3d" ago: an age at a glance. */
+static void format_age(double s, char *out, size_t n)
+{
+    if (s < 120)
+        snprintf(out, n, "%.1fs ago", s);
+    else if (s < 7200)
+        snprintf(out, n, "%.0fm ago", s / 60);
+    else if (s < 172800)
+        snprintf(out, n, "%.0fh ago", s / 3600);
+    else
+        snprintf(out, n, "%.0fd ago", s / 86400);
+}
+
+/* The strings of a JSON array joined with ","; "-" when empty (new string). */
+static char *join_strings(const json_t *a)
+{
+    size_t cap = 64, len = 0;
+    char *out = weft_xmalloc(cap);
+    out[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t need = len + strlen(s ? s : "") + 2;
+        if (need > cap)
+            out = weft_xrealloc(out, cap = need * 2);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", s ? s : "");
+    }
+    if (len == 0)
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static int cmd_workers(const weft_config *cfg, int argc, char **argv)
+{
+    cli_args a;
+    if (!parse_args(argc, argv, &a, OPT_JSON | ARGS_NONE))
+        return EXIT_ERROR;
+    weft_store *s = open_store(cfg);
+    if (!s)
+        return EXIT_ERROR;
+    json_t *workers = NULL;
+    weft_err err = {0};
+    weft_status st = weft_store_workers(s, &workers, &err);
+    weft_store_destroy(s);
+    if (st)
+        return die("%s", err.msg);
+    if (a.json) {
+        char *text = json_dumps(workers, JSON_INDENT(2));
+        printf("%s\n", text);
+        free(text);
+        json_decref(workers);
+        return EXIT_DONE;
+    }
+    printf("%-36s %-20s %7s %-7s %-10s %5s  %-20s %-8s %s\n", "WORKER", "HOST", "PID", "STATE",
+           "HEARTBEAT", "SLOTS", "QUEUES", "LIMITS", "TASKS");
+    size_t i;
+    json_t *w;
+    json_array_foreach(workers, i, w)
+    {
+        char age[32];
+        format_age(json_number_value(json_object_get(w, "heartbeat_age_s")), age, sizeof age);
+        char *queues = join_strings(json_object_get(w, "queues"));
+        char *tasks = join_strings(json_object_get(w, "tasks"));
+        const json_t *limits = json_object_get(w, "limits");
+        char *limits_text = json_object_size(limits) ? json_dumps(limits, JSON_COMPACT) : NULL;
+        printf("%-36s %-20s %7d %-7s %-10s %5d  %-20s %-8s %s\n",
+               json_string_value(json_object_get(w, "id")),
+               json_string_value(json_object_get(w, "host")),
+               (int)json_integer_value(json_object_get(w, "pid")),
+               json_string_value(json_object_get(w, "state")), age,
+               (int)json_integer_value(json_object_get(w, "concurrency")), queues,
+               limits_text ? limits_text : "-", tasks);
+        free(queues);
+        free(tasks);
+        free(limits_text);
+    }
+    if (json_array_size(workers) == 0)
+        printf("(no worker has registered)\n");
+    json_decref(workers);
     return EXIT_DONE;
 }
 
@@ -527,11 +873,11 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const weft_config *, int, char **);
-    } cmds[] = {{"submit", cmd_submit},
-                {"status", cmd_status},
-                {"wait", cmd_wait},
-                {"resume", cmd_resume},
-                {"run", cmd_run}};
+    } cmds[] = {{"submit", cmd_submit},   {"status", cmd_status},
+                {"wait", cmd_wait},       {"resume", cmd_resume},
+                {"cancel", cmd_cancel},   {"define", cmd_define},
+                {"definitions", cmd_definitions}, {"run", cmd_run},
+                {"workers", cmd_workers}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)

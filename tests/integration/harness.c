@@ -4,16 +4,20 @@
 #include "clock.h"
 #include "message.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -520,4 +524,85 @@ const char *harness_data(const char *name)
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", need_env("WEFT_TEST_DATA_DIR"), name);
     return path;
+}
+
+int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &n) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    FILE *f = arg;
+    return fwrite(data, size, n, f);
+}
+
+char *harness_http(const char *method, const char *url, const char *token, const char *body,
+                   long *status, char **headers)
+{
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    char *out = NULL, *hdr = NULL;
+    size_t out_n = 0, hdr_n = 0;
+    FILE *fo = open_memstream(&out, &out_n), *fh = open_memstream(&hdr, &hdr_n);
+    struct curl_slist *h = NULL;
+    char *auth = token ? weft_xasprintf("Authorization: Bearer %s", token) : NULL;
+    if (auth)
+        h = curl_slist_append(h, auth);
+    if (body)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, fo);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, fh);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    fclose(fo);
+    fclose(fh);
+    curl_slist_free_all(h);
+    free(auth);
+    curl_easy_cleanup(c);
+    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    if (headers)
+        *headers = hdr;
+    else
+        free(hdr);
+    return out;
+}
+
+void harness_wait_http(int port, const char *path, long want, double timeout_s)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    double end = weft_clock_s() + timeout_s;
+    for (;;) {
+        CURL *c = curl_easy_init();
+        long status = 0;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        if (status == want)
+            return;
+        cr_assert_lt(weft_clock_s(), end, "%s answers %ld within %.0f s (last: %ld)", url, want,
+                     timeout_s, status);
+        usleep(100 * 1000);
+    }
 }

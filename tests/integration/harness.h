@@ -127,4 +127,17 @@ char *harness_write_temp(const char *content);
 /* The path of a file in the tests data folder (static buffer). */
 const char *harness_data(const char *name);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago (for --metrics and --http). */
+int harness_free_port(void);
+
+/* Waits until http://127.0.0.1:port/path answers with status want (asserts within
+ * timeout_s). */
+void harness_wait_http(int port, const char *path, long want, double timeout_s);
+
+/* One HTTP request to url (borrowed) with an optional bearer token and body (NULL: none);
+ * returns the response body (new string), *status the HTTP status, and when headers is not
+ * NULL the response headers (new string). Asserts the request was answered. */
+char *harness_http(const char *method, const char *url, const char *token, const char *body,
+                   long *status, char **headers);
+
 #endif

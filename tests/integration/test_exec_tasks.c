@@ -50,6 +50,15 @@ static const char py_tasks[] =
     "    while os.path.exists(params['while_file']) and time.time() < end:\n"
     "        time.sleep(0.1)\n"
     "    return {}\n"
+    "@worker.task('py.patient')\n"
+    "def patient(params, ctx):\n"
+    "    import time\n"
+    "    end = time.time() + 30\n"
+    "    while not ctx.cancelled and time.time() < end:\n"
+    "        time.sleep(0.05)\n"
+    "    if ctx.cancelled:\n"
+    "        open(params['note'], 'w').write('cancel heard by attempt %d' % ctx.attempt)\n"
+    "    return {}\n"
     "@worker.task('py.env')\n"
     "def env(params, ctx):\n"
     "    return {'names': sorted(os.environ)}\n"
@@ -97,6 +106,7 @@ static void setup(void)
         "\"py.env\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.progress\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"py.slow\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
+        "\"py.patient\": {\"exec\": [\"%s\", \"py_tasks.py\"], \"env\": {\"PYTHONPATH\": \"%s\"}},"
         "\"sh.stamp\": {\"exec\": [\"sh\", \"stamp.sh\"], \"mode\": \"oneshot\"},"
         "\"bad.garbage\": {\"exec\": [\"sh\", \"garbage.sh\"]},"
         "\"bad.toolong\": {\"exec\": [\"sh\", \"toolong.sh\"]},"
@@ -106,7 +116,7 @@ static void setup(void)
         "\"bad.silent\": {\"exec\": [\"sh\", \"silent.sh\"], \"timeout_s\": 1},"
         "\"bad.exits\": {\"exec\": [\"sh\", \"exits.sh\"]},"
         "\"checksum\": {\"plugin\": \"%s/libchecksum_plugin.so\"}}}",
-        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, plugins);
+        python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, python, sdk, plugins);
     write_file("tasks.json", tasks);
     free(tasks);
     char path[300];
@@ -348,7 +358,8 @@ Test(exec_tasks, direct_mode_runs_exec_tasks_from_the_tasks_flag)
                          getenv("WEFT_BIN_WEFT"), dir);
     rc = harness_run(cmd, &out);
     cr_assert_eq(rc, 3, "%s", out);
-    cr_assert(strstr(out, "task 'py.greet' is not a registered task type"), "%s", out);
+    cr_assert(strstr(out, "activity 'greet': unknown task 'py.greet' (known: fail, file.load,"),
+              "%s", out);
     free(out);
     free(cmd);
 }
@@ -357,7 +368,8 @@ Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
 {
     char uid[WEFT_UUID_LEN + 1];
     harness_submit("{\"name\":\"progress\",\"activities\":["
-                   "{\"name\":\"p\",\"task\":\"py.progress\"}]}",
+                   "{\"name\":\"q\",\"task\":\"noop\"},"
+                   "{\"name\":\"p\",\"task\":\"py.progress\",\"depends_on\":[\"q\"]}]}",
                    NULL, uid);
     /* 300 reports in a burst, then 3 s of quiet: the last one is stored within the
      * throttle's half second, though most were never written */
@@ -380,7 +392,22 @@ Test(exec_tasks, the_last_progress_of_a_running_attempt_is_stored_and_shown)
     char *cmd = weft_xasprintf("'%s' status %s", getenv("WEFT_BIN_WEFT"), uid);
     char *out = NULL;
     cr_assert_eq(harness_run(cmd, &out), 0);
-    cr_assert(strstr(out, "progress 100%: step 300 of 300"), "weft status shows it: %s", out);
+    /* the PROGRESS column, the message where an error would be, the workflow's X/N with
+     * its stage (q, a noop that p depends on, has ended) */
+    cr_assert(strstr(out, "100%  step 300 of 300"), "weft status shows it: %s", out);
+    cr_assert(strstr(out, "progress: 1/2 (stage: p)"), "weft status shows X/N and stage: %s",
+              out);
+    free(out);
+    free(cmd);
+    cmd = weft_xasprintf("'%s' status --json %s", getenv("WEFT_BIN_WEFT"), uid);
+    cr_assert_eq(harness_run(cmd, &out), 0);
+    json_t *doc = json_loads(out, 0, NULL);
+    cr_assert(doc, "status --json is JSON: %s", out);
+    json_t *wp = json_object_get(doc, "progress");
+    cr_assert_eq(json_integer_value(json_object_get(wp, "done")), 1, "%s", out);
+    cr_assert_eq(json_integer_value(json_object_get(wp, "total")), 2, "%s", out);
+    cr_assert_str_eq(json_string_value(json_array_get(json_object_get(wp, "stage"), 0)), "p");
+    json_decref(doc);
     free(out);
     free(cmd);
     weft_workflow_info w;
@@ -432,4 +459,42 @@ Test(exec_tasks, sigterm_past_the_grace_stops_the_task_process_and_hands_the_att
     procs.activity = harness_spawn_logged("weft-activity", args2, log_path);
     /* one attempt: the cut attempt was no failure */
     harness_expect_completed(uid, "s", 1, 60);
+}
+
+Test(exec_tasks, a_cancel_reaches_the_running_handler_as_its_cancel_line_and_stops_it)
+{
+    char def[512], note[320];
+    snprintf(note, sizeof note, "%s/cancel-note", dir);
+    snprintf(def, sizeof def,
+             "{\"name\":\"cancel_exec\",\"activities\":["
+             "{\"name\":\"wait\",\"task\":\"py.patient\",\"params\":{\"note\":\"%s\"}},"
+             "{\"name\":\"next\",\"task\":\"noop\",\"depends_on\":[\"wait\"]}]}",
+             note);
+    char uid[WEFT_UUID_LEN + 1];
+    harness_submit(def, NULL, uid);
+    json_decref(harness_wait_activity(uid, "wait", "running", 20));
+    double t0 = weft_clock_s();
+    char *cmd = weft_xasprintf("'%s' cancel %s --reason 'user pressed stop' --wait --timeout 20",
+                               getenv("WEFT_BIN_WEFT"), uid);
+    char *out = NULL;
+    cr_assert_eq(harness_run(cmd, &out), 1, "weft cancel --wait exits like wait: %s", out);
+    free(out);
+    free(cmd);
+    weft_workflow_info w;
+    harness_wait(uid, 10, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_CANCELED);
+    cr_assert_str_eq(w.error, "canceled: user pressed stop");
+    weft_workflow_info_finish(&w);
+    /* the handler saw ctx.cancelled: the cancel line reached it */
+    harness_wait_lines(note, "cancel heard by attempt 1", 1, 15, "the handler's note");
+    double took = weft_clock_s() - t0;
+    cr_assert_lt(took, 5, "stopped within seconds (%.1f s): heard at once, not at the lease renewal (every 10 s) nor the task's 30 s", took);
+    json_t *acts = harness_wait_activity(uid, "wait", "canceled", 10);
+    cr_assert_str_eq(json_string_value(json_object_get(harness_activity(acts, "next"), "status")),
+                     "canceled");
+    cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, "next"), "attempts")), 0,
+                 "the dependent never ran");
+    json_decref(acts);
+    harness_wait_lines(log_path, "attempt 1 stopped: its workflow was canceled", 1, 10,
+                       "the worker's log");
 }

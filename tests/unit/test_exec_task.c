@@ -2,6 +2,7 @@
  * scripts). A persistent process serves attempt after attempt; every way a program can get
  * the protocol wrong ends that attempt with an error naming the task, and the process is
  * replaced; the environment holds nothing of weft's. */
+#include "clock.h"
 #include "exec_task.h"
 #include "stop.h"
 
@@ -139,12 +140,23 @@ static void record_progress(void *arg, double progress, const char *message)
     snprintf(last_message, sizeof last_message, "%s", message ? message : "(none)");
 }
 
+/* Set by cancel_after_idles once idle ran that many times (0: never). */
+static int cancel_at_idle;
+static bool cancel_flag;
+static void cancel_after_idles(void *arg, int ms)
+{
+    count_idle(arg, ms);
+    if (cancel_at_idle > 0 && idle_calls >= cancel_at_idle)
+        cancel_flag = true;
+}
+
 static outcome run_task(const char *task, int attempt, int timeout_s, int grace_s)
 {
     const weft_taskfile_task *t = weft_taskfile_find(tf, task);
     cr_assert(t, "%s", task);
     weft_task_ctx ctx = {"wf-1", "act-1", "step", attempt, input, params, upstream, NULL};
-    weft_runner_opts opts = {0, grace_s, count_idle, NULL, record_progress};
+    cancel_flag = false;
+    weft_runner_opts opts = {0, grace_s, cancel_after_idles, NULL, record_progress, &cancel_flag};
     outcome o = {0};
     o.res = weft_exec_run(pool, t, &ctx, timeout_s, &opts, &o.output, o.err, sizeof o.err,
                           &o.abandoned);
@@ -242,6 +254,27 @@ Test(exec_task, stop_past_the_grace_abandons_the_attempt)
     weft_stop_requested = 0;
     cr_assert(o.abandoned);
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0);
+}
+
+Test(exec_task, a_cancel_sends_the_cancel_line_and_abandons_the_attempt_at_once)
+{
+    idle_calls = 0;
+    cancel_at_idle = 3;
+    double start = weft_clock_s();
+    outcome o = run_task("t.silent", 2, 30, 30); /* neither its timeout nor a grace applies */
+    cancel_at_idle = 0;
+    cr_assert(o.abandoned, "%s", o.err);
+    cr_assert_str_eq(o.err, "stopped by cancel");
+    cr_assert_lt(weft_clock_s() - start, 5, "stopped at once, not after the 30 s grace");
+    cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0, "the process is replaced");
+    char path[256], line[512] = "";
+    snprintf(path, sizeof path, "%s/seen.txt", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    cr_assert(fgets(line, sizeof line, f) && strstr(line, "\"id\":\"act-1/2\""), "%s", line);
+    cr_assert(fgets(line, sizeof line, f), "a second line");
+    cr_assert_str_eq(line, "{\"id\": \"act-1/2\", \"cancel\": true}\n");
+    fclose(f);
 }
 
 Test(exec_task, environment_holds_path_home_the_task_env_and_the_attempt_only)

@@ -291,3 +291,42 @@ Test(runner, unregistered_task_is_permanent_without_a_process)
     cr_assert(strstr(err, "not registered"), "%s", err);
     cr_assert_eq(weft_runner_pid(runner), 0);
 }
+
+static bool cancel_now;
+static int idles_before_cancel;
+static void cancel_soon(void *arg, int ms)
+{
+    (void)arg;
+    (void)ms;
+    if (--idles_before_cancel <= 0)
+        cancel_now = true;
+}
+
+Test(runner, a_cancel_kills_a_built_in_task_at_once_and_abandons_the_attempt)
+{
+    start(0, NULL);
+    json_t *empty = json_object();
+    input = json_loads("{\"ms\":20000}", 0, NULL);
+    weft_task_ctx ctx = {.workflow_uid = "00000000-0000-4000-8000-000000000001",
+                         .activity_uid = "00000000-0000-4000-8000-000000000002",
+                         .activity_name = "nap",
+                         .attempt = 1,
+                         .input = input,
+                         .params = empty,
+                         .upstream = empty};
+    cancel_now = false;
+    idles_before_cancel = 3;
+    weft_runner_opts opts = {.grace_s = 30, .idle = cancel_soon, .cancel = &cancel_now};
+    json_t *output = NULL;
+    bool abandoned = false;
+    char err[512] = "";
+    double t0 = weft_clock_s();
+    weft_runner_run(runner, "sleep", &ctx, &opts, &output, err, sizeof err, &abandoned);
+    cr_assert(abandoned, "%s", err);
+    cr_assert_str_eq(err, "stopped by cancel");
+    cr_assert_lt(weft_clock_s() - t0, 5, "not after the 20 s sleep nor the 30 s grace");
+    cr_assert_null(output);
+    cr_assert_eq(weft_runner_pid(runner), 0, "the task process is gone");
+    json_decref(empty);
+    cr_assert_eq(run("noop", "{}", 0, err, sizeof err), WEFT_TASK_OK, "a new one serves: %s", err);
+}

@@ -114,9 +114,53 @@ Test(taskfile, each_mistake_names_the_task_and_the_field)
     expect_error("{\"tasks\": {\"a b\": {\"exec\": [\"./run.sh\"]}}}", "task 'a b': the name");
     expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"], \"limit\": 2}}}",
                  "task 'a': limit: not supported");
-    expect_error("{\"queues\": [\"gpu\"], \"tasks\": {}}", "queues[0]");
     expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"]}, \"a\": {}}}", "duplicate");
     expect_error("{\"tasks\": ", "line 1");
+}
+
+/* Loads text; asserts it fails with exactly "task file 'PATH': " then want. */
+static void expect_exact_error(const char *text, const char *want)
+{
+    weft_taskfile *tf = NULL;
+    weft_err err = {0};
+    cr_assert_eq(load(text, &tf, &err), WEFT_EINVAL, "accepted: %s", text);
+    const char *rest = strstr(err.msg, "tasks.json': ");
+    cr_assert(rest, "names the file: %s", err.msg);
+    cr_expect_str_eq(rest + strlen("tasks.json': "), want);
+}
+
+Test(taskfile, queues_default_to_default_and_are_kept_in_order)
+{
+    weft_taskfile *tf = NULL;
+    weft_err err = {0};
+    cr_assert_eq(load("{\"tasks\": {}}", &tf, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(tf->nqueues, 1);
+    cr_expect_str_eq(tf->queues[0], "default");
+    weft_taskfile_destroy(tf);
+    cr_assert_eq(
+        load("{\"queues\": [\"gpu\", \"default\", \"io.slow-1\"], \"tasks\": {}}", &tf, &err),
+        WEFT_OK, "%s", err.msg);
+    cr_assert_eq(tf->nqueues, 3);
+    cr_expect_str_eq(tf->queues[0], "gpu");
+    cr_expect_str_eq(tf->queues[1], "default");
+    cr_expect_str_eq(tf->queues[2], "io.slow-1");
+    weft_taskfile_destroy(tf);
+}
+
+Test(taskfile, each_mistake_in_queues_is_named_exactly)
+{
+    expect_exact_error("{\"queues\": \"gpu\", \"tasks\": {}}",
+                       "queues: must be a non-empty array of queue names (default: [\"default\"])");
+    expect_exact_error("{\"queues\": [], \"tasks\": {}}",
+                       "queues: must be a non-empty array of queue names (default: [\"default\"])");
+    expect_exact_error("{\"queues\": [\"gpu\", 3], \"tasks\": {}}",
+                       "queues[1]: must be a queue name matching [A-Za-z0-9_.-]{1,64}");
+    expect_exact_error("{\"queues\": [\"g pu\"], \"tasks\": {}}",
+                       "queues[0]: must be a queue name matching [A-Za-z0-9_.-]{1,64}");
+    expect_exact_error("{\"queues\": [\"\"], \"tasks\": {}}",
+                       "queues[0]: must be a queue name matching [A-Za-z0-9_.-]{1,64}");
+    expect_exact_error("{\"queues\": [\"gpu\", \"default\", \"gpu\"], \"tasks\": {}}",
+                       "queues[2]: 'gpu' is listed twice");
 }
 
 Test(taskfile, missing_or_non_executable_program_is_an_error_at_load)

@@ -1,0 +1,54 @@
+#include "progress.h"
+
+#include "state.h"
+
+#include <stdio.h>
+#include <string.h>
+
+json_t *weft_progress_summary(const json_t *activities)
+{
+    json_t *stage = json_array();
+    json_int_t done = 0;
+    size_t i;
+    const json_t *act;
+    json_array_foreach(activities, i, act)
+    {
+        weft_activity_status st;
+        if (!weft_activity_status_parse(json_string_value(json_object_get(act, "status")), &st))
+            continue;
+        if (weft_activity_status_terminal(st))
+            done++;
+        else if (st == WEFT_ACTIVITY_RUNNING) {
+            const char *name = json_string_value(json_object_get(act, "name"));
+            if (name)
+                json_array_append_new(stage, json_string(name));
+        }
+    }
+    return json_pack("{s:I, s:I, s:o}", "done", done, "total",
+                     (json_int_t)json_array_size(activities), "stage", stage);
+}
+
+char *weft_progress_format(const json_t *summary, char *buf, size_t size)
+{
+    if (size == 0)
+        return buf;
+    size_t used = 0;
+    int n = snprintf(buf, size, "%lld/%lld",
+                     (long long)json_integer_value(json_object_get(summary, "done")),
+                     (long long)json_integer_value(json_object_get(summary, "total")));
+    used = n < 0 ? 0 : (size_t)n;
+    const json_t *stage = json_object_get(summary, "stage");
+    size_t i;
+    const json_t *name;
+    json_array_foreach(stage, i, name)
+    {
+        if (used >= size)
+            break;
+        n = snprintf(buf + used, size - used, "%s%s", i == 0 ? " (stage: " : ", ",
+                     json_string_value(name));
+        used += n < 0 ? 0 : (size_t)n;
+    }
+    if (json_array_size(stage) > 0 && used < size)
+        snprintf(buf + used, size - used, ")");
+    return buf;
+}
