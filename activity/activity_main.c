@@ -112,7 +112,7 @@ int main(int argc, char **argv)
         setenv("WEFT_TASKS_FILE", cfg.tasks_file, 1);
     if (taskfile)
         WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,
-                 taskfile->n + taskfile->nplugins);
+                 taskfile->n + taskfile->nplugins + taskfile->nhttp);
 
     static const char *const default_queues[] = {WEFT_QUEUE_DEFAULT};
     const char *const *queues = taskfile ? (const char *const *)taskfile->queues : default_queues;

@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "config.h"
 #include "data_file.h"
+#include "http_task.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -57,15 +58,6 @@ bool weft_task_curl_permanent(CURLcode rc)
     }
 }
 
-/* 2xx is success; 408, 429 and 5xx may pass; any other status will answer the same again. */
-static weft_task_result status_result(long status)
-{
-    if (status >= 200 && status < 300)
-        return WEFT_TASK_OK;
-    if (status == 408 || status == 429 || status >= 500)
-        return WEFT_TASK_TRANSIENT;
-    return WEFT_TASK_PERMANENT;
-}
 
 typedef struct {
     const char *url;
@@ -120,7 +112,7 @@ static weft_task_result fetch_into(const fetch_args *a, FILE *f, long *status, c
         char *ct = NULL;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
         curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-        result = status_result(*status);
+        result = weft_http_status_result(*status);
         if (result != WEFT_TASK_OK) {
             weft_task_error(errbuf, errlen, result, "http.fetch: GET %s answered %ld", a->shown_url,
                             *status);
