@@ -1,10 +1,14 @@
-/* weft-activity: runs activity attempts from the `default` queue. --concurrency N worker
- * threads, each with its own AMQP and Postgres connection and prefetch 1, so a slow task
- * never holds messages another worker could run. Each thread's tasks run in a task process
- * that is this binary again, exec'd with WEFT_TASK_PROCESS_ARG (runner.h). */
+/* weft-activity: runs activity attempts from the queues its task file lists (`default`
+ * without one). --concurrency N worker threads, each with its own AMQP and Postgres
+ * connection, consuming every queue with prefetch 1 across them, so a slow task never holds
+ * messages another worker could run. Each thread's tasks run in a task process that is this
+ * binary again, exec'd with WEFT_TASK_PROCESS_ARG (runner.h). The worker registers itself and
+ * heartbeats (presence.h). */
 #include "consumer.h"
 #include "engine.h"
 #include "log.h"
+#include "presence.h"
+#include "queues.h"
 #include "runner.h"
 #include "runtime.h"
 #include "stop.h"
@@ -12,26 +16,34 @@
 #include "tasks.h"
 #include "worker_tasks.h"
 
+#include "alloc.h"
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 static const char usage[] =
     "usage: weft-activity [--concurrency N] [--grace S] [--task-timeout S] [--tasks FILE]\n"
-    "                     [--log-level L] [--log-format F]\n"
-    "Consumes the default queue with N worker threads (default 2), each running one\n"
-    "activity attempt at a time in a child process. An attempt whose activity sets no\n"
-    "timeout_s is stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600;\n"
-    "0: no limit) and counts as a TRANSIENT failure. On SIGTERM it takes no new work and\n"
-    "lets running tasks finish for up to --grace seconds (default 30); what is unfinished\n"
-    "then is handed back for redelivery. --tasks FILE (WEFT_TASKS_FILE) adds the task types\n"
-    "of a task file: programs in any language speaking JSON Lines (README: Write your own\n"
-    "tasks); an invalid file stops it at start with exit status 2.";
+    "                     [--metrics HOST:PORT] [--log-level L] [--log-format F]\n"
+    "Consumes the queues its task file lists (default: the default queue) with N worker\n"
+    "threads (default 2), each running one activity attempt at a time in a child process,\n"
+    "and registers itself for weft workers. An attempt whose activity sets no timeout_s is\n"
+    "stopped after --task-timeout seconds (WEFT_TASK_TIMEOUT_S, default 3600; 0: no limit)\n"
+    "and counts as a TRANSIENT failure. On SIGTERM it takes no new work and lets running\n"
+    "tasks finish for up to --grace seconds (default 30); what is unfinished then is handed\n"
+    "back for redelivery. --tasks FILE (WEFT_TASKS_FILE) adds the task types and queues of a\n"
+    "task file: programs in any language speaking JSON Lines (README: Write your own tasks);\n"
+    "an invalid file stops it at start with exit status 2. --metrics HOST:PORT\n"
+    "(WEFT_METRICS_ADDR) serves Prometheus /metrics and /healthz (healthy while every\n"
+    "worker thread is connected).";
 
 typedef struct {
     const weft_config *cfg;
     const weft_task_registry *tasks;
     const weft_taskfile *taskfile;
+    const char *const *queues; /* the AMQP queues to consume */
+    size_t nqueues;
+    const char *worker_id; /* in the registry */
     int index;
 } worker_args;
 
@@ -60,12 +72,14 @@ static void *worker_main(void *arg)
                          .tasks = w->tasks,
                          .limits = w->cfg->limits,
                          .worker = worker,
+                         .worker_id = w->worker_id,
                          .data_dir = w->cfg->data_dir,
                          .grace_s = w->cfg->grace_s,
                          .lease_s = w->cfg->lease_s,
                          .ack_after_s = w->cfg->ack_after_s};
         weft_consumer c = {.name = name,
-                           .queue = WEFT_QUEUE_DEFAULT,
+                           .queues = w->queues,
+                           .nqueues = w->nqueues,
                            .prefetch = 1,
                            .amqp_url = w->cfg->amqp_url,
                            .amqp_cacert = w->cfg->amqp_cacert,
@@ -98,15 +112,31 @@ int main(int argc, char **argv)
         setenv("WEFT_TASKS_FILE", cfg.tasks_file, 1);
     if (taskfile)
         WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "task file '%s': %zu task types", cfg.tasks_file,
-                 taskfile->n + taskfile->nplugins);
+                 taskfile->n + taskfile->nplugins + taskfile->nhttp);
 
-    int n = cfg.concurrency;
-    pthread_t *threads = calloc((size_t)n, sizeof *threads);
-    worker_args *args = calloc((size_t)n, sizeof *args);
-    if (!threads || !args)
-        abort();
+    static const char *const default_queues[] = {WEFT_QUEUE_DEFAULT};
+    const char *const *queues = taskfile ? (const char *const *)taskfile->queues : default_queues;
+    size_t nqueues = taskfile ? taskfile->nqueues : 1;
+    char(*amqp)[WEFT_QUEUE_AMQP_MAX] = weft_xcalloc(nqueues, sizeof *amqp);
+    const char **amqp_queues = weft_xcalloc(nqueues, sizeof *amqp_queues);
+    for (size_t i = 0; i < nqueues; i++)
+        amqp_queues[i] = weft_queue_amqp(queues[i], amqp[i]);
+    /* per-type limits are not served yet (the task file refuses `limit`): none */
+    json_t *limits = json_object();
+    weft_worker_info info = {.queues = queues,
+                             .nqueues = nqueues,
+                             .tasks = tasks,
+                             .concurrency = cfg.concurrency,
+                             .limits = limits};
+    weft_presence *presence = weft_presence_start(&cfg, &info);
+
+    int n = presence ? cfg.concurrency : 0;
+    pthread_t *threads = weft_xcalloc((size_t)cfg.concurrency, sizeof *threads);
+    worker_args *args = weft_xcalloc((size_t)cfg.concurrency, sizeof *args);
+    weft_http_server *metrics = presence ? weft_runtime_metrics(&cfg, n) : NULL;
     for (int i = 0; i < n; i++) {
-        args[i] = (worker_args){&cfg, tasks, taskfile, i};
+        args[i] = (worker_args){
+            &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i};
         if (pthread_create(&threads[i], NULL, worker_main, &args[i]) != 0) {
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "cannot start worker thread %d", i);
             return 1;
@@ -114,7 +144,12 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < n; i++)
         pthread_join(threads[i], NULL);
+    weft_presence_stop(presence);
+    weft_http_stop(metrics);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
+    json_decref(limits);
+    free(amqp_queues);
+    free(amqp);
     free(threads);
     free(args);
     weft_taskfile_destroy(taskfile);

@@ -43,8 +43,7 @@ static bool climbs_out(const char *path)
     return false;
 }
 
-/* ENOENT and friends are the workflow's fault; anything else (EIO, ENOMEM) may pass. */
-static weft_task_result errno_result(int e)
+weft_task_result weft_task_errno_result(int e)
 {
     return e == ENOENT || e == ENOTDIR || e == EACCES || e == ELOOP || e == ENAMETOOLONG
                ? WEFT_TASK_PERMANENT
@@ -86,8 +85,8 @@ weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task,
     char *real = realpath(dir, NULL);
     if (!real) {
         int e = errno;
-        result = weft_task_error(errbuf, errlen, errno_result(e), "%s: path '%s': %s", task, path,
-                                 e == ENOENT ? "no such file" : strerror(e));
+        result = weft_task_error(errbuf, errlen, weft_task_errno_result(e), "%s: path '%s': %s",
+                                 task, path, e == ENOENT ? "no such file" : strerror(e));
     } else if (!is_inside(root, real)) {
         result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
                                  "%s: path '%s' escapes the data dir", task, path);
@@ -106,34 +105,49 @@ weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task,
     return result;
 }
 
+weft_task_result weft_task_open_input(const char *task, const char *abs, const char *path,
+                                      long long max, const char *max_what, int *fd, long long *size,
+                                      char *errbuf, size_t errlen)
+{
+    /* O_NOFOLLOW: the path was resolved already, a symlink now means it changed under us */
+    *fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (*fd < 0) {
+        int e = errno;
+        return weft_task_error(errbuf, errlen, weft_task_errno_result(e),
+                               "%s: cannot open '%s': %s", task, path, strerror(e));
+    }
+    struct stat st;
+    weft_task_result result = WEFT_TASK_OK;
+    if (fstat(*fd, &st) != 0) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "%s: '%s': %s", task, path,
+                                 strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "%s: '%s' is not a regular file", task, path);
+    } else if (st.st_size > max) {
+        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                 "%s: '%s' is %lld bytes, over %s (%lld)", task, path,
+                                 (long long)st.st_size, max_what, max);
+    }
+    if (result != WEFT_TASK_OK) {
+        close(*fd);
+        *fd = -1;
+        return result;
+    }
+    *size = (long long)st.st_size;
+    return WEFT_TASK_OK;
+}
+
 /* Reads at most max+1 bytes of the regular file at abs into a new buffer. */
 static weft_task_result read_file(const char *abs, const char *path, json_int_t max, char **buf,
                                   size_t *len, char *errbuf, size_t errlen)
 {
-    /* O_NOFOLLOW: the path was resolved already, a symlink now means it changed under us */
-    int fd = open(abs, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) {
-        int e = errno;
-        return weft_task_error(errbuf, errlen, errno_result(e), "file.load: cannot open '%s': %s",
-                               path, strerror(e));
-    }
-    struct stat st;
-    weft_task_result result = WEFT_TASK_OK;
-    if (fstat(fd, &st) != 0) {
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT, "file.load: '%s': %s", path,
-                                 strerror(errno));
-    } else if (!S_ISREG(st.st_mode)) {
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
-                                 "file.load: '%s' is not a regular file", path);
-    } else if (st.st_size > max) {
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_PERMANENT,
-                                 "file.load: '%s' is %lld bytes, over max_bytes (%lld)", path,
-                                 (long long)st.st_size, (long long)max);
-    }
-    if (result != WEFT_TASK_OK) {
-        close(fd);
+    int fd;
+    long long size;
+    weft_task_result result = weft_task_open_input("file.load", abs, path, (long long)max,
+                                                   "max_bytes", &fd, &size, errbuf, errlen);
+    if (result != WEFT_TASK_OK)
         return result;
-    }
 
     size_t cap = (size_t)max + 1, n = 0;
     char *data = weft_xmalloc(cap ? cap : 1);

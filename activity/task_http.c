@@ -4,13 +4,13 @@
 
 #include "alloc.h"
 #include "config.h"
+#include "data_file.h"
+#include "http_task.h"
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define FETCH_DEFAULT_TIMEOUT_S 30
 #define FETCH_DEFAULT_MAX_BYTES (64 * 1024 * 1024)
@@ -42,9 +42,7 @@ static size_t write_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
-/* Failures curl reports that retrying will not fix; everything else (connect, resolve,
- * timeouts, resets, TLS handshakes) may pass and is TRANSIENT. */
-static bool curl_error_is_permanent(CURLcode rc)
+bool weft_task_curl_permanent(CURLcode rc)
 {
     switch (rc) {
     case CURLE_UNSUPPORTED_PROTOCOL:
@@ -60,33 +58,6 @@ static bool curl_error_is_permanent(CURLcode rc)
     }
 }
 
-/* 2xx is success; 408, 429 and 5xx may pass; any other status will answer the same again. */
-static weft_task_result status_result(long status)
-{
-    if (status >= 200 && status < 300)
-        return WEFT_TASK_OK;
-    if (status == 408 || status == 429 || status >= 500)
-        return WEFT_TASK_TRANSIENT;
-    return WEFT_TASK_PERMANENT;
-}
-
-/* Flushes, syncs and closes f: the file must be on disk before it is renamed into place. */
-static bool close_synced(FILE *f)
-{
-    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
-    return fclose(f) == 0 && ok;
-}
-
-/* Makes a rename in dir durable. */
-static bool sync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    bool ok = fsync(fd) == 0;
-    close(fd);
-    return ok;
-}
 
 typedef struct {
     const char *url;
@@ -132,15 +103,16 @@ static weft_task_result fetch_into(const fetch_args *a, FILE *f, long *status, c
                                  "http.fetch: GET %s: writing the body failed: %s", a->shown_url,
                                  strerror(sink.write_errno));
     } else if (rc != CURLE_OK) {
-        result = weft_task_error(
-            errbuf, errlen, curl_error_is_permanent(rc) ? WEFT_TASK_PERMANENT : WEFT_TASK_TRANSIENT,
-            "http.fetch: GET %s failed: %s", a->shown_url,
-            curl_err[0] ? curl_err : curl_easy_strerror(rc));
+        result = weft_task_error(errbuf, errlen,
+                                 weft_task_curl_permanent(rc) ? WEFT_TASK_PERMANENT
+                                                              : WEFT_TASK_TRANSIENT,
+                                 "http.fetch: GET %s failed: %s", a->shown_url,
+                                 curl_err[0] ? curl_err : curl_easy_strerror(rc));
     } else {
         char *ct = NULL;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
         curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
-        result = status_result(*status);
+        result = weft_http_status_result(*status);
         if (result != WEFT_TASK_OK) {
             weft_task_error(errbuf, errlen, result, "http.fetch: GET %s answered %ld", a->shown_url,
                             *status);
@@ -195,47 +167,26 @@ weft_task_result weft_task_http_fetch(const weft_task_ctx *ctx, json_t **output,
 
     char *default_path = weft_xasprintf(
         "fetch-%s.bin", ctx->activity_uid && *ctx->activity_uid ? ctx->activity_uid : "anon");
-    char *abs = NULL, *tmp = NULL, *content_type = NULL;
+    char *abs = NULL, *content_type = NULL;
     result = weft_task_data_path(ctx, "http.fetch", path ? path : default_path, false, &abs, errbuf,
                                  errlen);
     if (result != WEFT_TASK_OK)
         goto out;
 
-    const char *name = strrchr(abs, '/') + 1;
-    tmp = weft_xasprintf("%.*s.weft-fetch-XXXXXX", (int)(name - abs), abs);
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                                 "http.fetch: cannot create a file next to '%s': %s", abs,
-                                 strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
+    weft_data_file df;
+    result = weft_data_file_open(&df, "http.fetch", abs, errbuf, errlen);
+    if (result != WEFT_TASK_OK)
         goto out;
-    }
-
     long status = 0;
     curl_off_t bytes = 0;
-    result = fetch_into(&a, f, &status, &bytes, &content_type, errbuf, errlen);
-    if (!close_synced(f) && result == WEFT_TASK_OK)
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                                 "http.fetch: writing '%s' failed: %s", tmp, strerror(errno));
-    if (result == WEFT_TASK_OK && rename(tmp, abs) != 0)
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                                 "http.fetch: cannot rename into '%s': %s", abs, strerror(errno));
+    result = fetch_into(&a, df.f, &status, &bytes, &content_type, errbuf, errlen);
     if (result != WEFT_TASK_OK) {
-        unlink(tmp);
+        weft_data_file_abort(&df);
         goto out;
     }
-    tmp[name - abs] = '\0'; /* now the directory, with its trailing '/' */
-    if (!sync_dir(tmp)) {
-        result = weft_task_error(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                                 "http.fetch: cannot sync the directory of '%s': %s", abs,
-                                 strerror(errno));
+    result = weft_data_file_commit(&df, "http.fetch", errbuf, errlen);
+    if (result != WEFT_TASK_OK)
         goto out;
-    }
 
     *output = json_object();
     json_object_set_new(*output, "path", json_string(abs));
@@ -245,7 +196,6 @@ weft_task_result weft_task_http_fetch(const weft_task_ctx *ctx, json_t **output,
     json_object_set_new(*output, "content_type", ct ? ct : json_null());
 out:
     free(content_type);
-    free(tmp);
     free(abs);
     free(default_path);
     free(a.shown_url);

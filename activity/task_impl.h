@@ -5,6 +5,7 @@
 
 #include "task.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,10 @@ weft_task_handler weft_task_fail;
 weft_task_handler weft_task_http_fetch;
 /* task_file.c */
 weft_task_handler weft_task_file_load;
+/* task_s3.c */
+weft_task_handler weft_task_s3_list;
+weft_task_handler weft_task_s3_get;
+weft_task_handler weft_task_s3_put;
 /* task_text.c */
 weft_task_handler weft_task_text_replace;
 weft_task_handler weft_task_text_summary;
@@ -30,6 +35,23 @@ weft_task_handler weft_task_text_summary;
  * errbuf says why, prefixed with `task`. Defined in task_file.c. */
 weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task, const char *path,
                                      bool must_exist, char **out, char *errbuf, size_t errlen);
+
+/* Opens the regular file at abs (resolved by weft_task_data_path with must_exist) for
+ * reading into *fd (the caller closes it), its size in *size; one over max bytes is
+ * PERMANENT, "over MAX_WHAT (MAX)". Messages name path, what the workflow gave, prefixed
+ * with task. Defined in task_file.c. */
+weft_task_result weft_task_open_input(const char *task, const char *abs, const char *path,
+                                      long long max, const char *max_what, int *fd, long long *size,
+                                      char *errbuf, size_t errlen);
+
+/* PERMANENT for an errno that names the workflow's mistake (ENOENT, ENOTDIR, EACCES, ELOOP,
+ * ENAMETOOLONG), else TRANSIENT (EIO, ENOSPC, ENOMEM may pass). Defined in task_file.c. */
+weft_task_result weft_task_errno_result(int e);
+
+/* True for the libcurl failures that retrying will not fix (a malformed URL, an unsupported
+ * protocol, a certificate that does not verify, ...); everything else (connect, resolve,
+ * timeouts, resets, TLS handshakes) may pass and is TRANSIENT. Defined in task_http.c. */
+bool weft_task_curl_permanent(CURLcode rc);
 
 /* Writes a one-line reason into errbuf and returns r: `return weft_task_error(...)`. */
 static inline weft_task_result weft_task_error(char *errbuf, size_t errlen, weft_task_result r,

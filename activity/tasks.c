@@ -9,8 +9,8 @@ void weft_tasks_global_init(void)
 {
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK)
-        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "libcurl init failed: %s; http.fetch will fail",
-                 curl_easy_strerror(rc));
+        WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL,
+                 "libcurl init failed: %s; http.fetch and s3.* will fail", curl_easy_strerror(rc));
 }
 
 void weft_tasks_register_builtin(weft_task_registry *r)
@@ -24,6 +24,9 @@ void weft_tasks_register_builtin(weft_task_registry *r)
         {"fail", weft_task_fail},
         {"http.fetch", weft_task_http_fetch},
         {"file.load", weft_task_file_load},
+        {"s3.list", weft_task_s3_list},
+        {"s3.get", weft_task_s3_get},
+        {"s3.put", weft_task_s3_put},
         {"text.replace", weft_task_text_replace},
         {"text.summary", weft_task_text_summary},
     };

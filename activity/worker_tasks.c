@@ -59,6 +59,26 @@ weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
     return WEFT_OK;
 }
 
+weft_status weft_worker_task_names(const char *tasks_file, weft_task_registry **registry,
+                                   weft_err *err)
+{
+    weft_task_registry *r = weft_task_registry_create();
+    weft_tasks_register_builtin(r);
+    weft_taskfile *tf = NULL;
+    /* only the names: the programs run on the workers, not here */
+    weft_status st =
+        tasks_file && *tasks_file ? weft_taskfile_load(tasks_file, false, &tf, err) : WEFT_OK;
+    if (!st)
+        st = weft_taskfile_declare(tf, r, err);
+    weft_taskfile_destroy(tf);
+    if (st) {
+        weft_task_registry_destroy(r);
+        r = NULL;
+    }
+    *registry = r;
+    return st;
+}
+
 int weft_worker_tasks_serve(int argc, char **argv)
 {
     weft_taskfile *taskfile = NULL;

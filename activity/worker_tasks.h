@@ -18,6 +18,13 @@
 weft_status weft_worker_tasks(const char *tasks_file, weft_taskfile **taskfile,
                               weft_task_registry **registry, weft_err *err);
 
+/* The names alone of what a worker with tasks_file (borrowed; NULL: none) serves: the built-in
+ * tasks and the task file's, its programs and plugins neither checked nor loaded. For the
+ * programs that validate definitions without running tasks (weft-entry, `weft submit`). On
+ * WEFT_OK *registry is new (weft_task_registry_destroy); else NULL, err naming the file. */
+weft_status weft_worker_task_names(const char *tasks_file, weft_task_registry **registry,
+                                   weft_err *err);
+
 /* The whole life of a task process (runner.h) of a program that runs these tasks: builds
  * the registry from WEFT_TASKS_FILE and serves; returns the exit status (2, after one line
  * on stderr, when the registry cannot be built). For main() once

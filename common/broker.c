@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stop.h"
+#include "telemetry.h"
 #include "uuid.h"
 #include "weft_limits.h"
 
@@ -55,9 +56,13 @@ struct weft_broker {
     size_t max_body;       /* 0: none */
     bool blocked;          /* connection.blocked came, connection.unblocked not yet */
     int64_t blocked_since; /* weft_clock_ms() when it came */
-    char *queue;           /* owned: what weft_broker_consume consumes, for a resume */
+    char **queues;         /* owned: what weft_broker_consume consumes, for a resume */
+    size_t nqueues;
     int prefetch;
-    amqp_bytes_t consumer_tag; /* owned copy; empty while paused or not consuming */
+    amqp_bytes_t *consumer_tags; /* owned copies, one per queue; NULL while paused or not
+                                    consuming */
+    char **declared;             /* owned: the weft.tasks.* queues this connection declared */
+    size_t ndeclared;
     void (*wait_hook)(void *arg);
     void *wait_arg;
 };
@@ -138,15 +143,53 @@ static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t
     return st;
 }
 
+/* The arguments of every queue that carries attempts: `default` and the weft.tasks.* queues
+ * (DESIGN §9: declared like `default`). */
+#define TASKS_QUEUE_NARGS 3
+static void tasks_queue_args(amqp_table_entry_t args[TASKS_QUEUE_NARGS])
+{
+    args[0] = entry_str("x-dead-letter-exchange", "");
+    args[1] = entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD);
+    args[2] = entry_int("x-max-priority", WEFT_MAX_PRIORITY);
+}
+
+/* The delay bucket of a weft.tasks.* queue's retries: a fanout exchange and a queue, both
+ * "weft.delay.<ms>". A retry is published to the exchange with the routing key of the queue
+ * it is for; the queue holds it for its TTL, then dead-letters it to the default exchange
+ * with no dead-letter routing key of its own, so with that routing key (RabbitMQ "Dead
+ * Letter Exchanges": a queue without x-dead-letter-routing-key dead-letters a message with
+ * the routing keys it was published with), and the retry lands on its own queue. One set of
+ * buckets serves every queue: a bucket's messages all wait the same TTL, so none blocks
+ * another. */
+static weft_status declare_delay_bucket(weft_broker *b, int ms, weft_err *err)
+{
+    char name[64];
+    snprintf(name, sizeof name, WEFT_QUEUE_DELAY_PREFIX "%d", ms);
+    amqp_exchange_declare(b->conn, CHANNEL, amqp_cstring_bytes(name), amqp_cstring_bytes("fanout"),
+                          0, 1, 0, 0, amqp_empty_table);
+    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "declaring an exchange", err);
+    if (st)
+        return weft_err_prefix(err, "exchange '%s': ", name);
+    amqp_table_entry_t args[] = {entry_str("x-dead-letter-exchange", ""),
+                                 entry_int("x-message-ttl", ms)};
+    st = declare(b, name, args, 2, err);
+    if (st)
+        return st;
+    amqp_queue_bind(b->conn, CHANNEL, amqp_cstring_bytes(name), amqp_cstring_bytes(name),
+                    amqp_empty_bytes, amqp_empty_table);
+    st = check_reply(b, amqp_get_rpc_reply(b->conn), "binding a queue", err);
+    return st ? weft_err_prefix(err, "queue '%s': ", name) : WEFT_OK;
+}
+
 /* The one place the topology is declared: arguments must be identical in every process, or
- * the broker answers 406 PRECONDITION_FAILED. */
+ * the broker answers 406 PRECONDITION_FAILED. The weft.tasks.* queues are declared on first
+ * use (ensure_tasks_queue), with the arguments of `default`. */
 static weft_status declare_topology(weft_broker *b, weft_err *err)
 {
     amqp_table_entry_t entry_args[] = {entry_str("x-dead-letter-exchange", ""),
                                        entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD)};
-    amqp_table_entry_t default_args[] = {entry_str("x-dead-letter-exchange", ""),
-                                         entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
-                                         entry_int("x-max-priority", WEFT_MAX_PRIORITY)};
+    amqp_table_entry_t default_args[TASKS_QUEUE_NARGS];
+    tasks_queue_args(default_args);
     amqp_table_entry_t handoff_args[] = {entry_str("x-dead-letter-exchange", ""),
                                          entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
                                          entry_bool("x-single-active-consumer", true)};
@@ -154,7 +197,7 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
     if (!st)
         st = declare(b, WEFT_QUEUE_ENTRY, entry_args, 2, err);
     if (!st)
-        st = declare(b, WEFT_QUEUE_DEFAULT, default_args, 3, err);
+        st = declare(b, WEFT_QUEUE_DEFAULT, default_args, TASKS_QUEUE_NARGS, err);
     if (!st)
         st = declare(b, WEFT_QUEUE_HANDOFF, handoff_args, 3, err);
     for (size_t i = 0; !st && i < N_BUCKETS; i++) {
@@ -165,8 +208,30 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
             entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEFAULT),
             entry_int("x-message-ttl", delay_buckets[i])};
         st = declare(b, name, retry_args, 3, err);
+        if (!st)
+            st = declare_delay_bucket(b, delay_buckets[i], err);
     }
     return st;
+}
+
+/* Declares a weft.tasks.* queue once per connection before anything is published to it or
+ * consumed from it: a publish to a queue nobody declared yet would come back unroutable, and
+ * a retry dead-lettered towards it would be dropped. Other queues need nothing. */
+static weft_status ensure_tasks_queue(weft_broker *b, const char *queue, weft_err *err)
+{
+    if (strncmp(queue, WEFT_QUEUE_TASKS_PREFIX, strlen(WEFT_QUEUE_TASKS_PREFIX)) != 0)
+        return WEFT_OK;
+    for (size_t i = 0; i < b->ndeclared; i++)
+        if (strcmp(b->declared[i], queue) == 0)
+            return WEFT_OK;
+    amqp_table_entry_t args[TASKS_QUEUE_NARGS];
+    tasks_queue_args(args);
+    weft_status st = declare(b, queue, args, TASKS_QUEUE_NARGS, err);
+    if (st)
+        return st;
+    b->declared = weft_xrealloc(b->declared, (b->ndeclared + 1) * sizeof *b->declared);
+    b->declared[b->ndeclared++] = weft_xstrdup(queue);
+    return WEFT_OK;
 }
 
 /* The CA file that verifies an amqps:// broker: cacert, or else OpenSSL's default file
@@ -276,6 +341,14 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     return st;
 }
 
+static void free_consumer_tags(weft_broker *b)
+{
+    for (size_t i = 0; b->consumer_tags && i < b->nqueues; i++)
+        amqp_bytes_free(b->consumer_tags[i]);
+    free(b->consumer_tags);
+    b->consumer_tags = NULL;
+}
+
 void weft_broker_destroy(weft_broker *b)
 {
     if (!b)
@@ -295,49 +368,76 @@ void weft_broker_destroy(weft_broker *b)
     }
     free(b->unconfirmed);
     free(b->where);
-    free(b->queue);
-    amqp_bytes_free(b->consumer_tag);
+    free_consumer_tags(b);
+    for (size_t i = 0; i < b->nqueues; i++)
+        free(b->queues[i]);
+    free(b->queues);
+    for (size_t i = 0; i < b->ndeclared; i++)
+        free(b->declared[i]);
+    free(b->declared);
     free(b);
 }
 
-static weft_status start_consumer(weft_broker *b, weft_err *err)
+/* One consumer per queue, all on the one channel: their tags in queue order. */
+static weft_status start_consumers(weft_broker *b, weft_err *err)
 {
-    amqp_basic_consume_ok_t *ok = amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(b->queue),
-                                                     amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
-    if (!st)
-        b->consumer_tag = amqp_bytes_malloc_dup(ok->consumer_tag);
-    return st;
+    b->consumer_tags = weft_xcalloc(b->nqueues, sizeof *b->consumer_tags);
+    for (size_t i = 0; i < b->nqueues; i++) {
+        amqp_basic_consume_ok_t *ok =
+            amqp_basic_consume(b->conn, CHANNEL, amqp_cstring_bytes(b->queues[i]), amqp_empty_bytes,
+                               0, 0, 0, amqp_empty_table);
+        weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "starting a consumer", err);
+        if (st)
+            return weft_err_prefix(err, "queue '%s': ", b->queues[i]);
+        b->consumer_tags[i] = amqp_bytes_malloc_dup(ok->consumer_tag);
+    }
+    return WEFT_OK;
 }
 
-weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err)
+weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_t nqueues,
+                                int prefetch, weft_err *err)
 {
-    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, 0);
+    /* RabbitMQ applies a prefetch to each consumer of a channel unless it is global, which it
+     * reads as shared by the channel's consumers ("Consumer Prefetch"): one limit for all the
+     * queues, as one consumer of one queue had. A single queue keeps the per-consumer form,
+     * which every queue type takes. */
+    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, nqueues > 1);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
+    for (size_t i = 0; !st && i < nqueues; i++)
+        st = ensure_tasks_queue(b, queues[i], err);
     if (st)
         return st;
-    free(b->queue);
-    b->queue = weft_xstrdup(queue);
+    free_consumer_tags(b);
+    for (size_t i = 0; i < b->nqueues; i++)
+        free(b->queues[i]);
+    free(b->queues);
+    b->queues = weft_xcalloc(nqueues, sizeof *b->queues);
+    for (size_t i = 0; i < nqueues; i++)
+        b->queues[i] = weft_xstrdup(queues[i]);
+    b->nqueues = nqueues;
     b->prefetch = prefetch;
-    return start_consumer(b, err);
+    return start_consumers(b, err);
 }
 
 weft_status weft_broker_pause(weft_broker *b, weft_err *err)
 {
-    if (!b->consumer_tag.len)
+    if (!b->consumer_tags)
         return WEFT_OK;
-    amqp_basic_cancel(b->conn, CHANNEL, b->consumer_tag);
-    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "pausing the consumer", err);
-    if (st)
-        return st;
-    amqp_bytes_free(b->consumer_tag);
-    b->consumer_tag = amqp_empty_bytes;
+    for (size_t i = 0; i < b->nqueues; i++) {
+        if (!b->consumer_tags[i].len)
+            continue;
+        amqp_basic_cancel(b->conn, CHANNEL, b->consumer_tags[i]);
+        weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "pausing the consumer", err);
+        if (st)
+            return st;
+    }
+    free_consumer_tags(b);
     /* what came before the cancel took effect goes back to the queue at once, rather than
      * waiting here, unacknowledged, for as long as the current message takes */
     while (b->head) {
         delivery_node *n = b->head;
         b->head = n->next;
-        st = weft_broker_reject(b, n->d.tag, true, err);
+        weft_status st = weft_broker_reject(b, n->d.tag, true, err);
         weft_delivery_finish(&n->d);
         free(n);
         if (st)
@@ -349,9 +449,9 @@ weft_status weft_broker_pause(weft_broker *b, weft_err *err)
 
 weft_status weft_broker_resume(weft_broker *b, weft_err *err)
 {
-    if (b->consumer_tag.len || !b->queue)
+    if (b->consumer_tags || !b->nqueues)
         return WEFT_OK;
-    return start_consumer(b, err);
+    return start_consumers(b, err);
 }
 
 void weft_broker_on_wait(weft_broker *b, void (*hook)(void *arg), void *arg)
@@ -370,12 +470,17 @@ static void track_unconfirmed(weft_broker *b)
     b->unconfirmed[b->nunconfirmed++] = b->next_seq++;
 }
 
-static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
-                           int priority, amqp_table_t *headers, const char *message_id,
-                           weft_err *err)
+/* Publishes to exchange (NULL: the default exchange) under routing key `key`: on the default
+ * exchange, the queue of that name, declared first when it is a weft.tasks.* one. */
+static weft_status publish_to(weft_broker *b, const char *exchange, const char *key,
+                              const char *body, size_t len, int priority, amqp_table_t *headers,
+                              const char *message_id, weft_err *err)
 {
     if (!b->healthy)
         return fail(b, err, "publish", "connection is down");
+    weft_status st = exchange ? WEFT_OK : ensure_tasks_queue(b, key, err);
+    if (st)
+        return st;
     char id[WEFT_UUID_LEN + 1];
     weft_uuid_new(id);
     if (!message_id)
@@ -396,12 +501,20 @@ static weft_status publish(weft_broker *b, const char *queue, const char *body, 
     }
     amqp_bytes_t bytes = {len, (void *)body};
     /* mandatory: a message no queue takes comes back as basic.return instead of vanishing */
-    int rc = amqp_basic_publish(b->conn, CHANNEL, amqp_empty_bytes, amqp_cstring_bytes(queue), 1, 0,
-                                &props, bytes);
+    int rc = amqp_basic_publish(b->conn, CHANNEL,
+                                exchange ? amqp_cstring_bytes(exchange) : amqp_empty_bytes,
+                                amqp_cstring_bytes(key), 1, 0, &props, bytes);
     if (rc != AMQP_STATUS_OK)
         return fail(b, err, "publish", amqp_error_string2(rc));
     track_unconfirmed(b);
     return WEFT_OK;
+}
+
+static weft_status publish(weft_broker *b, const char *queue, const char *body, size_t len,
+                           int priority, amqp_table_t *headers, const char *message_id,
+                           weft_err *err)
+{
+    return publish_to(b, NULL, queue, body, len, priority, headers, message_id, err);
 }
 
 weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
@@ -416,15 +529,24 @@ weft_status weft_broker_publish_id(weft_broker *b, const char *queue, const char
     return publish(b, queue, body, len, priority, NULL, message_id, err);
 }
 
-weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
-                                        int delay_ms, int *bucket_ms, weft_err *err)
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *queue, const char *body,
+                                        size_t len, int priority, int delay_ms, int *bucket_ms,
+                                        weft_err *err)
 {
     int bucket = weft_broker_delay_bucket(delay_ms);
     if (bucket_ms)
         *bucket_ms = bucket;
     char name[64];
-    snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", bucket);
-    return publish(b, name, body, len, priority, NULL, NULL, err);
+    if (strcmp(queue, WEFT_QUEUE_DEFAULT) == 0) {
+        snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", bucket);
+        return publish(b, name, body, len, priority, NULL, NULL, err);
+    }
+    /* the retry is dead-lettered to its queue when it expires: that queue must exist then */
+    weft_status st = ensure_tasks_queue(b, queue, err);
+    if (st)
+        return st;
+    snprintf(name, sizeof name, WEFT_QUEUE_DELAY_PREFIX "%d", bucket);
+    return publish_to(b, name, queue, body, len, priority, NULL, NULL, err);
 }
 
 /* Confirms: acks may cover several sequence numbers (multiple) and, across queues, may
@@ -439,6 +561,12 @@ static void confirm(weft_broker *b, uint64_t tag, bool multiple)
         b->unconfirmed[w++] = s;
     }
     b->nunconfirmed = w;
+}
+
+static bool header_is(const amqp_table_entry_t *e, const char *key)
+{
+    size_t n = strlen(key);
+    return e->key.len == n && memcmp(e->key.bytes, key, n) == 0;
 }
 
 struct weft_broker_props {
@@ -510,9 +638,14 @@ static weft_status read_content(weft_broker *b, weft_delivery *d, weft_broker_pr
     if (p && (p->_flags & AMQP_BASIC_HEADERS_FLAG)) {
         for (int i = 0; i < p->headers.num_entries; i++) {
             amqp_table_entry_t *e = &p->headers.entries[i];
-            if (e->key.len == 13 && memcmp(e->key.bytes, "x-weft-reason", 13) == 0 &&
-                (e->value.kind == AMQP_FIELD_KIND_UTF8 || e->value.kind == AMQP_FIELD_KIND_BYTES))
-                d->reason = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
+            if (e->value.kind != AMQP_FIELD_KIND_UTF8 && e->value.kind != AMQP_FIELD_KIND_BYTES)
+                continue;
+            char **into = header_is(e, "x-weft-reason") ? &d->reason
+                          : header_is(e, "task")        ? &d->celery_task
+                          : header_is(e, "id")          ? &d->celery_id
+                                                        : NULL;
+            if (into && !*into)
+                *into = weft_xstrndup(e->value.value.bytes.bytes, e->value.value.bytes.len);
         }
     }
     /* over the limit: keep the start, and let each dropped frame's pages go at once, so the
@@ -552,6 +685,16 @@ static weft_status closed_by_server(weft_broker *b, amqp_channel_t channel,
              (char *)text.bytes);
     amqp_send_method(b->conn, channel, ok_method, ok);
     return fail(b, err, what, detail);
+}
+
+/* The queue the consumer tagged tag consumes (a new string), or NULL. */
+static char *queue_of(const weft_broker *b, amqp_bytes_t tag)
+{
+    for (size_t i = 0; b->consumer_tags && i < b->nqueues; i++)
+        if (b->consumer_tags[i].len == tag.len &&
+            memcmp(b->consumer_tags[i].bytes, tag.bytes, tag.len) == 0)
+            return weft_xstrdup(b->queues[i]);
+    return NULL;
 }
 
 /* Reads and handles one frame, waiting up to timeout_ms. WEFT_ETIMEOUT when none came. */
@@ -597,6 +740,7 @@ static weft_status pump_one(weft_broker *b, int timeout_ms, weft_err *err)
         delivery_node *n = weft_xcalloc(1, sizeof *n);
         n->d.tag = dm->delivery_tag;
         n->d.redelivered = dm->redelivered;
+        n->d.queue = queue_of(b, dm->consumer_tag);
         st = read_content(b, &n->d, NULL, err);
         if (st) {
             weft_delivery_finish(&n->d);
@@ -725,6 +869,9 @@ void weft_delivery_finish(weft_delivery *d)
     free(d->body);
     free(d->reason);
     free(d->message_id);
+    free(d->celery_task);
+    free(d->celery_id);
+    free(d->queue);
     memset(d, 0, sizeof *d);
 }
 
@@ -774,13 +921,22 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    amqp_table_entry_t h[] = {entry_str("x-weft-reason", line),
-                              entry_str("x-weft-queue", from_queue),
-                              entry_int("x-weft-original-bytes", (int64_t)d->oversize)};
-    amqp_table_t headers = {d->oversize ? 3 : 2, h};
+    /* a Celery message keeps the headers that make it one, so a requeue finds it whole */
+    amqp_table_entry_t h[5] = {entry_str("x-weft-reason", line),
+                               entry_str("x-weft-queue", from_queue)};
+    int n = 2;
+    if (d->oversize)
+        h[n++] = entry_int("x-weft-original-bytes", (int64_t)d->oversize);
+    if (d->celery_task)
+        h[n++] = entry_str("task", d->celery_task);
+    if (d->celery_id)
+        h[n++] = entry_str("id", d->celery_id);
+    amqp_table_t headers = {n, h};
     weft_status st = publish(b, WEFT_QUEUE_DEAD, d->body, d->len, 0, &headers, d->message_id, err);
     if (!st)
         st = weft_broker_wait_confirms(b, 30000, err);
+    if (!st)
+        weft_telemetry_dead_lettered(from_queue);
     if (!st)
         st = weft_broker_ack(b, d->tag, err);
     return st;

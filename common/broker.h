@@ -6,7 +6,12 @@
  * says so (connection.blocked, which the connection asks for at login) and reads nothing
  * more from it, publishes, acks and closes included, until every alarm cleared
  * (connection.unblocked). The connection stays healthy meanwhile (heartbeats still come), so
- * a caller waits rather than reconnects: a new connection is blocked at its first publish. */
+ * a caller waits rather than reconnects: a new connection is blocked at its first publish.
+ *
+ * Retries wait in a delay queue of their bucket (weft_broker_delay_bucket) and then reach the
+ * queue they are for: `default`'s in weft.retry.<ms>, which dead-letters into `default`; a
+ * weft.tasks.* queue's in weft.delay.<ms>, reached through the fanout exchange of that name
+ * with the queue as routing key, which it keeps when it dead-letters (queues.h). */
 #ifndef WEFT_BROKER_H
 #define WEFT_BROKER_H
 
@@ -28,6 +33,11 @@ typedef struct {
     bool redelivered;
     char *reason;     /* owned or NULL: the x-weft-reason header, when present */
     char *message_id; /* owned or NULL: the AMQP message_id property, when present */
+    char *queue;      /* owned or NULL: the queue it was consumed from (NULL from basic.get) */
+    /* owned or NULL: the headers `task` and `id` of a message in Celery's task protocol v2
+     * (celery.h), when present */
+    char *celery_task;
+    char *celery_id;
     size_t oversize;  /* 0, or the declared size of a body over the limit: body then holds
                          only its first WEFT_BROKER_OVERSIZE_KEEP bytes (see below) */
 } weft_delivery;
@@ -56,12 +66,14 @@ void weft_broker_limit_body(weft_broker *b, size_t max_bytes);
  * NULL. Unacked deliveries go back to their queues. */
 void weft_broker_destroy(weft_broker *b);
 
-/* Starts consuming queue with the given prefetch and manual acks, under a consumer tag the
- * broker picks. One consumer per connection: it ends with the connection. WEFT_EAMQP on
- * failure. */
-weft_status weft_broker_consume(weft_broker *b, const char *queue, int prefetch, weft_err *err);
+/* Starts consuming queues (borrowed, nqueues >= 1) with manual acks, one consumer per queue
+ * under tags the broker picks, and at most prefetch deliveries unacknowledged across all of
+ * them. A weft.tasks.* queue is declared first. The consumers end with the connection.
+ * WEFT_EAMQP on failure. */
+weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_t nqueues,
+                                int prefetch, weft_err *err);
 
-/* Stops the consumer (basic.cancel) so that no more deliveries come while the caller still
+/* Stops the consumers (basic.cancel) so that no more deliveries come while the caller still
  * works on one it took; deliveries already buffered go back to the queue. For a message
  * acknowledged before its work is done (an attempt longer than the broker lets a delivery
  * stay unacknowledged: consumer_timeout). A no-op when not consuming. WEFT_EAMQP on failure. */
@@ -75,9 +87,9 @@ weft_status weft_broker_resume(weft_broker *b, weft_err *err);
  * weft_broker_wait_confirms waits: a caller holding a lease renews it there. */
 void weft_broker_on_wait(weft_broker *b, void (*hook)(void *arg), void *arg);
 
-/* Publishes body (borrowed) to queue as a persistent JSON message with a fresh message id
- * and the given priority (0..10). Does not wait: call weft_broker_wait_confirms before
- * acking the message that caused it. */
+/* Publishes body (borrowed) to queue (declared first when it is a weft.tasks.* one) as a
+ * persistent JSON message with a fresh message id and the given priority (0..10). Does not
+ * wait: call weft_broker_wait_confirms before acking the message that caused it. */
 weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *body, size_t len,
                                 int priority, weft_err *err);
 
@@ -86,10 +98,12 @@ weft_status weft_broker_publish(weft_broker *b, const char *queue, const char *b
 weft_status weft_broker_publish_id(weft_broker *b, const char *queue, const char *body, size_t len,
                                    int priority, const char *message_id, weft_err *err);
 
-/* Publishes to a retry delay queue: the message reaches `default` after at least delay_ms
- * (rounded up to a bucket; *bucket_ms gets it when not NULL). */
-weft_status weft_broker_publish_delayed(weft_broker *b, const char *body, size_t len, int priority,
-                                        int delay_ms, int *bucket_ms, weft_err *err);
+/* Publishes to a retry delay queue: the message reaches queue (borrowed: `default` or a
+ * weft.tasks.* queue, declared first) after at least delay_ms (rounded up to a bucket;
+ * *bucket_ms gets it when not NULL). */
+weft_status weft_broker_publish_delayed(weft_broker *b, const char *queue, const char *body,
+                                        size_t len, int priority, int delay_ms, int *bucket_ms,
+                                        weft_err *err);
 
 /* Publishes body unchanged (and under its message_id) to weft.dead with x-weft-reason and
  * x-weft-queue headers (and x-weft-original-bytes for an oversize one, whose kept start is

@@ -16,10 +16,11 @@ static weft_status bt_publish(weft_transport *t, const char *queue, const char *
     return weft_broker_publish(broker_of(t), queue, body, len, priority, err);
 }
 
-static weft_status bt_publish_delayed(weft_transport *t, const char *body, size_t len, int priority,
-                                      int delay_ms, weft_err *err)
+static weft_status bt_publish_delayed(weft_transport *t, const char *queue, const char *body,
+                                      size_t len, int priority, int delay_ms, weft_err *err)
 {
-    return weft_broker_publish_delayed(broker_of(t), body, len, priority, delay_ms, NULL, err);
+    return weft_broker_publish_delayed(broker_of(t), queue, body, len, priority, delay_ms, NULL,
+                                       err);
 }
 
 static weft_status bt_flush(weft_transport *t, weft_err *err)

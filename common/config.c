@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "alloc.h"
+#include "http_server.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -106,6 +107,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     const char *d = getenv("WEFT_DATA_DIR");
     if (d && *d)
         cfg->data_dir = weft_xstrdup(d);
+    const char *tf = getenv("WEFT_API_TOKEN_FILE");
+    if (tf && *tf)
+        cfg->token_file = weft_xstrdup(tf);
 
     static const struct {
         const char *var, *flag;
@@ -116,7 +120,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
                 {"WEFT_LEASE_S", "lease"},
                 {"WEFT_ACK_AFTER_S", "ack-after"},
                 {"WEFT_TASK_TIMEOUT_S", "task-timeout"},
-                {"WEFT_TASKS_FILE", "tasks"}};
+                {"WEFT_TASKS_FILE", "tasks"},
+                {"WEFT_METRICS_ADDR", "metrics"},
+                {"WEFT_HTTP_ADDR", "http"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -127,11 +133,17 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
 
 void weft_config_finish(weft_config *cfg)
 {
-    char *owned[] = {cfg->amqp_url,  cfg->amqp_cacert, cfg->database_url,
-                     cfg->redis_url, cfg->data_dir,    cfg->tasks_file};
+    char *owned[] = {cfg->amqp_url,     cfg->amqp_cacert, cfg->database_url,
+                     cfg->redis_url,    cfg->data_dir,    cfg->tasks_file,
+                     cfg->metrics_addr, cfg->http_addr,   cfg->token_file};
     for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++)
         free(owned[i]);
     memset(cfg, 0, sizeof *cfg);
+}
+
+bool weft_config_is_switch(const char *name)
+{
+    return strcmp(name, "allow-unknown-tasks") == 0;
 }
 
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err)
@@ -152,6 +164,12 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
         {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
     };
+    if (weft_config_is_switch(name)) {
+        if (value)
+            return weft_err_set(err, WEFT_EINVAL, "--%s takes no value", name);
+        cfg->allow_unknown_tasks = true;
+        return WEFT_OK;
+    }
     if (strcmp(name, "log-level") == 0) {
         if (!value || !weft_log_parse_level(value, &cfg->log_level))
             return weft_err_set(err, WEFT_EINVAL, "log level must be debug, info, warn or error");
@@ -167,6 +185,15 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
             return weft_err_set(err, WEFT_EINVAL, "--tasks needs the path of a task file");
         free(cfg->tasks_file);
         cfg->tasks_file = weft_xstrdup(value);
+        return WEFT_OK;
+    }
+    if (strcmp(name, "metrics") == 0 || strcmp(name, "http") == 0) {
+        if (!weft_http_addr_valid(value))
+            return weft_err_set(err, WEFT_EINVAL, "--%s needs HOST:PORT (\"127.0.0.1:9100\")",
+                                name);
+        char **slot = name[0] == 'm' ? &cfg->metrics_addr : &cfg->http_addr;
+        free(*slot);
+        *slot = weft_xstrdup(value);
         return WEFT_OK;
     }
     if (strcmp(name, "max-message-bytes") == 0) {
@@ -209,6 +236,9 @@ const char *weft_config_help(void)
            "  WEFT_LEASE_S         lease of a running attempt, renewed by its worker (30)\n"
            "  WEFT_ACK_AFTER_S     an attempt running this long acks its message early (60;\n"
            "                       keep it below the broker's consumer_timeout)\n"
+           "  WEFT_METRICS_ADDR    --metrics HOST:PORT: Prometheus /metrics, /healthz\n"
+           "  WEFT_HTTP_ADDR       --http HOST:PORT: weft-entry's HTTP API, dashboard\n"
+           "  WEFT_API_TOKEN_FILE  the API's bearer token, in a file (with --http)\n"
            "  WEFT_TASK_TIMEOUT_S  limit of an attempt whose activity sets no timeout_s\n"
            "                       (default " STR(DEFAULT_TASK_TIMEOUT_S) "; 0: none)\n";
 }

@@ -17,6 +17,9 @@ typedef struct {
     char *redis_url;    /* owned; WEFT_REDIS_URL or WEFT_REDIS_URL_FILE */
     char *data_dir;     /* owned; WEFT_DATA_DIR, NULL when unset */
     char *tasks_file;   /* owned; WEFT_TASKS_FILE or --tasks, NULL when unset */
+    char *metrics_addr; /* owned; WEFT_METRICS_ADDR or --metrics HOST:PORT, NULL: no endpoint */
+    char *http_addr;    /* owned; WEFT_HTTP_ADDR or --http HOST:PORT (weft-entry's API) */
+    char *token_file;   /* owned; WEFT_API_TOKEN_FILE (the API's token), NULL when unset */
     weft_log_level log_level;
     weft_log_format log_format;
     weft_limits limits;
@@ -29,6 +32,7 @@ typedef struct {
     int lease_s;          /* lease of a running attempt, renewed by its worker */
     int ack_after_s;      /* an attempt running this long acknowledges its message early */
     int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
+    bool allow_unknown_tasks; /* weft-entry: skip the check of definitions' task types */
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -38,10 +42,14 @@ void weft_config_finish(weft_config *cfg);
 
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
  * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
- * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks) given as name without dashes and
- * its value. Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it),
- * WEFT_EINVAL for a bad value. */
+ * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, --metrics, --http, and the
+ * switch --allow-unknown-tasks) given as name without dashes and its value (NULL for a
+ * switch). Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it),
+ * WEFT_EINVAL for a bad value or a value given to a switch. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);
+
+/* True when the shared flag name (without dashes) is a switch, which takes no value. */
+bool weft_config_is_switch(const char *name);
 
 /* Help text lines for the shared flags and variables (static). */
 const char *weft_config_help(void);

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "runtime.h"
 #include "stop.h"
+#include "telemetry.h"
 
 #include <malloc.h>
 
@@ -51,7 +52,7 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
                          consumer_stats *stats)
 {
     weft_err err = {0};
-    weft_status st = weft_broker_consume(b, c->queue, c->prefetch, &err);
+    weft_status st = weft_broker_consume(b, c->queues, c->nqueues, c->prefetch, &err);
     if (st) {
         outage_begin(c, stats, err.msg);
         return st;
@@ -113,21 +114,25 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
                 weft_backoff_reset(backoff);
         } else if (st == WEFT_OK) {
             ast = weft_broker_ack(b, d.tag, &aerr);
+            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "acked");
             weft_backoff_reset(backoff);
             outage_end(c, stats);
         } else if (st == WEFT_ESHUTDOWN) {
             WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
                      c->name);
             ast = weft_broker_reject(b, d.tag, true, &aerr);
+            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "requeued");
         } else if (weft_status_is_poison(st)) {
             WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
                      WEFT_QUEUE_DEAD, err.msg);
-            ast = weft_broker_dead_letter(b, &d, c->queue, err.msg, &aerr);
+            ast = weft_broker_dead_letter(b, &d, d.queue ? d.queue : c->queues[0], err.msg, &aerr);
+            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "dead_lettered");
             weft_backoff_reset(backoff);
         } else {
             /* infrastructure: leave the message to the broker and slow down */
             outage_begin(c, stats, err.msg);
             ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
+            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "requeued");
             weft_delivery_finish(&d);
             if (ast)
                 return WEFT_EAMQP; /* the caller waits before reconnecting */
@@ -149,11 +154,24 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
     return WEFT_OK;
 }
 
+static void log_consuming(const weft_consumer *c)
+{
+    char list[512] = "";
+    size_t pos = 0;
+    for (size_t i = 0; i < c->nqueues && pos < sizeof list; i++)
+        pos +=
+            (size_t)snprintf(list + pos, sizeof list - pos, "%s'%s'", i ? ", " : "", c->queues[i]);
+    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming %s (prefetch %d)", c->name, list,
+             c->prefetch);
+}
+
 int weft_consumer_run(const weft_consumer *c)
 {
     weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
     consumer_stats stats = {0, 0.0, 0.0};
     bool first = true;
+    bool lost = false; /* the last connection ended on a failure, not on purpose */
+    weft_telemetry_consumer_connected(c->name, false);
     while (!weft_stop_requested) {
         weft_err err = {0};
         weft_broker *b = NULL;
@@ -169,11 +187,15 @@ int weft_consumer_run(const weft_consumer *c)
             continue;
         }
         if (first)
-            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: consuming '%s' (prefetch %d)", c->name,
-                     c->queue, c->prefetch);
+            log_consuming(c);
         first = false;
+        if (lost)
+            weft_telemetry_reconnect("amqp");
         weft_broker_limit_body(b, c->max_message_bytes);
+        weft_telemetry_consumer_connected(c->name, true);
         st = serve(c, b, &backoff, &stats);
+        weft_telemetry_consumer_connected(c->name, false);
+        lost = st != WEFT_OK && st != WEFT_ESTALE;
         weft_broker_destroy(b);
         if (st == WEFT_ESTALE) /* replaced on purpose (see RECONNECT_AFTER_BYTES) */
             malloc_trim(0);

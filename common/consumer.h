@@ -1,6 +1,7 @@
-/* The consumer loop every binary runs: connect with capped exponential backoff, consume
- * with manual acks, hand each delivery to a handler, then ack, dead-letter with a reason,
- * or leave it for redelivery, by the handler's status (DESIGN §5.2, §5.4). */
+/* The consumer loop every binary runs: connect with capped exponential backoff, consume one
+ * or more queues on one channel with manual acks, hand each delivery to a handler, then ack,
+ * dead-letter with a reason, or leave it for redelivery, by the handler's status (DESIGN §5.2,
+ * §5.4). */
 #ifndef WEFT_CONSUMER_H
 #define WEFT_CONSUMER_H
 
@@ -14,9 +15,10 @@ typedef weft_status (*weft_consumer_fn)(void *ctx, weft_transport *t, const weft
                                         weft_err *err);
 
 typedef struct {
-    const char *name;  /* borrowed: for log lines ("entry", "activity-3") */
-    const char *queue; /* borrowed */
-    int prefetch;
+    const char *name;          /* borrowed: for log lines ("entry", "activity-3") */
+    const char *const *queues; /* borrowed: what it consumes, one consumer per queue */
+    size_t nqueues;            /* >= 1 */
+    int prefetch;              /* deliveries in flight, across all of its queues */
     const char *amqp_url;     /* borrowed */
     const char *amqp_cacert;  /* borrowed, may be NULL: see weft_broker_connect */
     size_t max_message_bytes; /* bodies over this go to weft.dead unread (0: no limit) */

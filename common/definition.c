@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "dag.h"
+#include "queues.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -31,8 +32,8 @@ typedef struct {
 } shown;
 
 static const char *const top_fields[] = {"name", "activities", NULL};
-static const char *const activity_fields[] = {"name",  "task",      "params",   "depends_on",
-                                              "retry", "timeout_s", "priority", NULL};
+static const char *const activity_fields[] = {
+    "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue", NULL};
 static const char *const retry_fields[] = {"max_retries", "initial_delay_ms", "backoff",
                                            "max_delay_ms", NULL};
 
@@ -304,10 +305,19 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
     const json_t *task = json_object_get(a, "task");
     if ((st = check_name(task, w.s, "task", "a registered task type", err)))
         return st;
-    if (tasks && !weft_task_known(tasks, json_string_value(task)))
-        return weft_err_set(err, WEFT_EINVAL, "%s: task '%s' is not a registered task type", w.s,
-                            json_string_value(task));
+    if (tasks && !weft_task_known(tasks, json_string_value(task))) {
+        char *known = weft_task_list(tasks);
+        weft_err_set(err, WEFT_ENOTFOUND, "%s: unknown task '%s' (known: %s)", w.s,
+                     json_string_value(task), known);
+        free(known);
+        return WEFT_ENOTFOUND;
+    }
     out->task = weft_xstrdup(json_string_value(task));
+
+    const json_t *queue = json_object_get(a, "queue");
+    if (queue && (st = check_name(queue, w.s, "queue", "", err)))
+        return st;
+    out->queue = weft_xstrdup(queue ? json_string_value(queue) : WEFT_QUEUE_DEFAULT);
 
     const json_t *params = json_object_get(a, "params");
     if (params && !json_is_object(params))
@@ -468,6 +478,7 @@ void weft_definition_destroy(weft_definition *def)
     for (size_t i = 0; i < def->n; i++) {
         free(def->activities[i].name);
         free(def->activities[i].task);
+        free(def->activities[i].queue);
         json_decref(def->activities[i].params);
         free(def->activities[i].deps);
     }

@@ -26,6 +26,7 @@ typedef struct {
     weft_retry_policy retry;
     int timeout_s; /* 0: no timeout */
     int priority;  /* 0..WEFT_MAX_PRIORITY */
+    char *queue;   /* owned: its routing queue (queues.h), "default" when absent */
 } weft_activity_def;
 
 typedef struct {
@@ -43,8 +44,10 @@ weft_retry_policy weft_retry_policy_default(void);
  * default moves to keep initial <= max. The cycle check is weft_dag_check_acyclic's.
  * On WEFT_OK *out is a new definition the caller frees with weft_definition_destroy.
  * On error *out is NULL and the status is WEFT_EINVAL (or WEFT_ETOOBIG over
- * limits->max_activities) with err holding one line naming the activity and field, e.g.
- * "activity 'load': depends_on names unknown activity 'fetc'". */
+ * limits->max_activities, or WEFT_ENOTFOUND for a task tasks does not know: the one error a
+ * fresher list of task types can mend, catalog.h) with err holding one line naming the
+ * activity and field, e.g. "activity 'load': depends_on names unknown activity 'fetc'" or
+ * "activity 'resize': unknown task 'resise' (known: fail, noop, resize, ...)". */
 weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
                                   const weft_task_registry *tasks, weft_definition **out,
                                   weft_err *err);

@@ -53,8 +53,8 @@ static weft_status lt_publish(weft_transport *t, const char *queue, const char *
         m->queue = Q_ENTRY;
     else if (strcmp(queue, WEFT_QUEUE_HANDOFF) == 0)
         m->queue = Q_HANDOFF;
-    else if (strcmp(queue, WEFT_QUEUE_DEFAULT) == 0)
-        m->queue = Q_DEFAULT;
+    else if (weft_queue_is_tasks(queue))
+        m->queue = Q_DEFAULT; /* one process serves every routing queue */
     else {
         free(m->body);
         free(m);
@@ -64,9 +64,10 @@ static weft_status lt_publish(weft_transport *t, const char *queue, const char *
     return WEFT_OK;
 }
 
-static weft_status lt_publish_delayed(weft_transport *t, const char *body, size_t len, int priority,
-                                      int delay_ms, weft_err *err)
+static weft_status lt_publish_delayed(weft_transport *t, const char *queue, const char *body,
+                                      size_t len, int priority, int delay_ms, weft_err *err)
 {
+    (void)queue; /* due retries join the one activity queue (release_due) */
     local_msg *m = make(body, len, priority);
     m->queue = Q_DELAYED;
     m->due_ms = weft_clock_ms() + delay_ms;

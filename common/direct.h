@@ -1,5 +1,7 @@
 /* Direct mode (DESIGN §7): one workflow run to its end in this process, over an in-process
- * transport instead of RabbitMQ, with the same engine, store and tasks as the consumers. */
+ * transport instead of RabbitMQ, with the same engine, store and tasks as the consumers. The
+ * process serves every routing queue (queues.h): an activity's `queue` changes nothing here,
+ * but is stored as in distributed mode. */
 #ifndef WEFT_DIRECT_H
 #define WEFT_DIRECT_H
 

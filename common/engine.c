@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "backoff.h"
+#include "catalog.h"
 #include "clock.h"
 #include "dag.h"
 #include "definition.h"
@@ -10,6 +11,7 @@
 #include "queues.h"
 #include "runner.h"
 #include "stop.h"
+#include "telemetry.h"
 #include "uuid.h"
 
 #include <math.h>
@@ -70,30 +72,40 @@ static weft_status publish_attempt(weft_engine *e, const char *queue, const char
     return st;
 }
 
-/* Sends a retry to `default` at its activity's priority, through the delay queues when it is
+/* Sends an attempt to the AMQP queue of its activity's routing queue (queues.h). */
+static weft_status dispatch_attempt(weft_engine *e, const char *queue, const char *wf,
+                                    const char *act, int attempt, int priority, weft_err *err)
+{
+    char amqp[WEFT_QUEUE_AMQP_MAX];
+    return publish_attempt(e, weft_queue_amqp(queue, amqp), wf, act, attempt, priority, err);
+}
+
+/* Sends a retry to its activity's queue at its priority, through the delay queues when it is
  * due only after delay_ms, then flushes. */
-static weft_status publish_retry(weft_engine *e, const char *wf, const char *act, int attempt,
-                                 int priority, int delay_ms, weft_err *err)
+static weft_status publish_retry(weft_engine *e, const char *queue, const char *wf, const char *act,
+                                 int attempt, int priority, int delay_ms, weft_err *err)
 {
     weft_status st;
     if (delay_ms > 0) {
         size_t len;
         char *body = encode_attempt(wf, act, attempt, &len);
-        st = e->transport->publish_delayed(e->transport, body, len, priority, delay_ms, err);
+        char amqp[WEFT_QUEUE_AMQP_MAX];
+        st = e->transport->publish_delayed(e->transport, weft_queue_amqp(queue, amqp), body, len,
+                                           priority, delay_ms, err);
         free(body);
     } else {
-        st = publish_attempt(e, WEFT_QUEUE_DEFAULT, wf, act, attempt, priority, err);
+        st = dispatch_attempt(e, queue, wf, act, attempt, priority, err);
     }
     return st ? st : e->transport->flush(e->transport, err);
 }
 
-/* Publishes every dispatch to `default`, then waits for all confirms at once. */
+/* Publishes every dispatch to its queue, then waits for all confirms at once. */
 static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
                                 weft_err *err)
 {
     for (size_t i = 0; i < l->n; i++) {
-        weft_status st = publish_attempt(e, WEFT_QUEUE_DEFAULT, wf, l->items[i].uid,
-                                         l->items[i].attempt, l->items[i].priority, err);
+        const weft_dispatch *d = &l->items[i];
+        weft_status st = dispatch_attempt(e, d->queue, wf, d->uid, d->attempt, d->priority, err);
         if (st)
             return st;
     }
@@ -218,15 +230,30 @@ weft_status weft_engine_entry(weft_engine *e, const char *body, size_t len, cons
         weft_entry_msg_finish(&m);
         return st;
     }
+    if (m.definition_name) {
+        /* a create by name: the stored version becomes this message's config */
+        int version = 0;
+        st = weft_store_definition(e->store, m.definition_name, m.definition_version, &m.config,
+                                   &version, err);
+        if (st) {
+            weft_entry_msg_finish(&m);
+            return st;
+        }
+        WEFT_LOG(WEFT_LOG_DEBUG, uid, NULL, "creating from definition '%s' version %d",
+                 m.definition_name, version);
+    }
     if (!m.config) {
         st = resume(e, uid, err);
         weft_entry_msg_finish(&m);
         return st;
     }
     weft_definition *def = NULL;
-    st = weft_definition_parse(m.config, &e->limits, e->tasks, &def, err);
+    st = e->catalog ? weft_catalog_parse(e->catalog, e->store, m.config, &e->limits, &def, err)
+                    : weft_definition_parse(m.config, &e->limits, e->tasks, &def, err);
     if (st) {
-        weft_err_prefix(err, "invalid definition: ");
+        /* the catalog's refresh may fail on Postgres: that is no fault of the definition */
+        if (weft_status_is_poison(st))
+            weft_err_prefix(err, "invalid definition: ");
         weft_entry_msg_finish(&m);
         return st;
     }
@@ -272,9 +299,10 @@ static double jitter(void)
 /* After a failed attempt: retry through a delay queue while retries remain, the error is
  * not permanent and the workflow runs, else fail for good and hand off. only_expired: only
  * if the attempt's lease expired (a lost attempt; its worker may have renewed it since). */
-static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int priority,
-                                  const weft_retry_policy *policy, int retries, bool permanent,
-                                  bool only_expired, const char *error, weft_err *err)
+static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, const char *queue,
+                                  int priority, const weft_retry_policy *policy, int retries,
+                                  bool permanent, bool only_expired, const char *error,
+                                  weft_err *err)
 {
     bool retry = !permanent && retries < policy->max_retries;
     int delay = retry ? weft_engine_retry_delay(policy, retries, jitter()) : 0;
@@ -295,7 +323,8 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, int
         WEFT_LOG(WEFT_LOG_INFO, m->workflow_uid, m->activity_uid,
                  "attempt %d failed (%s); retry %d of %d in %d ms", m->attempt, error, retries + 1,
                  policy->max_retries, delay);
-        return publish_retry(e, m->workflow_uid, m->activity_uid, next, priority, delay, err);
+        return publish_retry(e, queue, m->workflow_uid, m->activity_uid, next, priority, delay,
+                             err);
     }
     WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good%s: %s",
              m->attempt, retry ? " (no retry: the workflow no longer runs)" : "", error);
@@ -328,7 +357,7 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
                  "message for attempt %d while attempt %d waits: retry sent again, due in %d ms",
                  m->attempt, s->attempt, s->due_in_ms);
-        return publish_retry(e, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
+        return publish_retry(e, s->queue, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
                              s->due_in_ms, err);
     }
     if (same && s->status == WEFT_ACTIVITY_RUNNING && (redelivered || s->lease_expired)) {
@@ -339,8 +368,8 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         char why[128];
         snprintf(why, sizeof why, "worker lost during attempt %d (%s)", m->attempt,
                  redelivered ? "crashed or disconnected" : "its lease expired");
-        return record_failure(e, m, s->priority, &s->retry, s->retries, false, !redelivered, why,
-                              err);
+        return record_failure(e, m, s->queue, s->priority, &s->retry, s->retries, false,
+                              !redelivered, why, err);
     }
     WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
              "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt,
@@ -479,6 +508,16 @@ static void watch_attempt(void *arg, int ms)
     }
 }
 
+/* How an attempt ended, as weft_attempts_total counts it (telemetry.h). */
+static weft_attempt_outcome attempt_outcome(weft_task_result res, bool abandoned, bool canceled)
+{
+    if (abandoned)
+        return canceled ? WEFT_ATTEMPT_CANCELED : WEFT_ATTEMPT_HANDED_BACK;
+    if (res == WEFT_TASK_OK)
+        return WEFT_ATTEMPT_COMPLETED;
+    return res == WEFT_TASK_PERMANENT ? WEFT_ATTEMPT_PERMANENT : WEFT_ATTEMPT_TRANSIENT;
+}
+
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err)
 {
@@ -494,8 +533,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     st = weft_store_listen_cancels(e->store, err);
     if (st)
         return st;
-    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker, lease_s,
-                          &c, &state, err);
+    st = weft_store_claim(e->store, m.workflow_uid, m.activity_uid, m.attempt, e->worker,
+                          e->worker_id, lease_s, &c, &state, err);
     if (st == WEFT_ESTALE)
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
@@ -519,6 +558,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                              &watch,          record_progress, &watch.canceled};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
+    weft_telemetry_attempt_started();
     weft_task_result res =
         weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
     char nul_at[128] = "";
@@ -532,6 +572,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                  " stored: encode binary data (base64) or strip it",
                  c.task, nul_at);
     }
+    weft_telemetry_attempt_ended(c.task, attempt_outcome(res, abandoned, watch.canceled),
+                                 weft_clock_s() - started);
     if (abandoned && watch.canceled) {
         /* stopped because its workflow was canceled: running → canceled, and the message is
          * done with (acked); a workflow running again by now (it cannot be resumed, but
@@ -557,8 +599,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         st = weft_store_release(e->store, m.activity_uid, m.attempt, NULL, err);
         if (st == WEFT_OK && watch.settled) {
             /* its message is gone: send the released attempt again for its next run */
-            st = publish_attempt(e, WEFT_QUEUE_DEFAULT, m.workflow_uid, m.activity_uid, m.attempt,
-                                 c.priority, err);
+            st = dispatch_attempt(e, c.queue, m.workflow_uid, m.activity_uid, m.attempt, c.priority,
+                                  err);
             if (!st)
                 st = e->transport->flush(e->transport, err);
         }
@@ -582,8 +624,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     } else {
         if (!errbuf[0])
             snprintf(errbuf, sizeof errbuf, "task '%s' failed", c.task);
-        st = record_failure(e, &m, c.priority, &c.retry, c.retries, res == WEFT_TASK_PERMANENT,
-                            false, errbuf, err);
+        st = record_failure(e, &m, c.queue, c.priority, &c.retry, c.retries,
+                            res == WEFT_TASK_PERMANENT, false, errbuf, err);
     }
     json_decref(output);
     json_decref(input);
@@ -597,6 +639,7 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     weft_status st = weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, err);
     if (st)
         return st;
+    double started = weft_clock_s();
     held_lock lock;
     st = with_lock(e, m.workflow_uid, HANDOFF_LOCK_WAIT_MS, &lock, err);
     if (st == WEFT_EBUSY) {
@@ -619,6 +662,8 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
     if (!st)
         st = dispatch_all(e, m.workflow_uid, &l, err);
     unlock(&lock, m.workflow_uid);
+    if (!st)
+        weft_telemetry_handoff(weft_clock_s() - started);
     if (!st && (wf_status == WEFT_WORKFLOW_COMPLETED || wf_status == WEFT_WORKFLOW_FAILED))
         WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s",
                  weft_workflow_status_name(wf_status));
@@ -630,17 +675,19 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
  * them; the count covers the rest. */
 #define SWEEP_LOG_ITEMS 10
 
-static weft_status resend(weft_engine *e, const char *queue, const weft_dispatch_list *l,
+/* Re-sends the attempts of l to their activities' queues (attempts), or their handoffs. */
+static weft_status resend(weft_engine *e, bool attempts, const weft_dispatch_list *l,
                           const char *why, weft_err *err)
 {
     for (size_t i = 0; i < l->n; i++) {
         const weft_dispatch *d = &l->items[i];
+        char amqp[WEFT_QUEUE_AMQP_MAX];
+        const char *queue = attempts ? weft_queue_amqp(d->queue, amqp) : WEFT_QUEUE_HANDOFF;
         if (i < SWEEP_LOG_ITEMS)
             WEFT_LOG(WEFT_LOG_WARN, d->workflow_uid, d->uid, "sweep: attempt %d re-sent to %s (%s)",
                      d->attempt, queue, why);
-        weft_status st =
-            publish_attempt(e, queue, d->workflow_uid, d->uid, d->attempt,
-                            strcmp(queue, WEFT_QUEUE_DEFAULT) == 0 ? d->priority : 0, err);
+        weft_status st = publish_attempt(e, queue, d->workflow_uid, d->uid, d->attempt,
+                                         attempts ? d->priority : 0, err);
         if (st)
             return st;
     }
@@ -661,7 +708,8 @@ static weft_status fail_lost(weft_engine *e, const weft_lost_attempt *a, bool lo
              a->at.attempt, a->expired_s);
     if (log)
         WEFT_LOG(WEFT_LOG_WARN, m.workflow_uid, m.activity_uid, "sweep: %s", why);
-    return record_failure(e, &m, a->at.priority, &a->retry, a->retries, false, true, why, err);
+    return record_failure(e, &m, a->at.queue, a->at.priority, &a->retry, a->retries, false, true,
+                          why, err);
 }
 
 weft_status weft_engine_sweep(weft_engine *e, const weft_sweep_opts *o, weft_sweep_report *report,
@@ -681,13 +729,13 @@ weft_status weft_engine_sweep(weft_engine *e, const weft_sweep_opts *o, weft_swe
     if (!st)
         st = weft_store_sweep_dispatches(e->store, dispatch_age, o->batch, &acts, err);
     if (!st)
-        st = resend(e, WEFT_QUEUE_DEFAULT, &acts, "queued too long: a lost dispatch", err);
+        st = resend(e, true, &acts, "queued too long: a lost dispatch", err);
     if (!st)
         report->lost_dispatches = (int)acts.n;
     if (!st)
         st = weft_store_sweep_handoffs(e->store, handoff_age, o->batch, &handoffs, err);
     if (!st)
-        st = resend(e, WEFT_QUEUE_HANDOFF, &handoffs, "finished but not handed off", err);
+        st = resend(e, false, &handoffs, "finished but not handed off", err);
     if (!st)
         report->lost_handoffs = (int)handoffs.n;
     if (!st)

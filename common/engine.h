@@ -20,9 +20,14 @@ typedef struct {
     weft_lock *lock;                 /* borrowed; NULL: no Redis lock (direct mode) */
     weft_transport *transport;       /* borrowed */
     const weft_task_registry *tasks; /* borrowed; needed by entry (validation) and activity */
+    /* borrowed, may be NULL: entry validates task names against it instead of `tasks` (the
+     * built-in ones, its own and every registered worker's: catalog.h) */
+    struct weft_catalog *catalog;
     struct weft_runner *runner;      /* borrowed; runs the tasks (activity role only) */
     weft_limits limits;
-    const char *worker;   /* borrowed: "host:pid:thread", recorded on attempts */
+    const char *worker;    /* borrowed: "host:pid:thread", recorded on attempts */
+    const char *worker_id; /* borrowed, may be NULL: the worker's registry id (registry.h),
+                              recorded on attempts */
     const char *data_dir; /* borrowed, may be NULL: root of the file tasks */
     int grace_s;          /* after a stop request, how long a running task may finish */
     int lease_s;          /* lease of a running attempt (0: WEFT_LEASE_DEFAULT_S) */

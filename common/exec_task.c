@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "log.h"
 #include "stop.h"
+#include "task_protocol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,7 @@ typedef struct {
     const weft_taskfile_task *t;
     const weft_task_ctx *ctx;
     const weft_runner_opts *opts; /* NULL outside an attempt */
-    char id[96];
+    char id[WEFT_PROTOCOL_ID_LEN];
 } attempt;
 
 static void buf_append(line_buf *b, const char *p, size_t n)
@@ -345,44 +346,6 @@ static int spawn_proc(weft_exec_pool *p, const attempt *a, exec_proc *pr)
     return 0;
 }
 
-/* Cuts s before a multibyte UTF-8 sequence that a truncation left incomplete at its end:
- * the error goes into Postgres, which refuses invalid UTF-8 (and the worker would keep
- * retrying the write). */
-static void utf8_trim_end(char *s)
-{
-    size_t n = strlen(s), i = n;
-    while (i > 0 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
-        i--;
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : 4;
-    if (lead >= 0x80 && n - (i - 1) < need)
-        s[i - 1] = '\0';
-}
-
-static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static weft_task_result fail(char *errbuf, size_t errlen, weft_task_result r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-    utf8_trim_end(errbuf);
-    return r;
-}
-
-/* The first bytes of text (n long, not terminated) as printable ASCII, for an error line
- * that shows what a process wrote without carrying its bytes. */
-static void printable(char *dst, size_t cap, const char *text, size_t n)
-{
-    size_t k = n < cap - 4 ? n : cap - 4;
-    for (size_t i = 0; i < k; i++)
-        dst[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
-    strcpy(dst + k, n > k ? "..." : "");
-}
-
 /* The byte offset of the first invalid UTF-8 sequence in s, or -1. */
 static long utf8_invalid_at(const unsigned char *s, size_t n)
 {
@@ -429,19 +392,19 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
     }
     long bad = utf8_invalid_at((const unsigned char *)line, n);
     if (bad >= 0) {
-        *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s' wrote a line that is not valid UTF-8 (byte %ld of the line)", name,
-                    bad + 1);
+        *res = weft_protocol_fail(
+            errbuf, errlen, WEFT_TASK_TRANSIENT,
+            "task '%s' wrote a line that is not valid UTF-8 (byte %ld of the line)", name, bad + 1);
         return LINE_DONE;
     }
     json_error_t je;
     json_t *msg = json_loadb(line, n, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(msg)) {
         char start[64];
-        printable(start, sizeof start, line, n);
-        *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s' wrote a line that is not a JSON object%s%s%s: '%s'", name,
-                    msg ? "" : " (", msg ? "" : je.text, msg ? "" : ")", start);
+        weft_protocol_printable(start, sizeof start, line, n);
+        *res = weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                  "task '%s' wrote a line that is not a JSON object%s%s%s: '%s'",
+                                  name, msg ? "" : " (", msg ? "" : je.text, msg ? "" : ")", start);
         json_decref(msg);
         return LINE_DONE;
     }
@@ -450,81 +413,54 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
     const json_t *progress = json_object_get(msg, "progress");
     const char *status = json_string_value(json_object_get(msg, "status"));
     if (!id) {
-        *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s' wrote a line without a string \"id\" (this attempt is \"%s\")", name,
-                    a->id);
+        *res = weft_protocol_fail(
+            errbuf, errlen, WEFT_TASK_TRANSIENT,
+            "task '%s' wrote a line without a string \"id\" (this attempt is \"%s\")", name, a->id);
     } else if (strcmp(id, a->id) != 0) {
         char other[104];
-        printable(other, sizeof other, id, strlen(id));
-        *res =
-            fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                 "task '%s' answered for \"%s\", not for this attempt \"%s\"", name, other, a->id);
+        weft_protocol_printable(other, sizeof other, id, strlen(id));
+        *res = weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                  "task '%s' answered for \"%s\", not for this attempt \"%s\"",
+                                  name, other, a->id);
     } else if (progress) {
         const json_t *m = json_object_get(msg, "message");
         if (!json_is_number(progress) || json_number_value(progress) < 0 ||
             json_number_value(progress) > 100 || (m && !json_is_string(m))) {
-            *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                        "task '%s' sent a progress line whose progress is not a number in"
-                        " 0..100 (or whose message is not a string)",
-                        name);
+            *res = weft_protocol_fail(
+                errbuf, errlen, WEFT_TASK_TRANSIENT,
+                "task '%s' sent a progress line whose progress is not a number in"
+                " 0..100 (or whose message is not a string)",
+                name);
         } else {
             if (a->opts && a->opts->progress) {
                 char text[MAX_PROGRESS_MESSAGE + 1] = "";
                 if (m)
                     snprintf(text, sizeof text, "%s", json_string_value(m));
-                utf8_trim_end(text);
+                weft_protocol_utf8_trim(text);
                 a->opts->progress(a->opts->idle_arg, json_number_value(progress), m ? text : NULL);
             }
             *violation = false;
             v = LINE_MORE;
         }
-    } else if (status && strcmp(status, "success") == 0) {
-        json_t *data = json_object_get(msg, "data");
-        *violation = false;
-        if (data && !json_is_object(data)) {
-            *res = fail(errbuf, errlen, WEFT_TASK_PERMANENT,
-                        "task '%s' answered success with \"data\" that is not a JSON object", name);
-        } else {
-            *output = data ? json_incref(data) : json_object();
-            *res = WEFT_TASK_OK;
-        }
-    } else if (status && strcmp(status, "failure") == 0) {
-        const json_t *e = json_object_get(msg, "error");
-        const char *code = json_string_value(json_object_get(e, "code"));
-        const char *text = json_string_value(json_object_get(e, "message"));
-        bool permanent = code && strcmp(code, "PERMANENT_ERROR") == 0;
-        if (!json_is_object(e) || !code || (!permanent && strcmp(code, "TRANSIENT_ERROR") != 0)) {
-            *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                        "task '%s' answered failure without an error code TRANSIENT_ERROR or"
-                        " PERMANENT_ERROR%s%.300s",
-                        name, text ? ": " : "", text ? text : "");
-        } else {
-            *violation = false;
-            *res = fail(errbuf, errlen, permanent ? WEFT_TASK_PERMANENT : WEFT_TASK_TRANSIENT,
-                        "%s: %.400s", name, text && *text ? text : code);
-        }
+    } else if (status && (strcmp(status, "success") == 0 || strcmp(status, "failure") == 0)) {
+        *res = weft_protocol_result(name, msg, output, violation, errbuf, errlen);
     } else {
-        *res = fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s' wrote a line that is neither progress nor a result (\"status\""
-                    " must be \"success\" or \"failure\")",
-                    name);
+        *res = weft_protocol_fail(
+            errbuf, errlen, WEFT_TASK_TRANSIENT,
+            "task '%s' wrote a line that is neither progress nor a result (\"status\""
+            " must be \"success\" or \"failure\")",
+            name);
     }
     json_decref(msg);
     return v;
 }
 
+/* The attempt's request as one line, newline included: new string, or NULL. */
 static char *request_line(const attempt *a, size_t *len)
 {
-    const weft_task_ctx *c = a->ctx;
-    json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:O, s:O, s:O}", "id", a->id, "task",
-                            a->t->name, "workflow_uid", c->workflow_uid, "activity_uid",
-                            c->activity_uid, "activity", c->activity_name, "attempt", c->attempt,
-                            "params", c->params, "input", c->input, "upstream", c->upstream);
-    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-    json_decref(req);
+    char *text = weft_protocol_request(a->t->name, a->id, a->ctx, len);
     if (!text)
         return NULL;
-    *len = strlen(text);
     char *line = weft_xmalloc(*len + 2);
     memcpy(line, text, *len);
     line[(*len)++] = '\n';
@@ -551,7 +487,7 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
     *output = NULL;
     *abandoned = false;
     attempt a = {.t = t, .ctx = ctx, .opts = opts};
-    snprintf(a.id, sizeof a.id, "%s/%d", ctx->activity_uid, ctx->attempt);
+    weft_protocol_attempt_id(ctx, a.id);
     bool oneshot = t->mode == WEFT_EXEC_ONESHOT;
     exec_proc one = {.in = -1, .out = -1, .err = -1};
     exec_proc *pr = oneshot ? &one : &p->procs[t->command];
@@ -569,8 +505,9 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
     if (!pr->pid) {
         int e = spawn_proc(p, &a, pr);
         if (e)
-            return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "task '%s': cannot start '%s': %s",
-                        t->name, t->program, strerror(e));
+            return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                      "task '%s': cannot start '%s': %s", t->name, t->program,
+                                      strerror(e));
         WEFT_LOG(WEFT_LOG_DEBUG, ctx->workflow_uid, ctx->activity_uid,
                  "task '%s': started %s (pid %d)", t->name, t->argv[0], (int)pr->pid);
     }
@@ -579,8 +516,8 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
     if (!req) {
         if (oneshot)
             stop_proc(&a, pr, NULL);
-        return fail(errbuf, errlen, WEFT_TASK_PERMANENT,
-                    "task '%s': its request cannot be written as JSON", t->name);
+        return weft_protocol_fail(errbuf, errlen, WEFT_TASK_PERMANENT,
+                                  "task '%s': its request cannot be written as JSON", t->name);
     }
     weft_task_result res = WEFT_TASK_TRANSIENT;
     bool done = false, violation = false, timed_out = false, stopped = false, exited = false,
@@ -617,10 +554,11 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
                 buf_consume(&pr->outb, n + 1);
             }
             if (!done && pr->outb.len > p->max_line) {
-                res = fail(errbuf, errlen, WEFT_TASK_PERMANENT,
-                           "task '%s' wrote a line of more than %zu bytes (the message limit,"
-                           " WEFT_MAX_MESSAGE_BYTES)",
-                           t->name, p->max_line);
+                res = weft_protocol_fail(
+                    errbuf, errlen, WEFT_TASK_PERMANENT,
+                    "task '%s' wrote a line of more than %zu bytes (the message limit,"
+                    " WEFT_MAX_MESSAGE_BYTES)",
+                    t->name, p->max_line);
                 done = violation = true;
             }
             if (!done && !open) {
@@ -649,20 +587,20 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
         status = stop_proc(&a, pr, NULL);
         char how[96];
         describe_exit(status, how, sizeof how);
-        return fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
-                    "task '%s': its process %s before it"
-                    " answered attempt %d",
-                    t->name, how, ctx->attempt);
+        return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                  "task '%s': its process %s before it"
+                                  " answered attempt %d",
+                                  t->name, how, ctx->attempt);
     }
     if (timed_out || stopped) {
         stop_proc(&a, pr, a.id);
         if (stopped) {
             *abandoned = true;
-            return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by %s",
+            return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "stopped by %s",
                         canceled ? "cancel" : "shutdown");
         }
-        return fail(errbuf, errlen, WEFT_TASK_TRANSIENT, "task '%s' timed out after %d s", t->name,
-                    timeout_s);
+        return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                  "task '%s' timed out after %d s", t->name, timeout_s);
     }
     if (violation) {
         WEFT_LOG(WEFT_LOG_WARN, ctx->workflow_uid, ctx->activity_uid,

@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "telemetry.h"
 #include "uuid.h"
 
 #include <curl/curl.h>
@@ -54,6 +55,8 @@ struct weft_lock {
     lock_script release;
     lock_script renew;
     bool auth_refused; /* the last connection failed on the credentials of the URL */
+
+    bool had_conn; /* a connection opened before: the next one is a reconnect */
 };
 
 /* ---- URL parsing ---- */
@@ -295,8 +298,13 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
         s = load_script(l, &l->release, err);
     if (s == WEFT_OK)
         s = load_script(l, &l->renew, err);
-    if (s != WEFT_OK)
+    if (s != WEFT_OK) {
         drop_connection(l);
+        return s;
+    }
+    if (l->had_conn)
+        weft_telemetry_reconnect("redis");
+    l->had_conn = true;
     return s;
 }
 

@@ -1,7 +1,9 @@
 #include "message.h"
 
 #include "alloc.h"
+#include "definition.h"
 
+#include <stdint.h>
 #include <string.h>
 
 json_t *weft_json_parse(const char *text, size_t len, const char *what, weft_err *err)
@@ -76,13 +78,37 @@ weft_status weft_msg_decode_attempt(const char *body, size_t len, size_t max_byt
     return st;
 }
 
+/* The definition and version members of a create by name. */
+static weft_status decode_named(const json_t *o, bool has_config, weft_entry_msg *out,
+                                weft_err *err)
+{
+    const json_t *name = json_object_get(o, "definition"), *version = json_object_get(o, "version");
+    if (!name)
+        return weft_err_set(err, WEFT_EINVAL, "message has 'version' but no 'definition'");
+    if (has_config)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message has both 'config' and 'definition': send one");
+    if (!json_is_string(name) || !weft_name_valid(json_string_value(name)))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message field 'definition' must be a definition's name"
+                            " ([A-Za-z0-9_.-], 1..64 characters)");
+    if (version && (!json_is_integer(version) || json_integer_value(version) < 1 ||
+                    json_integer_value(version) > INT32_MAX))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "message field 'version' must be a whole number >= 1");
+    out->definition_name = weft_xstrdup(json_string_value(name));
+    out->definition_version = version ? (int)json_integer_value(version) : 0;
+    return WEFT_OK;
+}
+
 /* The cancel member of an entry message: an object with an optional reason. */
 static weft_status decode_cancel(const json_t *cancel, bool has_config, weft_entry_msg *out,
                                  weft_err *err)
 {
     if (has_config)
         return weft_err_set(err, WEFT_EINVAL,
-                            "message has both 'config' (create) and 'cancel': send one");
+                            "message creates a workflow ('config' or 'definition') and has"
+                            " 'cancel': send one");
     if (!json_is_object(cancel))
         return weft_err_set(err, WEFT_EINVAL,
                             "message field 'cancel' must be an object, e.g. {\"reason\": \"...\"}");
@@ -121,18 +147,24 @@ weft_status weft_msg_decode_entry(const char *body, size_t len, size_t max_bytes
     }
     json_t *config = json_object_get(o, "config");
     json_t *inputs = json_object_get(o, "inputs");
+    json_t *named = json_object_get(o, "definition");
     if (!st && config && !json_is_object(config))
         st = weft_err_set(err, WEFT_EINVAL, "message field 'config' must be an object");
+    if (!st && (named || json_object_get(o, "version")))
+        st = decode_named(o, config != NULL, out, err);
+    bool creates = config || out->definition_name;
     if (!st && inputs && !json_is_object(inputs))
         st = weft_err_set(err, WEFT_EINVAL, "message field 'inputs' must be an object");
-    if (!st && !config && inputs)
-        st = weft_err_set(err, WEFT_EINVAL, "message has 'inputs' but no 'config'");
-    if (!st && !config && !out->has_uid)
+    if (!st && !creates && inputs)
         st = weft_err_set(err, WEFT_EINVAL,
-                          "message needs 'config' (create) or 'workflow_uid' (resume)");
+                          "message has 'inputs' but no 'config' or 'definition'");
+    if (!st && !creates && !out->has_uid)
+        st = weft_err_set(err, WEFT_EINVAL,
+                          "message needs 'config' or 'definition' (create) or 'workflow_uid'"
+                          " (resume)");
     json_t *cancel = json_object_get(o, "cancel");
     if (!st && cancel)
-        st = decode_cancel(cancel, config != NULL, out, err);
+        st = decode_cancel(cancel, creates, out, err);
     if (!st) {
         out->config = json_incref(config);
         out->inputs = inputs ? json_incref(inputs) : json_object();
@@ -148,6 +180,8 @@ void weft_entry_msg_finish(weft_entry_msg *m)
     m->config = m->inputs = NULL;
     free(m->cancel_reason);
     m->cancel_reason = NULL;
+    free(m->definition_name);
+    m->definition_name = NULL;
 }
 
 static char *dump(json_t *o, size_t *len)
@@ -185,4 +219,15 @@ char *weft_msg_encode_cancel(const char *uid, const char *reason, size_t *len)
     if (reason)
         json_object_set_new(cancel, "reason", json_string(reason));
     return dump(json_pack("{s:s, s:o}", "workflow_uid", uid, "cancel", cancel), len);
+}
+
+char *weft_msg_encode_named(const char *name, int version, const json_t *inputs, const char *uid,
+                            size_t *len)
+{
+    json_t *o = json_pack("{s:s, s:O}", "definition", name, "inputs", (json_t *)inputs);
+    if (version > 0)
+        json_object_set_new(o, "version", json_integer(version));
+    if (uid)
+        json_object_set_new(o, "workflow_uid", json_string(uid));
+    return dump(o, len);
 }

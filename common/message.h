@@ -20,10 +20,14 @@ typedef struct {
     int attempt; /* >= 1 */
 } weft_attempt_msg;
 
-/* A `workflow_entry` message: create (config set), resume (config NULL), or cancel
- * (`"cancel": {"reason": "..."}` with a workflow_uid and no config). */
+/* A `workflow_entry` message: create (config set, or a named definition), resume (neither),
+ * or cancel (`"cancel": {"reason": "..."}` with a workflow_uid and no config). */
 typedef struct {
     json_t *config; /* owned reference or NULL */
+    /* owned or NULL: `"definition": NAME` creates from the stored definition NAME, version
+     * definition_version (0: the latest) */
+    char *definition_name;
+    int definition_version;
     json_t *inputs; /* owned reference; {} when absent */
     bool has_uid;
     char workflow_uid[WEFT_UUID_LEN + 1];
@@ -49,6 +53,11 @@ void weft_entry_msg_finish(weft_entry_msg *m);
 char *weft_msg_encode_attempt(const weft_attempt_msg *m, size_t *len);
 /* config and inputs borrowed (config NULL: a resume message; uid NULL: none). */
 char *weft_msg_encode_entry(const json_t *config, const json_t *inputs, const char *uid,
+                            size_t *len);
+
+/* A create from the stored definition name (borrowed), version (0: the latest), with
+ * inputs (borrowed) under uid (borrowed; NULL: none). */
+char *weft_msg_encode_named(const char *name, int version, const json_t *inputs, const char *uid,
                             size_t *len);
 
 /* The cancel message of workflow uid with reason (both borrowed; reason NULL: none). */

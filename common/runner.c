@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "config.h"
 #include "exec_task.h"
+#include "http_task.h"
 #include "log.h"
 #include "stop.h"
 
@@ -44,6 +45,7 @@ struct weft_runner {
     int to_child, from_child;
     const weft_taskfile *taskfile; /* NULL: none */
     weft_exec_pool *exec;          /* its processes; NULL without a task file */
+    size_t max_message_bytes;      /* the largest answer of an exec or http task; 0: 1 MiB */
 };
 
 /* Moves all n bytes through fd, writing or reading, across short transfers and EINTR. */
@@ -204,6 +206,7 @@ weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runn
         r->exe = cfg->exe;
         r->default_timeout_s = cfg->default_timeout_s;
         r->taskfile = cfg->taskfile;
+        r->max_message_bytes = cfg->max_line_bytes;
     }
     if (r->taskfile)
         r->exec = weft_exec_pool_create(r->taskfile, cfg->max_line_bytes);
@@ -369,6 +372,14 @@ static json_t *await_answer(weft_runner *r, const weft_runner_opts *opts, int ti
     }
 }
 
+/* The time limit of an attempt of a task-file task whose own timeout_s is file_timeout_s. */
+static int taskfile_limit(const weft_runner *r, const weft_runner_opts *opts, int file_timeout_s)
+{
+    return opts->timeout_s > 0  ? opts->timeout_s
+           : file_timeout_s > 0 ? file_timeout_s
+                                : r->default_timeout_s;
+}
+
 weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_task_ctx *ctx,
                                  const weft_runner_opts *opts, json_t **output, char *errbuf,
                                  size_t errlen, bool *abandoned)
@@ -376,12 +387,13 @@ weft_task_result weft_runner_run(weft_runner *r, const char *task, const weft_ta
     *output = NULL;
     *abandoned = false;
     const weft_taskfile_task *exec = weft_taskfile_find(r->taskfile, task);
-    if (exec) {
-        int limit = opts->timeout_s > 0   ? opts->timeout_s
-                    : exec->timeout_s > 0 ? exec->timeout_s
-                                          : r->default_timeout_s;
-        return weft_exec_run(r->exec, exec, ctx, limit, opts, output, errbuf, errlen, abandoned);
-    }
+    if (exec)
+        return weft_exec_run(r->exec, exec, ctx, taskfile_limit(r, opts, exec->timeout_s), opts,
+                             output, errbuf, errlen, abandoned);
+    const weft_taskfile_http *http = weft_taskfile_find_http(r->taskfile, task);
+    if (http)
+        return weft_http_task_run(http, ctx, taskfile_limit(r, opts, http->timeout_s), opts,
+                                  r->max_message_bytes, output, errbuf, errlen, abandoned);
     if (!weft_task_lookup(r->tasks, task))
         return fail_with(errbuf, errlen, WEFT_TASK_PERMANENT,
                          "task '%s' is not registered in this worker", task);

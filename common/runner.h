@@ -21,10 +21,12 @@
  * default_timeout_s: unless that is 0, a handler that hangs cannot hold its worker, and the
  * message the worker holds unacked, for ever.
  *
- * The tasks of the worker's task file (taskfile.h) do not run in the task process: each is
- * a program of its own, run by the runner's exec pool (exec_task.h), one persistent process
- * per command for this runner's worker slot. Their time limit is the activity's timeout_s,
- * else the task file's, else default_timeout_s. */
+ * The tasks of the worker's task file (taskfile.h) do not run in the task process: an exec
+ * task is a program of its own, run by the runner's exec pool (exec_task.h), one persistent
+ * process per command for this runner's worker slot; an http task is a POST that the
+ * runner's own thread makes and waits on (http_task.h: no user code runs in the worker, so
+ * there is nothing to isolate). Their time limit is the activity's timeout_s, else the task
+ * file's, else default_timeout_s. */
 #ifndef WEFT_RUNNER_H
 #define WEFT_RUNNER_H
 
@@ -70,7 +72,8 @@ typedef struct {
     int default_timeout_s;
     /* borrowed, must outlive the runner; NULL: none. Its tasks run as exec tasks. */
     const weft_taskfile *taskfile;
-    /* the longest line an exec task may write (the message limit); 0: 1 MiB */
+    /* the longest line an exec task may write, and the largest answer of an http task (the
+     * message limit); 0: 1 MiB */
     size_t max_line_bytes;
 } weft_runner_config;
 
@@ -83,7 +86,7 @@ weft_runner *weft_runner_create(const weft_task_registry *tasks, const weft_runn
 void weft_runner_destroy(weft_runner *r);
 
 /* Runs task `task` with ctx (borrowed) in the task process (or, for a task of the task
- * file, as an exec task) and returns its result; on
+ * file, as an exec or http task) and returns its result; on
  * WEFT_TASK_OK *output is a new object, otherwise errbuf holds the reason. A crash or a
  * timeout is WEFT_TASK_TRANSIENT, an unregistered task PERMANENT. *abandoned is set (and the
  * result is meaningless) when a stop request's grace period ran out before the handler

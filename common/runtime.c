@@ -3,6 +3,8 @@
 #include "alloc.h"
 #include "backoff.h"
 #include "log.h"
+#include "metrics_endpoint.h"
+#include "telemetry.h"
 #include "stop.h"
 
 #include <malloc.h>
@@ -38,7 +40,7 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
             value = eq + 1;
         } else {
             snprintf(name, sizeof name, "%s", a + 2);
-            value = i + 1 < argc ? argv[++i] : NULL;
+            value = weft_config_is_switch(name) ? NULL : i + 1 < argc ? argv[++i] : NULL;
         }
         if (weft_config_flag(cfg, name, value, &err)) {
             fprintf(stderr, "%s: %s (see --help)\n", component, err.msg);
@@ -110,6 +112,18 @@ weft_store *weft_runtime_store(const weft_config *cfg)
 weft_lock *weft_runtime_lock(const weft_config *cfg)
 {
     return connect_with_backoff("redis", connect_lock, cfg->redis_url);
+}
+
+weft_http_server *weft_runtime_metrics(const weft_config *cfg, int consumers)
+{
+    weft_telemetry_expect_consumers(consumers);
+    if (!cfg->metrics_addr)
+        return NULL;
+    weft_http_server *s = NULL;
+    weft_err err = {0};
+    if (weft_metrics_endpoint_start(cfg->metrics_addr, &s, &err))
+        weft_runtime_exit_config(err.msg);
+    return s;
 }
 
 char *weft_runtime_worker_id(const char *suffix)

@@ -4,6 +4,7 @@
 #define WEFT_RUNTIME_H
 
 #include "config.h"
+#include "http_server.h"
 #include "lock.h"
 #include "store.h"
 
@@ -20,6 +21,11 @@ void weft_runtime_init(int argc, char **argv, const char *component, const char 
  * verify, a wrong Redis password) ends the process instead: weft_runtime_exit_config. */
 weft_store *weft_runtime_store(const weft_config *cfg);
 weft_lock *weft_runtime_lock(const weft_config *cfg);
+
+/* With --metrics (cfg->metrics_addr), starts the metrics endpoint (metrics_endpoint.h) for a
+ * process of `consumers` consumers; NULL without. New server, stopped with weft_http_stop.
+ * An address that cannot be bound ends the process: weft_runtime_exit_config. */
+weft_http_server *weft_runtime_metrics(const weft_config *cfg, int consumers);
 
 /* Logs msg (borrowed) as the one error line of a configuration that cannot work and exits
  * with status 2, which tells a supervisor that restarting will not help either. Threads that

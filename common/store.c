@@ -3,7 +3,9 @@
 #include "alloc.h"
 #include "config.h"
 #include "log.h"
+#include "queues.h"
 #include "store_internal.h"
+#include "telemetry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,8 @@ void weft_dispatch_list_finish(weft_dispatch_list *l)
     memset(l, 0, sizeof *l);
 }
 
-void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority)
+void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority,
+                             const char *queue)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 16;
@@ -28,13 +31,14 @@ void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt
     snprintf(d->uid, sizeof d->uid, "%s", uid);
     d->attempt = attempt;
     d->priority = priority;
+    snprintf(d->queue, sizeof d->queue, "%s", queue ? queue : WEFT_QUEUE_DEFAULT);
 }
 
 void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch)
 {
     for (int i = 0; i < PQntuples(r); i++)
         weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 0), atoi(PQgetvalue(r, i, 1)),
-                                atoi(PQgetvalue(r, i, 2)));
+                                atoi(PQgetvalue(r, i, 2)), PQgetvalue(r, i, 3));
 }
 
 void weft_store_read_retry(PGresult *r, int row, int col, int *retries, weft_retry_policy *policy)
@@ -234,6 +238,8 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
 {
     if (s->conn && PQstatus(s->conn) == CONNECTION_OK && s->prepared && !s->replace)
         return WEFT_OK;
+    /* a replacement for a big result is no reconnect: nothing was lost */
+    bool reconnect = s->had_conn && !s->replace;
     s->replace = false;
     if (s->conn)
         PQfinish(s->conn);
@@ -255,6 +261,9 @@ weft_status weft_store_ensure(weft_store *s, weft_err *err)
         free(msg);
         return WEFT_EDB;
     }
+    if (reconnect)
+        weft_telemetry_reconnect("postgres");
+    s->had_conn = true;
     weft_status st = migrate(s, err);
     return st ? st : prepare_all(s, err);
 }

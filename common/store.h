@@ -15,24 +15,28 @@
  *
  * The API by concept: store_workflow.h (create, resume, summary, wait for completion),
  * store_activity.h (claim, complete, fail, release, handoff, listing), store_sweep.h
- * (stuck work). Including store.h gives all of them. */
+ * (stuck work), store_worker.h (the worker registry), store_definition.h (named
+ * definitions). Including store.h gives all of them. */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
 #include "state.h"
 #include "status.h"
 #include "uuid.h"
+#include "weft_limits.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
 typedef struct weft_store weft_store;
 
-/* One message to send after a commit: run attempt `attempt` of activity `uid`. */
+/* One message to send after a commit: run attempt `attempt` of activity `uid`, on the
+ * activity's routing queue (queues.h). */
 typedef struct {
     char uid[WEFT_UUID_LEN + 1];
     int attempt;
     int priority;
+    char queue[WEFT_MAX_NAME_LEN + 1];
     char workflow_uid[WEFT_UUID_LEN + 1]; /* set by weft_store_sweep only */
 } weft_dispatch;
 
@@ -55,7 +59,9 @@ weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
 void weft_store_destroy(weft_store *s);
 
 #include "store_activity.h"
+#include "store_definition.h"
 #include "store_sweep.h"
+#include "store_worker.h"
 #include "store_workflow.h"
 
 #endif

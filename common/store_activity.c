@@ -33,20 +33,21 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->due_in_ms = atoi(PQgetvalue(r, 0, 10));
     state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     state->lease_expired = strcmp(PQgetvalue(r, 0, 12), "t") == 0;
+    snprintf(state->queue, sizeof state->queue, "%s", PQgetvalue(r, 0, 13));
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
 }
 
 weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
-                             const char *worker, int lease_s, weft_claim *claim,
-                             weft_activity_state *state, weft_err *err)
+                             const char *worker, const char *worker_id, int lease_s,
+                             weft_claim *claim, weft_activity_state *state, weft_err *err)
 {
     memset(claim, 0, sizeof *claim);
     char att[16], lease[16];
     snprintf(att, sizeof att, "%d", attempt);
     snprintf(lease, sizeof lease, "%d", lease_s);
-    const char *p[] = {uid, att, worker, workflow_uid, lease};
+    const char *p[] = {uid, att, worker, workflow_uid, lease, worker_id};
     PGresult *r;
     weft_status st = weft_store_query(s, WEFT_SQL_CLAIM, p, &r, err);
     if (st)
@@ -64,6 +65,7 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     weft_store_read_retry(r, 0, 5, &claim->retries, &claim->retry);
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
+    snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);
@@ -226,7 +228,8 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
             outcome_row = i;
         } else {
             weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)),
-                                    atoi(PQgetvalue(r, i, 4)));
+                                    atoi(PQgetvalue(r, i, 4)),
+                                    PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5));
         }
     }
     switch (outcome) {

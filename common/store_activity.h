@@ -36,6 +36,7 @@ typedef struct {
     int timeout_s;
     int retries; /* retries already used */
     weft_retry_policy retry;
+    char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
 } weft_claim;
 void weft_claim_finish(weft_claim *c);
 
@@ -51,17 +52,20 @@ typedef struct {
     int due_in_ms;         /* retrying: how long until the retry is due (0 once it is) */
     bool workflow_running; /* the workflow's status is running */
     bool lease_expired;    /* running, and its worker stopped renewing the lease */
+    char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
 } weft_activity_state;
 
 /* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
- * attempt) in workflow workflow_uid while that workflow runs; worker (borrowed) is recorded,
- * and the attempt is leased to it for lease_s seconds (weft_store_renew_lease).
+ * attempt) in workflow workflow_uid while that workflow runs; worker and worker_id (borrowed;
+ * worker_id: the registered worker's uuid, registry.h, or NULL) are recorded with it and its
+ * attempt history, and the attempt is leased to it for lease_s seconds
+ * (weft_store_renew_lease).
  * WEFT_OK fills *claim (caller finishes it); WEFT_ESTALE when the CAS failed: *state tells
  * where the activity stands (its workflow may be another); WEFT_ENOTFOUND for an unknown
  * activity. */
 weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char *uid, int attempt,
-                             const char *worker, int lease_s, weft_claim *claim,
-                             weft_activity_state *state, weft_err *err);
+                             const char *worker, const char *worker_id, int lease_s,
+                             weft_claim *claim, weft_activity_state *state, weft_err *err);
 
 /* Extends the lease of running attempt (uid, attempt) to lease_s seconds from now;
  * *canceled (may be NULL) says whether its workflow was canceled meanwhile (the attempt
@@ -112,7 +116,8 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
                                weft_workflow_status *workflow_status, weft_err *err);
 
 /* The workflow's activities and attempts as a new JSON array (*out) of objects (name, uid,
- * task, status, attempt, retries, error, duration_s, attempts: [{attempt, status, error}]). */
+ * task, queue, status, attempt, retries, error, duration_s, attempts: [{attempt, status,
+ * error, worker, worker_id}]). */
 weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err);
 
 #endif

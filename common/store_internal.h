@@ -24,6 +24,8 @@ struct weft_store {
     bool listening;         /* LISTEN weft_workflow issued on this connection */
     bool listening_cancels; /* LISTEN weft_cancel issued on this connection */
     bool tls_refused; /* the last connection attempt failed on TLS: certificate or sslmode */
+
+    bool had_conn; /* a connection opened before: the next one is a reconnect */
 };
 
 /* (Re)opens the connection when it is not healthy or due for replacement: session
@@ -49,10 +51,11 @@ weft_status weft_store_query_row(weft_store *s, weft_sql_id which, const char *u
 weft_status weft_store_begin(weft_store *s, weft_err *err);
 weft_status weft_store_finish_tx(weft_store *s, weft_status st, weft_err *err);
 
-/* Appends one dispatch to l (uid borrowed, copied). */
-void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority);
+/* Appends one dispatch to l (uid and queue borrowed, copied; queue NULL: `default`). */
+void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority,
+                             const char *queue);
 
-/* Appends the rows (uid, attempt, priority, ...) of r to dispatch. */
+/* Appends the rows (uid, attempt, priority, queue, ...) of r to dispatch. */
 void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch);
 
 /* Reads retries used and the retry policy from five columns of row from col on: retries,

@@ -13,8 +13,8 @@ void weft_lost_attempts_finish(weft_lost_attempts *l)
     l->n = 0;
 }
 
-/* Runs one sweep statement with (secs, limit): rows (uid, attempt, priority, workflow_uid)
- * go to out. */
+/* Runs one sweep statement with (secs, limit): rows (uid, attempt, priority, queue,
+ * workflow_uid) go to out. */
 static weft_status sweep_into(weft_store *s, weft_sql_id which, int older_than_s, int limit,
                               weft_dispatch_list *out, weft_err *err)
 {
@@ -30,7 +30,7 @@ static weft_status sweep_into(weft_store *s, weft_sql_id which, int older_than_s
     weft_store_append_dispatches(r, out);
     for (int i = 0; i < PQntuples(r); i++)
         snprintf(out->items[first + (size_t)i].workflow_uid, WEFT_UUID_LEN + 1, "%s",
-                 PQgetvalue(r, i, 3));
+                 PQgetvalue(r, i, 4));
     PQclear(r);
     return WEFT_OK;
 }
@@ -64,9 +64,9 @@ weft_status weft_store_sweep_leases(weft_store *s, int limit, weft_lost_attempts
     for (int i = 0; i < n; i++) {
         weft_lost_attempt *a = &out->items[out->n++];
         a->at = d.items[i];
-        snprintf(a->at.workflow_uid, sizeof a->at.workflow_uid, "%s", PQgetvalue(r, i, 3));
-        weft_store_read_retry(r, i, 4, &a->retries, &a->retry);
-        a->expired_s = atoi(PQgetvalue(r, i, 9));
+        snprintf(a->at.workflow_uid, sizeof a->at.workflow_uid, "%s", PQgetvalue(r, i, 4));
+        weft_store_read_retry(r, i, 5, &a->retries, &a->retry);
+        a->expired_s = atoi(PQgetvalue(r, i, 10));
     }
     weft_dispatch_list_finish(&d);
     PQclear(r);

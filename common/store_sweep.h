@@ -19,7 +19,7 @@
 
 /* A running attempt whose lease expired, with what deciding on its retry needs. */
 typedef struct {
-    weft_dispatch at; /* uid, attempt, priority, workflow_uid */
+    weft_dispatch at; /* uid, attempt, priority, queue, workflow_uid */
     int retries;      /* retries already used */
     weft_retry_policy retry;
     int expired_s; /* how long ago the lease ran out */

@@ -44,13 +44,13 @@ static json_t *activity_rows(const weft_definition *def)
         weft_uuid_new(uid);
         json_array_append_new(
             rows,
-            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i}",
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s}",
                       "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
                       a->params, "deps", int_list(a->deps, a->ndeps), "downstream",
                       int_list(down[i], ndown[i]), "ready", is_ready[i], "max_retries",
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
-                      "timeout_s", a->timeout_s, "priority", a->priority));
+                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue));
     }
     weft_dag_free_downstream(down, ndown, def->n);
     free(ready);
@@ -253,32 +253,6 @@ weft_status weft_store_wait_notify(weft_store *s, int timeout_ms, weft_err *err)
         return WEFT_OK;
     }
     return WEFT_ETIMEOUT;
-}
-
-weft_status weft_store_list_workflows(weft_store *s, const char *status, const char *name,
-                                      long limit, json_t **out, weft_err *err)
-{
-    *out = NULL;
-    char lim[24];
-    snprintf(lim, sizeof lim, "%ld", limit);
-    const char *p[] = {status, name, lim};
-    PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_WORKFLOW_LIST, p, &r, err);
-    if (st)
-        return st;
-    json_t *rows = json_array();
-    for (int i = 0; i < PQntuples(r); i++) {
-        json_t *error = PQgetisnull(r, i, 5) ? json_null() : json_string(PQgetvalue(r, i, 5));
-        json_array_append_new(
-            rows, json_pack("{s:s, s:s, s:s, s:i, s:i, s:o, s:s, s:f}", "uid", PQgetvalue(r, i, 0),
-                            "name", PQgetvalue(r, i, 1), "status", PQgetvalue(r, i, 2), "done",
-                            atoi(PQgetvalue(r, i, 3)), "total", atoi(PQgetvalue(r, i, 4)), "error",
-                            error ? error : json_null(), "created_at", PQgetvalue(r, i, 6),
-                            "duration_s", atof(PQgetvalue(r, i, 7))));
-    }
-    PQclear(r);
-    *out = rows;
-    return WEFT_OK;
 }
 
 weft_status weft_store_workflow_definition(weft_store *s, const char *uid, json_t **out,

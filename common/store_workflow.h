@@ -66,13 +66,6 @@ weft_status weft_store_listen_cancels(weft_store *s, weft_err *err);
  * lease renewal is the fallback. */
 bool weft_store_cancel_noticed(weft_store *s, const char *uid);
 
-/* The newest workflows first, at most limit of them, of status (borrowed; NULL: any) and
- * name (borrowed; NULL: any): *out is a new JSON array of objects {uid, name, status, done,
- * total, error (or null), created_at (ISO 8601, UTC), duration_s}, done counting the
- * activities terminal and handed off. */
-weft_status weft_store_list_workflows(weft_store *s, const char *status, const char *name,
-                                      long limit, json_t **out, weft_err *err);
-
 /* The definition document workflow uid (borrowed) was created from: *out is new.
  * WEFT_ENOTFOUND for an unknown uid. */
 weft_status weft_store_workflow_definition(weft_store *s, const char *uid, json_t **out,

@@ -2,8 +2,12 @@
 
 #include "alloc.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Where weft_task_list stops listing names and counts the rest. */
+#define LIST_MAX_CHARS 300
 
 typedef struct {
     char *name;
@@ -69,4 +73,40 @@ weft_task_fn weft_task_lookup(const weft_task_registry *r, const char *name)
 bool weft_task_known(const weft_task_registry *r, const char *name)
 {
     return find(r, name) != NULL;
+}
+
+size_t weft_task_count(const weft_task_registry *r)
+{
+    return r ? r->n : 0;
+}
+
+const char *weft_task_name(const weft_task_registry *r, size_t i)
+{
+    return r && i < r->n ? r->entries[i].name : NULL;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+char *weft_task_list(const weft_task_registry *r)
+{
+    size_t n = weft_task_count(r);
+    if (n == 0)
+        return weft_xstrdup("none");
+    const char **names = weft_xcalloc(n, sizeof *names);
+    for (size_t i = 0; i < n; i++)
+        names[i] = r->entries[i].name;
+    qsort(names, n, sizeof *names, cmp_name);
+    char *out = weft_xmalloc(LIST_MAX_CHARS + 64);
+    size_t len = 0, i = 0;
+    out[0] = '\0';
+    for (; i < n && len + strlen(names[i]) + 2 <= LIST_MAX_CHARS; i++)
+        len +=
+            (size_t)snprintf(out + len, LIST_MAX_CHARS + 64 - len, "%s%s", i ? ", " : "", names[i]);
+    if (i < n)
+        snprintf(out + len, LIST_MAX_CHARS + 64 - len, "%s..., and %zu more", i ? ", " : "", n - i);
+    free(names);
+    return out;
 }

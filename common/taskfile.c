@@ -1,9 +1,13 @@
 #include "taskfile.h"
 
 #include "alloc.h"
+#include "config.h"
 #include "definition.h"
+#include "queues.h"
 
+#include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +18,8 @@
 /* PATH when the worker's environment has none, as the shells' default. */
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
 #define MAX_TIMEOUT_S 86400
+/* A secret is a key, not a document: a larger file is a wrong path. */
+#define MAX_SECRET_BYTES (64 * 1024)
 
 static const char *const task_fields[] = {"exec",  "mode", "timeout_s", "env",
                                           "limit", "http", "plugin"};
@@ -42,6 +48,17 @@ void weft_taskfile_destroy(weft_taskfile *tf)
         free(tf->plugins[i].path);
     }
     free(tf->plugins);
+    for (size_t i = 0; i < tf->nhttp; i++) {
+        free(tf->http[i].name);
+        free(tf->http[i].url);
+        if (tf->http[i].secret)
+            explicit_bzero(tf->http[i].secret, tf->http[i].secret_len);
+        free(tf->http[i].secret);
+    }
+    free(tf->http);
+    for (size_t i = 0; i < tf->nqueues; i++)
+        free(tf->queues[i]);
+    free(tf->queues);
     free(tf->dir);
     free(tf);
 }
@@ -51,6 +68,14 @@ const weft_taskfile_task *weft_taskfile_find(const weft_taskfile *tf, const char
     for (size_t i = 0; tf && i < tf->n; i++)
         if (strcmp(tf->tasks[i].name, name) == 0)
             return &tf->tasks[i];
+    return NULL;
+}
+
+const weft_taskfile_http *weft_taskfile_find_http(const weft_taskfile *tf, const char *name)
+{
+    for (size_t i = 0; tf && i < tf->nhttp; i++)
+        if (strcmp(tf->http[i].name, name) == 0)
+            return &tf->http[i];
     return NULL;
 }
 
@@ -165,6 +190,34 @@ static weft_status parse_env(const json_t *v, weft_taskfile_task *t, weft_err *e
     return WEFT_OK;
 }
 
+/* timeout_s, when v has it, into *out. */
+static weft_status parse_timeout(const char *name, const json_t *v, int *out, weft_err *err)
+{
+    const json_t *timeout = json_object_get(v, "timeout_s");
+    if (!timeout)
+        return WEFT_OK;
+    if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
+        json_integer_value(timeout) > MAX_TIMEOUT_S)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': timeout_s: must be a whole number in 1..%d", name,
+                            MAX_TIMEOUT_S);
+    *out = (int)json_integer_value(timeout);
+    return WEFT_OK;
+}
+
+/* The fields DESIGN §9 declares but this version does not build: refused, never silently
+ * ignored. */
+static weft_status refuse_unbuilt(const char *name, const json_t *v, weft_err *err)
+{
+    static const char *const later[] = {"limit"};
+    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
+        if (json_object_get(v, later[i]))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': %s: not supported by this version of weft-activity",
+                                name, later[i]);
+    return WEFT_OK;
+}
+
 static weft_status parse_task(const char *name, const json_t *v, const char *dir,
                               bool check_programs, weft_taskfile_task *t, weft_err *err)
 {
@@ -181,21 +234,17 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
         if (!known)
             return weft_err_set(err, WEFT_EINVAL,
                                 "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env;"
-                                " or plugin alone)",
+                                " or http, timeout_s, secret_file; or plugin alone)",
                                 name, key);
     }
-    /* declared by DESIGN §9 but not built yet: refused, never silently ignored */
-    static const char *const later[] = {"http", "limit"};
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (json_object_get(v, later[i]))
-            return weft_err_set(err, WEFT_EINVAL,
-                                "task '%s': %s: not supported by this version of weft-activity",
-                                name, later[i]);
+    weft_status st = refuse_unbuilt(name, v, err);
+    if (st)
+        return st;
     const json_t *exec = json_object_get(v, "exec");
     if (!exec)
         return weft_err_set(err, WEFT_EINVAL, "task '%s': exec: missing (the program to run)",
                             name);
-    weft_status st = parse_exec(exec, t, err);
+    st = parse_exec(exec, t, err);
     if (st)
         return st;
     const json_t *mode = json_object_get(v, "mode");
@@ -208,15 +257,9 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
             return weft_err_set(err, WEFT_EINVAL,
                                 "task '%s': mode: must be \"persistent\" or \"oneshot\"", name);
     }
-    const json_t *timeout = json_object_get(v, "timeout_s");
-    if (timeout) {
-        if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
-            json_integer_value(timeout) > MAX_TIMEOUT_S)
-            return weft_err_set(err, WEFT_EINVAL,
-                                "task '%s': timeout_s: must be a whole number in 1..%d", name,
-                                MAX_TIMEOUT_S);
-        t->timeout_s = (int)json_integer_value(timeout);
-    }
+    st = parse_timeout(name, v, &t->timeout_s, err);
+    if (st)
+        return st;
     const json_t *env = json_object_get(v, "env");
     st = env ? parse_env(env, t, err) : WEFT_OK;
     if (!env)
@@ -247,6 +290,124 @@ static weft_status parse_plugin(const char *name, const json_t *v, const char *d
     return WEFT_OK;
 }
 
+/* The URL of an http task: it must parse, as libcurl will parse it for every attempt, and
+ * name http or https (no other scheme may be reached from a worker). */
+static weft_status parse_http_url(const char *name, const json_t *v, weft_taskfile_http *h,
+                                  weft_err *err)
+{
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': http: must be the endpoint's URL, a string without NUL",
+                            name);
+    const char *url = json_string_value(v);
+    char *shown = weft_redact_url(url), *scheme = NULL;
+    CURLU *u = curl_url();
+    CURLUcode uc = u ? curl_url_set(u, CURLUPART_URL, url, 0) : CURLUE_OUT_OF_MEMORY;
+    if (!uc)
+        uc = curl_url_get(u, CURLUPART_SCHEME, &scheme, 0);
+    bool web = !uc && (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0);
+    weft_status st = WEFT_OK;
+    if (uc)
+        st = weft_err_set(err, WEFT_EINVAL, "task '%s': http: '%s' is not a URL (%s)", name, shown,
+                          curl_url_strerror(uc));
+    else if (!web)
+        st = weft_err_set(err, WEFT_EINVAL,
+                          "task '%s': http: '%s' must be an http:// or https:// URL", name, shown);
+    else
+        h->url = weft_xstrdup(url);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    free(shown);
+    return st;
+}
+
+/* Reads the secret at path (borrowed) into h, one trailing newline stripped (the one an
+ * editor or `echo` adds is never part of the key). */
+static weft_status read_secret(const char *name, const char *path, weft_taskfile_http *h,
+                               weft_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': secret_file: '%s' cannot be read: %s",
+                            name, path, strerror(errno));
+    char *buf = weft_xmalloc(MAX_SECRET_BYTES + 1);
+    size_t len = 0;
+    int read_errno = 0;
+    while (len <= MAX_SECRET_BYTES) {
+        ssize_t got = read(fd, buf + len, MAX_SECRET_BYTES + 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            read_errno = got < 0 ? errno : 0;
+            break;
+        }
+        len += (size_t)got;
+    }
+    close(fd);
+    weft_status st = WEFT_OK;
+    if (read_errno)
+        st = weft_err_set(err, WEFT_EINVAL, "task '%s': secret_file: '%s' cannot be read: %s", name,
+                          path, strerror(read_errno));
+    else if (len > MAX_SECRET_BYTES)
+        st = weft_err_set(err, WEFT_EINVAL, "task '%s': secret_file: '%s' is larger than %d bytes",
+                          name, path, MAX_SECRET_BYTES);
+    else if (len > 0 && buf[len - 1] == '\n')
+        len--;
+    if (!st && len == 0)
+        st = weft_err_set(err, WEFT_EINVAL, "task '%s': secret_file: '%s' is empty", name, path);
+    if (st) {
+        explicit_bzero(buf, MAX_SECRET_BYTES + 1);
+        free(buf);
+        return st;
+    }
+    h->secret = buf;
+    h->secret_len = len;
+    return WEFT_OK;
+}
+
+/* A task served by a web endpoint: {"http": URL, "timeout_s"?, "secret_file"?}. */
+static weft_status parse_http(const char *name, const json_t *v, const char *dir,
+                              bool check_programs, weft_taskfile_http *h, weft_err *err)
+{
+    h->name = weft_xstrdup(name);
+    const char *key;
+    const json_t *val;
+    json_object_foreach((json_t *)v, key, val)
+    {
+        if (strcmp(key, "exec") == 0 || strcmp(key, "mode") == 0 || strcmp(key, "env") == 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': %s: not allowed with http (an http task runs no"
+                                " program)",
+                                name, key);
+        if (strcmp(key, "http") != 0 && strcmp(key, "timeout_s") != 0 &&
+            strcmp(key, "secret_file") != 0 && strcmp(key, "limit") != 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task '%s': unknown field '%s' (known for an http task: http,"
+                                " timeout_s, secret_file)",
+                                name, key);
+    }
+    weft_status st = refuse_unbuilt(name, v, err);
+    if (!st)
+        st = parse_http_url(name, json_object_get(v, "http"), h, err);
+    if (!st)
+        st = parse_timeout(name, v, &h->timeout_s, err);
+    const json_t *secret = json_object_get(v, "secret_file");
+    if (st || !secret)
+        return st;
+    const char *file = json_string_value(secret);
+    if (!file || !*file || strlen(file) != json_string_length(secret))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': secret_file: must be a path (relative to the task file's"
+                            " folder)",
+                            name);
+    if (!check_programs)
+        return WEFT_OK;
+    char *path = file[0] == '/' ? weft_xstrdup(file) : weft_xasprintf("%s/%s", dir, file);
+    st = read_secret(name, path, h, err);
+    free(path);
+    return st;
+}
+
 static bool strv_equal(char **a, char **b)
 {
     for (; *a && *b; a++, b++)
@@ -274,6 +435,34 @@ static void number_commands(weft_taskfile *tf)
     }
 }
 
+/* The routing queues the worker consumes (queues.h): ["default"] when absent. */
+static weft_status parse_queues(const json_t *v, weft_taskfile *tf, weft_err *err)
+{
+    if (!v) {
+        tf->queues = weft_xcalloc(1, sizeof *tf->queues);
+        tf->queues[tf->nqueues++] = weft_xstrdup(WEFT_QUEUE_DEFAULT);
+        return WEFT_OK;
+    }
+    if (!json_is_array(v) || json_array_size(v) == 0)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "queues: must be a non-empty array of queue names (default: "
+                            "[\"default\"])");
+    tf->queues = weft_xcalloc(json_array_size(v), sizeof *tf->queues);
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const json_t *q = json_array_get(v, i);
+        const char *name = json_string_value(q);
+        if (!name || strlen(name) != json_string_length(q) || !weft_name_valid(name))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "queues[%zu]: must be a queue name matching [A-Za-z0-9_.-]{1,64}",
+                                i);
+        for (size_t j = 0; j < tf->nqueues; j++)
+            if (strcmp(tf->queues[j], name) == 0)
+                return weft_err_set(err, WEFT_EINVAL, "queues[%zu]: '%s' is listed twice", i, name);
+        tf->queues[tf->nqueues++] = weft_xstrdup(name);
+    }
+    return WEFT_OK;
+}
+
 weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_programs,
                                 weft_taskfile **out, weft_err *err)
 {
@@ -287,28 +476,20 @@ weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_p
         if (strcmp(key, "tasks") != 0 && strcmp(key, "queues") != 0)
             return weft_err_set(err, WEFT_EINVAL, "unknown field '%s' (known: queues, tasks)", key);
     }
-    const json_t *queues = json_object_get(doc, "queues");
-    if (queues) {
-        /* routing to other queues (DESIGN §9) is not built yet: say so rather than ignore it */
-        if (!json_is_array(queues))
-            return weft_err_set(err, WEFT_EINVAL, "queues: must be an array of queue names");
-        for (size_t i = 0; i < json_array_size(queues); i++) {
-            const char *q = json_string_value(json_array_get(queues, i));
-            if (!q || strcmp(q, "default") != 0)
-                return weft_err_set(err, WEFT_EINVAL,
-                                    "queues[%zu]: only \"default\" is served by this version of"
-                                    " weft-activity",
-                                    i);
-        }
-    }
     const json_t *tasks = json_object_get(doc, "tasks");
     if (!json_is_object(tasks))
         return weft_err_set(err, WEFT_EINVAL, "tasks: %s",
                             tasks ? "must be an object of task types" : "missing");
     weft_taskfile *tf = weft_xcalloc(1, sizeof *tf);
     tf->dir = weft_xstrdup(dir);
+    weft_status qst = parse_queues(json_object_get(doc, "queues"), tf, err);
+    if (qst) {
+        weft_taskfile_destroy(tf);
+        return qst;
+    }
     tf->tasks = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->tasks);
     tf->plugins = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->plugins);
+    tf->http = weft_xcalloc(json_object_size(tasks) + 1, sizeof *tf->http);
     weft_status st = WEFT_OK;
     json_object_foreach((json_t *)tasks, key, val)
     {
@@ -319,6 +500,8 @@ weft_status weft_taskfile_parse(const json_t *doc, const char *dir, bool check_p
         }
         if (json_is_object(val) && json_object_get(val, "plugin"))
             st = parse_plugin(key, val, dir, check_programs, &tf->plugins[tf->nplugins++], err);
+        else if (json_is_object(val) && json_object_get(val, "http"))
+            st = parse_http(key, val, dir, check_programs, &tf->http[tf->nhttp++], err);
         else
             st = parse_task(key, val, dir, check_programs, &tf->tasks[tf->n++], err);
         if (st)
@@ -365,6 +548,11 @@ weft_status weft_taskfile_declare(const weft_taskfile *tf, weft_task_registry *r
             return weft_err_set(err, WEFT_EINVAL,
                                 "task file: task '%s': a built-in task has this name",
                                 tf->tasks[i].name);
+    for (size_t i = 0; tf && i < tf->nhttp; i++)
+        if (!weft_task_declare(r, tf->http[i].name))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "task file: task '%s': a built-in task has this name",
+                                tf->http[i].name);
     for (size_t i = 0; tf && i < tf->nplugins; i++)
         if (!weft_task_known(r, tf->plugins[i].name) && !weft_task_declare(r, tf->plugins[i].name))
             return weft_err_set(err, WEFT_EINVAL, "task file: task '%s': cannot be declared",

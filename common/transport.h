@@ -15,9 +15,10 @@ struct weft_transport {
     /* Sends body (borrowed) to queue. */
     weft_status (*publish)(weft_transport *t, const char *queue, const char *body, size_t len,
                            int priority, weft_err *err);
-    /* Sends body to `default` after at least delay_ms. */
-    weft_status (*publish_delayed)(weft_transport *t, const char *body, size_t len, int priority,
-                                   int delay_ms, weft_err *err);
+    /* Sends body to queue (borrowed: a queue that carries attempts, queues.h) after at least
+     * delay_ms. */
+    weft_status (*publish_delayed)(weft_transport *t, const char *queue, const char *body,
+                                   size_t len, int priority, int delay_ms, weft_err *err);
     /* Returns once everything published so far is durable (confirmed). */
     weft_status (*flush)(weft_transport *t, weft_err *err);
     /* Keeps the transport alive (heartbeats) while the caller waits, for up to ms. */

@@ -1,9 +1,10 @@
 /* weft: the command-line client. submit/resume publish to workflow_entry with a confirm;
- * status/wait read Postgres; run executes a workflow in-process (direct mode). */
+ * status/wait/workers read Postgres; run executes a workflow in-process (direct mode). */
 #include "cli.h"
 
 #include "alloc.h"
 #include "broker.h"
+#include "catalog.h"
 #include "clock.h"
 #include "config.h"
 #include "definition.h"
@@ -17,16 +18,28 @@
 #include "worker_tasks.h"
 #include "tasks.h"
 #include "uuid.h"
+#include "workflow_report.h"
 
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 static const char usage[] =
     "usage: weft COMMAND [ARGS]\n"
     "  submit FILE.json [--inputs JSON|@FILE] [--uid UUID] [--wait] [--timeout S]\n"
-    "         publish a workflow to workflow_entry; prints its uid as the last line\n"
+    "         [--allow-unknown-tasks]\n"
+    "         publish a workflow to workflow_entry; prints its uid as the last line. Its task\n"
+    "         types must be built in, in WEFT_TASKS_FILE or declared by a registered worker\n"
+    "         (checked in Postgres) unless --allow-unknown-tasks\n"
+    "  submit --definition NAME [--version N] [--inputs JSON|@FILE] [--uid UUID] [--wait]\n"
+    "  define FILE.json        store a definition under its name as a new version;\n"
+    "                          prints NAME VERSION\n"
+    "  definitions [--json]    the stored definitions\n"
     "  status UID [--json]     workflow status and its activities\n"
     "  wait UID [--timeout S]  wait for the end; prints the output JSON on success\n"
     "  resume UID [--wait] [--timeout S]\n"
@@ -37,6 +50,7 @@ static const char usage[] =
     "         run a workflow in this process (direct mode, no RabbitMQ); an attempt whose\n"
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
+    "  workers [--json]        the registered workers: queues, task types, heartbeat, state\n"
     "  list [--status S] [--name N] [--limit N] [--json]\n"
     "         workflows, newest first (default limit 50)\n"
     "  watch UID [--interval S] [--timeout S]\n"
@@ -50,51 +64,72 @@ static const char usage[] =
     "         ID its message id; --id refuses when the message at N is another one\n"
     "Exit codes: 0 completed/ok, 1 workflow failed or canceled, 2 timeout, 3 error.\n";
 
+/* Loads and validates the definition file at path; prints the error and returns NULL when
+ * it is invalid. */
+static json_t *load_definition(const char *path, const weft_limits *limits)
+{
+    size_t len;
+    char *text = weft_cli_read_file(path, &len);
+    if (!text)
+        return NULL;
+    weft_err err = {0};
+    char what[300];
+    snprintf(what, sizeof what, "'%s'", path);
+    json_t *doc = weft_json_parse(text, len, what, &err);
+    free(text);
+    if (!doc) {
+        weft_cli_die("%s", err.msg);
+        return NULL;
+    }
+    weft_definition *def;
+    if (weft_definition_parse(doc, limits, NULL, &def, &err)) {
+        weft_cli_die("'%s': invalid definition: %s", path, err.msg);
+        json_decref(doc);
+        return NULL;
+    }
+    weft_definition_destroy(def);
+    return doc;
+}
+
+/* The --inputs of a (JSON text, @FILE, or none: {}); prints the error and returns NULL when
+ * they are not an object. */
+static json_t *load_inputs(const weft_cli_args *a)
+{
+    weft_err err = {0};
+    json_t *inputs;
+    if (a->inputs && a->inputs[0] == '@') {
+        /* --inputs @FILE: the inputs from a file, as curl reads a body */
+        size_t len;
+        char *itext = weft_cli_read_file(a->inputs + 1, &len);
+        if (!itext)
+            return NULL;
+        char what[300];
+        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
+        inputs = weft_json_parse(itext, len, what, &err);
+        free(itext);
+    } else {
+        inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
+                           : json_object();
+    }
+    if (!inputs || !json_is_object(inputs)) {
+        weft_cli_die("%s", inputs ? "--inputs must be a JSON object" : err.msg);
+        json_decref(inputs);
+        return NULL;
+    }
+    return inputs;
+}
+
 /* Loads the definition file and inputs; prints the error and returns false when invalid. */
 static bool load_workflow(const weft_cli_args *a, const weft_limits *limits, json_t **doc,
                           json_t **inputs)
 {
-    size_t len;
-    char *text = weft_cli_read_file(a->positional, &len);
-    if (!text)
-        return false;
-    weft_err err = {0};
-    char what[300];
-    snprintf(what, sizeof what, "'%s'", a->positional);
-    *doc = weft_json_parse(text, len, what, &err);
-    free(text);
-    if (!*doc) {
-        weft_cli_die("%s", err.msg);
-        return false;
-    }
-    weft_definition *def;
-    if (weft_definition_parse(*doc, limits, NULL, &def, &err)) {
-        weft_cli_die("'%s': invalid definition: %s", a->positional, err.msg);
+    *doc = load_definition(a->positional, limits);
+    *inputs = *doc ? load_inputs(a) : NULL;
+    if (*doc && !*inputs) {
         json_decref(*doc);
-        return false;
+        *doc = NULL;
     }
-    weft_definition_destroy(def);
-    if (a->inputs && a->inputs[0] == '@') {
-        /* --inputs @FILE: the inputs from a file, as curl reads a body */
-        char *itext = weft_cli_read_file(a->inputs + 1, &len);
-        if (!itext) {
-            json_decref(*doc);
-            return false;
-        }
-        snprintf(what, sizeof what, "--inputs '%s'", a->inputs + 1);
-        *inputs = weft_json_parse(itext, len, what, &err);
-        free(itext);
-    } else {
-        *inputs = a->inputs ? weft_json_parse(a->inputs, strlen(a->inputs), "--inputs", &err)
-                            : json_object();
-    }
-    if (!*inputs || !json_is_object(*inputs)) {
-        weft_cli_die("%s", *inputs ? "--inputs must be a JSON object" : err.msg);
-        json_decref(*inputs);
-        json_decref(*doc);
-        return false;
-    }
-    return true;
+    return *doc != NULL;
 }
 
 static int publish_entry(const weft_config *cfg, const char *body, size_t len)
@@ -152,28 +187,191 @@ static int wait_for(const weft_config *cfg, const char *uid, double timeout_s, d
     return rc;
 }
 
+/* The check weft-entry makes of doc's task types (catalog.h), made here first so that a
+ * misspelt one is refused before anything is sent: EXIT_DONE when they are all known. */
+static int check_task_types(const weft_config *cfg, const weft_cli_args *a, const json_t *doc)
+{
+    weft_err err = {0};
+    weft_task_registry *local = NULL;
+    if (weft_worker_task_names(cfg->tasks_file, &local, &err))
+        return weft_cli_die("%s", err.msg);
+    weft_catalog *catalog = weft_catalog_create(local);
+    weft_task_registry_destroy(local);
+    weft_store *s = NULL;
+    weft_definition *def = NULL;
+    weft_status st = weft_store_connect(cfg->database_url, &s, &err);
+    if (!st)
+        st = weft_catalog_parse(catalog, s, doc, &cfg->limits, &def, &err);
+    weft_definition_destroy(def);
+    weft_store_destroy(s);
+    weft_catalog_destroy(catalog);
+    if (st == WEFT_ENOTFOUND)
+        return weft_cli_die("'%s': invalid definition: %s", a->positional, err.msg);
+    if (st)
+        return weft_cli_die("cannot check the task types of '%s': %s (--allow-unknown-tasks skips the"
+                   " check)",
+                   a->positional, err.msg);
+    return EXIT_DONE;
+}
+
+/* Checks that the stored definition a->definition (version a->version, else the latest)
+ * exists; *version gets the version to send (0: the latest, resolved by weft-entry when it
+ * creates, so a define in between wins as it would for any later message). Prints the
+ * error and returns false otherwise. */
+static bool find_definition(const weft_config *cfg, const weft_cli_args *a, int *version)
+{
+    long v = 0;
+    if (a->version && !weft_parse_int(a->version, 1, INT32_MAX, &v)) {
+        weft_cli_die("--version must be a whole number >= 1");
+        return false;
+    }
+    if (!weft_name_valid(a->definition)) {
+        weft_cli_die("--definition '%s' is not a definition's name ([A-Za-z0-9_.-], 1..64 characters)",
+            a->definition);
+        return false;
+    }
+    weft_store *s = weft_cli_open_store(cfg);
+    if (!s)
+        return false;
+    json_t *doc = NULL;
+    int found = 0;
+    weft_err err = {0};
+    weft_status st = weft_store_definition(s, a->definition, (int)v, &doc, &found, &err);
+    weft_store_destroy(s);
+    json_decref(doc);
+    if (st) {
+        weft_cli_die("%s", err.msg);
+        return false;
+    }
+    *version = (int)v;
+    return true;
+}
+
+/* One listing read from the store (fetch: weft_store_definitions, weft_store_workers):
+ * a new array, or NULL after printing the error. */
+static json_t *read_listing(const weft_config *cfg,
+                            weft_status (*fetch)(weft_store *, json_t **, weft_err *))
+{
+    weft_store *s = weft_cli_open_store(cfg);
+    if (!s)
+        return NULL;
+    json_t *list = NULL;
+    weft_err err = {0};
+    weft_status st = fetch(s, &list, &err);
+    weft_store_destroy(s);
+    if (st) {
+        weft_cli_die("%s", err.msg);
+        return NULL;
+    }
+    return list;
+}
+
+/* Prints doc (borrowed) as indented JSON, for --json. */
+static void print_json(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+}
+
+static int cmd_define(const weft_config *cfg, int argc, char **argv)
+{
+    weft_cli_args a;
+    if (!weft_cli_parse_args(argc, argv, &a, 0))
+        return EXIT_ERROR;
+    json_t *doc = load_definition(a.positional, &cfg->limits);
+    if (!doc)
+        return EXIT_ERROR;
+    weft_store *s = weft_cli_open_store(cfg);
+    if (!s) {
+        json_decref(doc);
+        return EXIT_ERROR;
+    }
+    const char *name = json_string_value(json_object_get(doc, "name"));
+    int version = 0;
+    bool created = false;
+    weft_err err = {0};
+    weft_status st = weft_store_define(s, name, doc, &version, &created, &err);
+    weft_store_destroy(s);
+    if (st) {
+        json_decref(doc);
+        return weft_cli_die("%s", err.msg);
+    }
+    if (!created)
+        fprintf(stderr, "weft: '%s' equals version %d of '%s': nothing stored\n", a.positional,
+                version, name);
+    printf("%s %d\n", name, version);
+    json_decref(doc);
+    return EXIT_DONE;
+}
+
+static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
+{
+    weft_cli_args a;
+    if (!weft_cli_parse_args(argc, argv, &a, OPT_JSON | WEFT_CLI_NO_ARG))
+        return EXIT_ERROR;
+    json_t *list = read_listing(cfg, weft_store_definitions);
+    if (!list)
+        return EXIT_ERROR;
+    if (a.json) {
+        print_json(list);
+    } else {
+        printf("%-40s %7s %8s  %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED");
+        size_t i;
+        json_t *d;
+        json_array_foreach(list, i, d)
+        {
+            printf("%-40s %7d %8d  %s\n", json_string_value(json_object_get(d, "name")),
+                   (int)json_integer_value(json_object_get(d, "latest_version")),
+                   (int)json_integer_value(json_object_get(d, "versions")),
+                   json_string_value(json_object_get(d, "updated_at")));
+        }
+    }
+    json_decref(list);
+    return EXIT_DONE;
+}
+
 static int cmd_submit(const weft_config *cfg, int argc, char **argv)
 {
     weft_cli_args a;
-    if (!weft_cli_parse_args(argc, argv, &a, OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT))
+    if (!weft_cli_parse_args(argc, argv, &a,
+                    OPT_INPUTS | OPT_UID | OPT_WAIT | OPT_TIMEOUT | OPT_ALLOW_UNKNOWN_TASKS |
+                        OPT_DEFINITION | OPT_VERSION))
         return EXIT_ERROR;
     if (a.uid && !weft_uuid_valid(a.uid))
         return weft_cli_die("--uid '%s' is not a UUID", a.uid);
-    json_t *doc, *inputs;
-    if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
-        return EXIT_ERROR;
     char uid[WEFT_UUID_LEN + 1];
     if (a.uid)
         snprintf(uid, sizeof uid, "%s", a.uid);
     else
         weft_uuid_new(uid);
     size_t len;
-    char *body = weft_msg_encode_entry(doc, inputs, uid, &len);
-    json_decref(doc);
-    json_decref(inputs);
+    char *body;
+    if (a.definition) {
+        int version = 0;
+        json_t *inputs = load_inputs(&a);
+        if (!inputs || !find_definition(cfg, &a, &version)) {
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_named(a.definition, version, inputs, uid, &len);
+        json_decref(inputs);
+    } else {
+        json_t *doc, *inputs;
+        if (!load_workflow(&a, &cfg->limits, &doc, &inputs))
+            return EXIT_ERROR;
+        if (!a.allow_unknown_tasks && check_task_types(cfg, &a, doc) != EXIT_DONE) {
+            json_decref(doc);
+            json_decref(inputs);
+            return EXIT_ERROR;
+        }
+        body = weft_msg_encode_entry(doc, inputs, uid, &len);
+        json_decref(doc);
+        json_decref(inputs);
+    }
     int rc = len > cfg->limits.max_message_bytes
                  ? weft_cli_die("workflow message of %zu bytes is over the %zu-byte limit", len,
-                                cfg->limits.max_message_bytes)
+                       cfg->limits.max_message_bytes)
                  : publish_entry(cfg, body, len);
     free(body);
     if (rc)
@@ -273,11 +471,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
         return weft_cli_die("%s", err.msg);
     json_t *progress = weft_progress_summary(acts);
     if (a.json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:O?, s:s?, s:i, s:i, s:f, s:O, s:O}", "uid", w.uid,
-                              "name", w.name, "status", weft_workflow_status_name(w.status),
-                              "output", w.output, "error", w.error, "total", w.total, "remaining",
-                              w.remaining, "duration_s", w.run_s, "progress", progress,
-                              "activities", acts);
+        json_t *o = weft_workflow_report(&w, acts, progress);
         char *text = json_dumps(o, JSON_INDENT(2));
         printf("%s\n", text);
         free(text);
@@ -326,6 +520,82 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     json_decref(progress);
     json_decref(acts);
     weft_workflow_info_finish(&w);
+    return EXIT_DONE;
+}
+
+/* "3.2s" ago, "5m" ago, "2h" ago, "3d" ago: an age at a glance. */
+static void format_age(double s, char *out, size_t n)
+{
+    if (s < 120)
+        snprintf(out, n, "%.1fs ago", s);
+    else if (s < 7200)
+        snprintf(out, n, "%.0fm ago", s / 60);
+    else if (s < 172800)
+        snprintf(out, n, "%.0fh ago", s / 3600);
+    else
+        snprintf(out, n, "%.0fd ago", s / 86400);
+}
+
+/* The strings of a JSON array joined with ","; "-" when empty (new string). */
+static char *join_strings(const json_t *a)
+{
+    size_t cap = 64, len = 0;
+    char *out = weft_xmalloc(cap);
+    out[0] = '\0';
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t need = len + strlen(s ? s : "") + 2;
+        if (need > cap)
+            out = weft_xrealloc(out, cap = need * 2);
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", s ? s : "");
+    }
+    if (len == 0)
+        snprintf(out, cap, "-");
+    return out;
+}
+
+static int cmd_workers(const weft_config *cfg, int argc, char **argv)
+{
+    weft_cli_args a;
+    if (!weft_cli_parse_args(argc, argv, &a, OPT_JSON | WEFT_CLI_NO_ARG))
+        return EXIT_ERROR;
+    json_t *workers = read_listing(cfg, weft_store_workers);
+    if (!workers)
+        return EXIT_ERROR;
+    if (a.json) {
+        print_json(workers);
+        json_decref(workers);
+        return EXIT_DONE;
+    }
+    printf("%-36s %-20s %7s %-7s %-10s %5s  %-20s %-8s %s\n", "WORKER", "HOST", "PID", "STATE",
+           "HEARTBEAT", "SLOTS", "QUEUES", "LIMITS", "TASKS");
+    size_t i;
+    json_t *w;
+    json_array_foreach(workers, i, w)
+    {
+        char age[32];
+        format_age(json_number_value(json_object_get(w, "heartbeat_age_s")), age, sizeof age);
+        char *queues = join_strings(json_object_get(w, "queues"));
+        char *tasks = join_strings(json_object_get(w, "tasks"));
+        const json_t *limits = json_object_get(w, "limits");
+        char *limits_text = json_object_size(limits) ? json_dumps(limits, JSON_COMPACT) : NULL;
+        printf("%-36s %-20s %7d %-7s %-10s %5d  %-20s %-8s %s\n",
+               json_string_value(json_object_get(w, "id")),
+               json_string_value(json_object_get(w, "host")),
+               (int)json_integer_value(json_object_get(w, "pid")),
+               json_string_value(json_object_get(w, "state")), age,
+               (int)json_integer_value(json_object_get(w, "concurrency")), queues,
+               limits_text ? limits_text : "-", tasks);
+        free(queues);
+        free(tasks);
+        free(limits_text);
+    }
+    if (json_array_size(workers) == 0)
+        printf("(no worker has registered)\n");
+    json_decref(workers);
     return EXIT_DONE;
 }
 
@@ -412,15 +682,12 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int (*fn)(const weft_config *, int, char **);
-    } cmds[] = {{"submit", cmd_submit},
-                {"status", cmd_status},
-                {"wait", cmd_wait},
-                {"resume", cmd_resume},
-                {"cancel", cmd_cancel},
-                {"run", cmd_run},
-                {"list", weft_cli_list},
-                {"watch", weft_cli_watch},
-                {"graph", weft_cli_graph},
+    } cmds[] = {{"submit", cmd_submit},   {"status", cmd_status},
+                {"wait", cmd_wait},       {"resume", cmd_resume},
+                {"cancel", cmd_cancel},   {"define", cmd_define},
+                {"definitions", cmd_definitions}, {"run", cmd_run},
+                {"workers", cmd_workers}, {"list", weft_cli_list},
+                {"watch", weft_cli_watch}, {"graph", weft_cli_graph},
                 {"dead", weft_cli_dead}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

@@ -1,6 +1,6 @@
 /* The weft CLI's shared pieces, private to entry/: exit codes, the options and their
  * parsing, errors, the store connection and a finished workflow's report. Every command
- * (cli.c: submit/status/wait/resume/cancel/run; cli_list.c, cli_watch.c, cli_graph.c,
+ * (cli.c: submit/status/wait/resume/cancel/define/definitions/workers/run; cli_list.c, cli_watch.c, cli_graph.c,
  * cli_dead.c) is `int weft_cli_NAME(cfg, argc, argv)` returning an exit code, argv[1] the
  * command. Errors are one line on stderr, "weft: ...". */
 #ifndef WEFT_CLI_H
@@ -33,8 +33,11 @@ typedef struct {
     const char *name;
     const char *format;
     const char *id;
+    const char *definition; /* --definition NAME: submit a stored definition */
+    const char *version;
     bool wait;
     bool json;
+    bool allow_unknown_tasks;
     double timeout_s;  /* < 0: none */
     double interval_s; /* < 0: none given */
     long limit;        /* < 0: none given */
@@ -57,6 +60,9 @@ enum {
     OPT_INTERVAL = 2048,
     OPT_FORMAT = 4096,
     OPT_ID = 8192,
+    OPT_ALLOW_UNKNOWN_TASKS = 1 << 14,
+    OPT_DEFINITION = 1 << 15,
+    OPT_VERSION = 1 << 16,
     WEFT_CLI_NO_ARG = 1 << 30
 };
 

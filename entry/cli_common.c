@@ -37,6 +37,9 @@ static const struct option all_options[] = {
     {"interval", required_argument, NULL, OPT_INTERVAL},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"id", required_argument, NULL, OPT_ID},
+    {"allow-unknown-tasks", no_argument, NULL, OPT_ALLOW_UNKNOWN_TASKS},
+    {"definition", required_argument, NULL, OPT_DEFINITION},
+    {"version", required_argument, NULL, OPT_VERSION},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -74,6 +77,10 @@ static const char **text_option(weft_cli_args *a, int c)
         return &a->format;
     case OPT_ID:
         return &a->id;
+    case OPT_DEFINITION:
+        return &a->definition;
+    case OPT_VERSION:
+        return &a->version;
     default:
         return NULL;
     }
@@ -104,7 +111,8 @@ bool weft_cli_parse_args(int argc, char **argv, weft_cli_args *a, int allowed)
         switch (c) {
         case OPT_WAIT:
         case OPT_JSON:
-            *(c == OPT_WAIT ? &a->wait : &a->json) = true;
+        case OPT_ALLOW_UNKNOWN_TASKS:
+            *(c == OPT_WAIT ? &a->wait : c == OPT_JSON ? &a->json : &a->allow_unknown_tasks) = true;
             break;
         case OPT_TIMEOUT:
             if (!parse_seconds("timeout", optarg, 0, &a->timeout_s))
@@ -139,7 +147,15 @@ bool weft_cli_parse_args(int argc, char **argv, weft_cli_args *a, int allowed)
         weft_cli_die("unexpected argument '%s' (see weft --help)", argv[first + (none ? 0 : 1)]);
         return false;
     }
-    if (!a->positional && !none) {
+    if (a->definition && a->positional) {
+        weft_cli_die("'%s': give a FILE or --definition NAME, not both", argv[1]);
+        return false;
+    }
+    if (a->version && !a->definition) {
+        weft_cli_die("--version goes with --definition NAME");
+        return false;
+    }
+    if (!a->positional && !a->definition && !none) {
         weft_cli_die("'%s' needs an argument (see weft --help)", argv[1]);
         return false;
     }

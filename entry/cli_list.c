@@ -1,5 +1,6 @@
 /* weft list: the newest workflows, filtered by status and name, as a table or JSON. */
 #include "cli.h"
+#include "store_view.h"
 
 #include "state.h"
 
@@ -51,11 +52,20 @@ int weft_cli_list(const weft_config *cfg, int argc, char **argv)
         return EXIT_ERROR;
     json_t *rows;
     weft_err err = {0};
-    weft_status st = weft_store_list_workflows(s, a.status, a.name,
-                                               a.limit > 0 ? a.limit : DEFAULT_LIMIT, &rows, &err);
+    weft_workflow_filter f = {a.status, a.name, a.limit > 0 ? (int)a.limit : DEFAULT_LIMIT};
+    weft_status st = weft_store_list_workflows(s, &f, &rows, &err);
     weft_store_destroy(s);
     if (st)
         return weft_cli_die("%s", err.msg);
+    /* done: the activities terminal and handed off, what the workflow row counts */
+    size_t k;
+    json_t *r;
+    json_array_foreach(rows, k, r)
+    {
+        json_object_set_new(r, "done",
+                            json_integer(json_integer_value(json_object_get(r, "total")) -
+                                         json_integer_value(json_object_get(r, "remaining"))));
+    }
     if (a.json) {
         char *text = json_dumps(rows, JSON_INDENT(2));
         printf("%s\n", text);

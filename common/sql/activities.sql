@@ -1,6 +1,6 @@
 -- The activities of workflow $1 with their attempt history, as one JSON array.
 SELECT coalesce(jsonb_agg(jsonb_build_object(
-    'name', a.name, 'uid', a.uid, 'task', a.task, 'status', a.status,
+    'name', a.name, 'uid', a.uid, 'task', a.task, 'queue', a.queue, 'status', a.status,
     'attempt', a.attempt, 'retries', a.retries, 'error', a.error,
     'duration_s', extract(epoch FROM coalesce(a.finished_at, now()) - a.started_at),
     'progress', CASE WHEN a.status = 'running' AND a.progress_at >= a.started_at
@@ -9,6 +9,7 @@ SELECT coalesce(jsonb_agg(jsonb_build_object(
                              THEN a.progress_message END,
     'attempts', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                      'attempt', t.attempt, 'status', t.status, 'error', t.error,
+                     'worker', t.worker, 'worker_id', t.worker_id,
                      'started', extract(epoch FROM t.started_at),
                      'finished', extract(epoch FROM t.finished_at))
                    ORDER BY t.attempt), '[]'::jsonb)

@@ -1,10 +1,11 @@
--- Claims attempt $2 of activity $1 of workflow $4 for worker $3, leased for $5 seconds
--- (queued -> running, or retrying -> running once the retry is due: queued_at holds its
--- due time; only while the workflow runs) and reads everything the attempt needs in one round trip: the workflow's
--- inputs and the dependencies' outputs as [[name, output], ...] in depends_on order.
+-- Claims attempt $2 of activity $1 of workflow $4 for worker $3 (registered as $6; NULL: not
+-- registered), leased for $5 seconds (queued -> running, or retrying -> running once the
+-- retry is due: queued_at holds its due time; only while the workflow runs) and reads
+-- everything the attempt needs in one round trip: the workflow's inputs, the dependencies'
+-- outputs as [[name, output], ...] in depends_on order, and the activity's queue.
 WITH c AS (
   UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3,
-    lease_until = now() + make_interval(secs => $5::float8)
+    worker_id = $6::uuid, lease_until = now() + make_interval(secs => $5::float8)
   -- The row is found by its uid. The status test is a CASE so that it does not imply the
   -- predicate of the partial index weft_activity_waiting: that index's statistics describe
   -- the waiting set at the last ANALYZE, which a fan-out outgrows in an instant, and a
@@ -16,7 +17,7 @@ WITH c AS (
     AND EXISTS (SELECT 1 FROM weft_workflow w
                 WHERE w.uid = a.workflow_uid AND w.status = 'running')
   RETURNING a.workflow_uid, a.name, a.task, a.params, a.deps, a.priority, a.timeout_s,
-    a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms)
+    a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms, a.queue)
 SELECT c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
   c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
   -- one probe of the key (workflow_uid, idx) per dependency, whatever the statistics
@@ -27,5 +28,6 @@ SELECT c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
                               WHERE x.workflow_uid = c.workflow_uid AND x.idx = d.idx)
                              ORDER BY d.ord)
             FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)),
-           '[]'::jsonb)
+           '[]'::jsonb),
+  c.queue
 FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid

@@ -21,10 +21,10 @@ u AS (
   FROM (SELECT $4::boolean AND coalesce((SELECT running FROM w), false) AS retry) r
   WHERE uid = $1 AND attempt = $2 AND status = 'running'
     AND (NOT $6::boolean OR lease_until < now())
-  RETURNING uid, attempt, status, worker, started_at),
+  RETURNING uid, attempt, status, worker, worker_id, started_at),
 h AS (
-  INSERT INTO weft_attempt (activity_uid, attempt, status, error, worker, started_at)
-  SELECT uid, $2, 'failed', $3, worker, started_at FROM u
+  INSERT INTO weft_attempt (activity_uid, attempt, status, error, worker, worker_id, started_at)
+  SELECT uid, $2, 'failed', $3, worker, worker_id, started_at FROM u
   ON CONFLICT (activity_uid, attempt) DO UPDATE SET status = excluded.status,
     error = excluded.error, finished_at = now())
 SELECT attempt, status FROM u

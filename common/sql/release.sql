@@ -11,7 +11,7 @@ WITH w AS (
 a AS (
   UPDATE weft_activity a SET
     status = CASE WHEN w.running THEN 'queued' ELSE 'canceled' END,
-    started_at = NULL, worker = NULL, lease_until = NULL,
+    started_at = NULL, worker = NULL, worker_id = NULL, lease_until = NULL,
     queued_at = CASE WHEN w.running THEN now() END,
     finished_at = CASE WHEN w.running THEN NULL ELSE now() END
   FROM w

@@ -9,4 +9,4 @@ WHERE a.uid IN (SELECT x.uid FROM weft_activity x
                 ORDER BY x.queued_at LIMIT $2::integer)
   AND w.uid = a.workflow_uid AND w.status = 'running'
   AND a.status IN ('queued','retrying')
-RETURNING a.uid, a.attempt, a.priority, a.workflow_uid
+RETURNING a.uid, a.attempt, a.priority, a.queue, a.workflow_uid

@@ -2,7 +2,7 @@
 -- renewing it: it died after acknowledging its message early, or lost Postgres), oldest
 -- first, in any workflow: one left running in a workflow that failed must end too. Each
 -- comes with what weft_store_fail needs to decide on a retry.
-SELECT a.uid, a.attempt, a.priority, a.workflow_uid, a.retries, a.max_retries,
+SELECT a.uid, a.attempt, a.priority, a.queue, a.workflow_uid, a.retries, a.max_retries,
   a.initial_delay_ms, a.backoff, a.max_delay_ms,
   ceil(extract(epoch FROM now() - a.lease_until))::integer
 FROM weft_activity a

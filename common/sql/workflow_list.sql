@@ -1,10 +1,12 @@
--- The newest workflows first (weft list): $1 a status or NULL, $2 a name or NULL, $3 how
--- many. done is total - remaining: the activities terminal and handed off. The order ties
--- on uid so that equal creation times still list the same way each time.
-SELECT uid, name, status, total - remaining, total, error,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-  extract(epoch FROM coalesce(finished_at, now()) - created_at)
-FROM weft_workflow
-WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
-ORDER BY created_at DESC, uid DESC
-LIMIT $3
+-- The newest workflows first, at most $3, optionally only those with status $1 and/or
+-- name $2 (NULL: any), as one JSON array; ties on created_at broken by uid so pages are stable.
+SELECT coalesce(jsonb_agg(jsonb_build_object(
+    'uid', w.uid, 'name', w.name, 'status', w.status, 'error', w.error,
+    'total', w.total, 'remaining', w.remaining,
+    'created_at', to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'duration_s', extract(epoch FROM coalesce(w.finished_at, now()) - w.created_at))
+  ORDER BY w.created_at DESC, w.uid), '[]'::jsonb)
+FROM (SELECT * FROM weft_workflow
+      WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
+      ORDER BY created_at DESC, uid
+      LIMIT $3::integer) w

@@ -11,7 +11,11 @@ As a module it is the app the worker runs:
 As a script it drives one workload and prints one JSON object on stdout, the same shape as
 weft_bench's (exit 0 when the workload completed, 1 when not, 2 on bad usage):
 
-    celery_peer.py [--timeout S] ready | chains N STEPS | fanin WIDTH | latency RUNS STEPS
+    celery_peer.py [--timeout S] ready | chains N STEPS [TASK] | fanin WIDTH
+                                 | latency RUNS STEPS [TASK]
+
+TASK names the chain's task: noop (the default) or py_echo, the handler of weft's
+Python-task workloads (py_handler.echo, the same function weft's exec task runs).
 
 BENCH_CELERY_BROKER and BENCH_CELERY_BACKEND name the broker and the result backend.
 """
@@ -24,6 +28,8 @@ import time
 
 from celery import Celery, chain, chord
 from celery.exceptions import TimeoutError as ResultTimeout
+
+from py_handler import echo
 
 QUEUE = "weft_bench.celery"
 
@@ -53,6 +59,15 @@ def noop(data=None, params=None):
 
 
 @app.task(acks_late=True)
+def py_echo(data=None):
+    """The Python-task workloads' handler, as weft's exec task py_echo runs it."""
+    return echo(data or {})
+
+
+TASKS = {"noop": noop, "py_echo": py_echo}
+
+
+@app.task(acks_late=True)
 def join(results):
     """The fan-in: the header's results merged in order, like weft's merge of depends_on."""
     out = {}
@@ -61,8 +76,9 @@ def join(results):
     return out
 
 
-def _chain(steps, i):
-    return chain(noop.s({"i": i}), *[noop.s() for _ in range(steps - 1)])
+def _chain(steps, i, task="noop"):
+    t = TASKS[task]
+    return chain(t.s({"i": i}), *[t.s() for _ in range(steps - 1)])
 
 
 def _wait(result, timeout, what):
@@ -91,13 +107,13 @@ def ready(timeout):
     return {"seconds": time.monotonic() - t0}
 
 
-def chains(timeout, n, steps):
+def chains(timeout, n, steps, task="noop"):
     t0 = time.monotonic()
-    results = [_chain(steps, i).apply_async() for i in range(n)]
+    results = [_chain(steps, i, task).apply_async() for i in range(n)]
     for i, r in enumerate(results):
         _wait(r, timeout - (time.monotonic() - t0), f"chain {i + 1} of {n}")
     seconds = time.monotonic() - t0
-    return {"workflows": n, "steps": n * steps, "seconds": seconds,
+    return {"task": task, "workflows": n, "steps": n * steps, "seconds": seconds,
             "steps_per_s": n * steps / seconds}
 
 
@@ -110,19 +126,21 @@ def fanin(timeout, width):
             "steps_per_s": (width + 2) / seconds}
 
 
-def latency(timeout, runs, steps):
+def latency(timeout, runs, steps, task="noop"):
     ms = []
     for i in range(runs):
         t0 = time.monotonic()
-        _wait(_chain(steps, i).apply_async(), timeout, f"run {i + 1} of {runs}")
+        _wait(_chain(steps, i, task).apply_async(), timeout, f"run {i + 1} of {runs}")
         ms.append((time.monotonic() - t0) * 1000.0)
+    each = list(ms)
     ms.sort()
-    return {"runs": runs, "steps": steps, "p50_ms": _percentile(ms, 50),
-            "p99_ms": _percentile(ms, 99), "mean_ms": sum(ms) / len(ms)}
+    return {"task": task, "runs": runs, "steps": steps, "p50_ms": _percentile(ms, 50),
+            "p99_ms": _percentile(ms, 99), "mean_ms": sum(ms) / len(ms), "ms": each}
 
 
-COMMANDS = {"ready": (ready, 0), "chains": (chains, 2), "fanin": (fanin, 1),
-            "latency": (latency, 2)}
+# each command: its function and the counts it takes, then an optional task name
+COMMANDS = {"ready": (ready, 0, False), "chains": (chains, 2, True), "fanin": (fanin, 1, False),
+            "latency": (latency, 2, True)}
 
 
 def main(argv):
@@ -130,13 +148,15 @@ def main(argv):
     if len(argv) > 2 and argv[1] == "--timeout":
         timeout = float(argv[2])
         argv = argv[2:]
-    if len(argv) < 2 or argv[1] not in COMMANDS or len(argv) - 2 != COMMANDS[argv[1]][1]:
+    fn, counts, named = COMMANDS.get(argv[1] if len(argv) > 1 else None, (None, 0, False))
+    task = argv[2 + counts] if named and len(argv) == 3 + counts else "noop"
+    if fn is None or len(argv) - 2 not in (counts, counts + named) or task not in TASKS:
         print(__doc__, file=sys.stderr)
         return 2
-    fn, _ = COMMANDS[argv[1]]
     result = {"system": "celery", "workload": argv[1]}
     try:
-        result.update(fn(timeout, *(int(a) for a in argv[2:])))
+        args = [int(a) for a in argv[2:2 + counts]] + ([task] if named else [])
+        result.update(fn(timeout, *args))
         result["ok"] = True
     except Exception as e:  # any failure is the workload's: report it, do not crash
         result.update(ok=False, error=f"{type(e).__name__}: {e}")

@@ -8,11 +8,17 @@ targets are reported, never asserted: run.sh fails only when something did not c
 
 import datetime
 import json
+import math
 import os
 import platform
 import sys
 
 PROCESSES = ["weft-entry", "weft-activity", "weft-handoff"]
+# the Python-task workloads' task: weft's exec task and Celery's task of that name
+PY_TASK = "py_echo"
+# cpu.py's names: weft-activity's Python descendants are its exec tasks' processes
+CPU_COLUMNS = ["weft-entry", "weft-activity", "weft-activity python", "weft-handoff", "celery",
+               "rabbitmq", "postgres", "redis"]
 
 
 def load(path):
@@ -34,9 +40,9 @@ def find(results, system, workload, **match):
     return found[0] if found else None
 
 
-def median_run(results, system, workload, key):
+def median_run(results, system, workload, key, **match):
     """The run with the median figure among repeats; a failed run wins, so it shows."""
-    runs = find_all(results, system, workload)
+    runs = find_all(results, system, workload, **match)
     if not runs or not all(ok(r) for r in runs):
         return next((r for r in runs if not ok(r)), None)
     return sorted(runs, key=lambda r: r[key])[len(runs) // 2]
@@ -99,29 +105,93 @@ class Table:
         self.lines.append("| " + " | ".join(c or "" for c in cells) + " |")
 
 
-def throughput_row(t, results, workload, label, target):
-    w = median_run(results, "weft", workload, "steps_per_s")
-    c = median_run(results, "celery", workload, "steps_per_s")
-    n = len(find_all(results, "weft", workload))
+def throughput_row(t, results, workload, label, target, **match):
+    w = median_run(results, "weft", workload, "steps_per_s", **match)
+    c = median_run(results, "celery", workload, "steps_per_s", **match)
+    n = len(find_all(results, "weft", workload, **match))
     x = ratio(value(w, "steps_per_s"), value(c, "steps_per_s"))
     t.row(label.format(r=w or c or {}) + (f" (median of {n})" if n > 1 else ""),
           num(w, "steps_per_s"), num(c, "steps_per_s"), times(x),
           f"≥ {target}×: {verdict(x, target, True)}")
 
 
+def percentile(sorted_values, p):
+    """Nearest rank, as the drivers compute it."""
+    rank = math.ceil(p / 100.0 * len(sorted_values))
+    return sorted_values[max(rank, 1) - 1]
+
+
+def pooled_latency(results, system, task):
+    """The latency rounds of one system and task as one run: their samples pooled, their CPU
+    summed; a failed round, when there is one, so that it shows; None when none ran."""
+    rounds = find_all(results, system, "latency", task=task)
+    if not rounds or not all(ok(r) for r in rounds):
+        return next((r for r in rounds if not ok(r)), None)
+    ms = sorted(x for r in rounds for x in r["ms"])
+    cpu = {}
+    for r in rounds:
+        for k, v in r.get("cpu_s", {}).items():
+            cpu[k] = cpu.get(k, 0.0) + v
+    return {"system": system, "workload": "latency", "task": task, "runs": len(ms),
+            "rounds": len(rounds), "steps": rounds[0]["steps"], "p50_ms": percentile(ms, 50),
+            "p99_ms": percentile(ms, 99), "cpu_s": cpu}
+
+
+def latency_rows(t, results, label, task):
+    w, c = pooled_latency(results, "weft", task), pooled_latency(results, "celery", task)
+    if w is None and c is None:
+        return
+    runs = (w or c or {}).get("runs", "?")
+    rounds = (w or c or {}).get("rounds", 1)
+    how = f"{runs} in {rounds} rounds" if rounds > 1 else f"{runs} in a row"
+    for key, pct in (("p50_ms", "p50"), ("p99_ms", "p99")):
+        x = ratio(value(w, key), value(c, key))
+        t.row(f"{label} × {how}, {pct} ms", num(w, key, "{:.1f}"),
+              num(c, key, "{:.1f}"), times(x),
+              f"≤ 1× (≤ Celery's): {verdict(x, 1, False)}" if key == "p50_ms" else "")
+
+
+def steps_of(r):
+    """The steps a workload ran: a latency run's chains one after another, a scale run's
+    activities."""
+    if r.get("workload") == "latency":
+        return r.get("runs", 0) * r.get("steps", 0)
+    return r.get("steps", r.get("activities"))
+
+
+def cpu_table(results):
+    """µs of CPU per step of each process over each workload (cpu.py; the median run of
+    repeats, the run the main table shows)."""
+    t = Table(["workload", "system", *CPU_COLUMNS, "all"])
+    shapes = [("chains", "noop", "chains, no-op"), ("fanin", None, "fan-in"),
+              ("latency", "noop", "latency, no-op"), ("chains", PY_TASK, "python chains"),
+              ("latency", PY_TASK, "python latency")]
+    for workload, task, label in shapes:
+        match = {"task": task} if task else {}
+        for system in ("weft", "celery"):
+            if workload == "latency":
+                r = pooled_latency(results, system, task)
+            else:
+                r = median_run(results, system, workload, "steps_per_s", **match)
+            cpu = r.get("cpu_s") if ok(r) else None
+            if not cpu or not steps_of(r):
+                continue
+            per = {k: v * 1e6 / steps_of(r) for k, v in cpu.items()}
+            cells = [f"{per[k]:,.0f}" if per.get(k) else "-" for k in CPU_COLUMNS]
+            t.row(label, system, *cells, f"{sum(per.values()):,.0f}")
+    return t
+
+
 def main_table(results):
     t = Table(["measure", "weft", "Celery", "weft ÷ Celery", "target (reported, not asserted)"])
     throughput_row(t, results, "chains",
-                   "chains: {r[workflows]} × 4 no-op steps at once, steps/s", 1.5)
+                   "chains: {r[workflows]} × 4 no-op steps at once, steps/s", 1.5, task="noop")
     throughput_row(t, results, "fanin", "fan-in: 1 → {r[width]} → 1 join, steps/s", 3)
-
-    w, c = find(results, "weft", "latency"), find(results, "celery", "latency")
-    runs = (w or c or {}).get("runs", "?")
-    for key, label in (("p50_ms", "p50"), ("p99_ms", "p99")):
-        x = ratio(value(w, key), value(c, key))
-        t.row(f"latency: 4-step chain × {runs} in a row, {label} ms", num(w, key, "{:.1f}"),
-              num(c, key, "{:.1f}"), times(x),
-              f"≤ 1× (≤ Celery's): {verdict(x, 1, False)}" if key == "p50_ms" else "")
+    latency_rows(t, results, "latency: 4-step chain", "noop")
+    throughput_row(t, results, "chains",
+                   "python chains: {r[workflows]} × 4 Python steps at once, steps/s", 1,
+                   task=PY_TASK)
+    latency_rows(t, results, "python latency: 4-step chain of Python steps", PY_TASK)
 
     for shape in ("wide", "chain"):
         sizes = sorted(r["activities"] for r in results
@@ -182,6 +252,14 @@ def long_tables(results):
     return t.lines + [""] + runs.lines
 
 
+def checkout_relative(path):
+    """A path inside the checkout as the checkout names it: the report is committed, and the
+    folder it was made in is nobody else's."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    rel = os.path.relpath(path, repo) if os.path.isabs(path) else path
+    return path if rel.startswith("..") else rel
+
+
 def main(argv):
     if len(argv) != 6:
         print(__doc__, file=sys.stderr)
@@ -198,11 +276,17 @@ def main(argv):
            f"- load average (1/5/15 min) at the start: {loads.get('start', '?')}, "
            f"at the end: {loads.get('end', '?')} (the figures share the CPUs with it)",
            f"- weft at {build.get('commit', '?')} (the checkout; binaries from "
-           f"{build.get('dir', '?')})",
+           f"{checkout_relative(build.get('dir', '?'))})",
            f"- weft-entry, weft-activity --concurrency {act_conc}, weft-handoff{peer}; "
            f"RabbitMQ, Redis, Postgres on loopback",
            f"- the whole run took {float(elapsed):.0f} s", ""]
-    out += long_tables(results) if mode == "long" else main_table(results).lines
+    if mode == "long":
+        out += long_tables(results)
+    else:
+        out += main_table(results).lines
+        out += ["", "CPU per step, µs (user + system from /proc over each workload, each process"
+                " with its children; the services serve both sides; the drivers not counted):",
+                ""] + cpu_table(results).lines
     failures = [r for r in results if not ok(r)]
     if failures:
         out += ["", "Did not complete:", ""]

@@ -4,8 +4,9 @@
 # broker, run every workload on both, print a markdown table (also written to
 # tests/bench/results.md, results-long.md with --long), stop everything.
 #
-#   (none)   the full run: chains 250 x 4, fan-in 500, latency 50, scale 100/1,000/10,000
-#   --smoke  the same scaled down (about 15 s in all), for `meson test --suite bench`
+#   (none)   the full run: chains 250 x 4, fan-in 500, latency 50, scale 100/1,000/10,000,
+#            and chains 250 x 4 and latency 50 of a Python handler (py_tasks.py, py_handler.py)
+#   --smoke  the same scaled down (about 20 s in all), for `meson test --suite bench`
 #   --long   weft only: RSS before and after two runs of a 100,000-activity workflow
 #
 # Exits non-zero when a workload did not complete or a process died, never on the figures.
@@ -159,12 +160,29 @@ record_rss() { # PHASE FIELD
     done
 }
 
-# step COMMAND...: one workload; its JSON line goes to results.jsonl and to stderr
+# The processes whose CPU time each workload records (cpu.py): weft's, Celery's and the
+# services', which both sides share. A service's pid file names its main process.
+cpu_roots() {
+    local p
+    for p in weft-entry weft-activity weft-handoff celery; do
+        printf '%s=%s\n' "$p" "${pid_of[$p]:-}"
+    done
+    printf 'rabbitmq=%s\n' "$(head -n1 "$WEFT_STATE_DIR/rabbitmq/rabbitmq.pid" 2>/dev/null)"
+    printf 'postgres=%s\n' "$(head -n1 "$WEFT_STATE_DIR/postgres/data/postmaster.pid" 2>/dev/null)"
+    printf 'redis=%s\n' "$(head -n1 "$WEFT_STATE_DIR/redis/redis.pid" 2>/dev/null)"
+}
+cpu() { "$python" "$here/cpu.py" "$1" ${2:+"$2"} $(cpu_roots) 8>&-; }
+
+# step COMMAND...: one workload; its JSON line, with the CPU time each process used over
+# it ("cpu_s"), goes to results.jsonl and to stderr
 step() {
-    local out rc=0
+    local out rc=0 before with_cpu
+    before=$(cpu snap) || before='{}'
     out=$("$@" 2>>"$logs/drivers.log" 8>&-) || rc=$?
     if [ -z "$out" ]; then
         out="{\"system\": \"?\", \"workload\": \"$*\", \"ok\": false, \"error\": \"exit status $rc, no result (see logs/drivers.log)\"}"
+    elif with_cpu=$(cpu add "$before" <<<"$out" 2>>"$logs/drivers.log"); then
+        out=$with_cpu
     fi
     printf '%s\n' "$out" >>"$results"
     printf 'run.sh: %s\n' "$out" >&2
@@ -173,9 +191,21 @@ step() {
 
 on_weft() { step "$bench" --timeout "$timeout" "$@"; }
 on_celery() { step env -C "$here" "$python" celery_peer.py --timeout "$timeout" "$@"; }
+# warm COMMAND...: a run that only starts what a long-running worker would have started
+# already (weft's persistent Python processes, one per worker slot); not a figure
+warm() {
+    "$@" >>"$logs/drivers.log" 2>&1 8>&- || {
+        log "warm-up failed: $* (see $logs/drivers.log)"
+        failures=$((failures + 1))
+    }
+}
 
-start weft-entry "$build/entry/weft-entry"
-start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency"
+# The Python-task workloads' handler as a persistent exec task (DESIGN §9): weft-activity
+# serves the task file; weft-entry reads its names only, so definitions may use them.
+py_tasks=$here/py_tasks.json
+start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
+start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
+    --tasks "$py_tasks"
 start weft-handoff "$build/handoff/weft-handoff"
 if [ "$mode" != long ]; then
     # prefork as asked; gossip, mingle and heartbeats off: cluster chatter the bench
@@ -198,8 +228,8 @@ record_rss idle VmRSS
 # ------------------------------------------------------------------- workloads ---
 
 case "$mode" in
-    smoke) timeout=60 floor_ops=50 chains=25 fanin=50 runs=10 sizes="100 1000" repeat=1 ;;
-    full) timeout=900 floor_ops=500 chains=250 fanin=500 runs=50 sizes="100 1000 10000" repeat=3 ;;
+    smoke) timeout=60 floor_ops=50 chains=25 fanin=50 runs=10 rounds=1 sizes="100 1000" repeat=1 ;;
+    full) timeout=900 floor_ops=500 chains=250 fanin=500 runs=50 rounds=5 sizes="100 1000 10000" repeat=3 ;;
     long) timeout=3600 ;;
 esac
 repeat=${WEFT_BENCH_REPEAT:-${repeat:-1}}
@@ -223,11 +253,27 @@ else
         on_weft fanin "$fanin"
         on_celery fanin "$fanin"
     done
-    # a 4-step chain takes milliseconds: one that hangs fails its run within a minute
-    # instead of holding the whole benchmark for the workload timeout
+    # the same shapes with a Python handler on both sides: weft's persistent exec task
+    # through the SDK, Celery's task; the same concurrency (one Python process per weft
+    # worker slot, one prefork child per Celery slot)
+    warm "$bench" --timeout 60 chains $((4 * activity_concurrency)) 1 py_echo
+    warm env -C "$here" "$python" celery_peer.py --timeout 60 chains \
+        $((4 * celery_concurrency)) 1 py_echo
+    for _ in $(seq "$repeat"); do
+        on_weft chains "$chains" 4 py_echo
+        on_celery chains "$chains" 4 py_echo
+    done
+    # latency: $runs runs per side and task, in $rounds rounds of runs in a row, interleaved
+    # and pooled by report.py, so that a burst of load from elsewhere hits all four alike. A 4-step
+    # chain takes milliseconds: one that hangs fails its run within a minute instead of
+    # holding the whole benchmark for the workload timeout.
     workload_timeout=$timeout timeout=60
-    on_weft latency "$runs" 4
-    on_celery latency "$runs" 4
+    for _ in $(seq "$rounds"); do
+        for task in noop py_echo; do
+            on_weft latency $((runs / rounds)) 4 "$task"
+            on_celery latency $((runs / rounds)) 4 "$task"
+        done
+    done
     timeout=$workload_timeout
     for n in $sizes; do
         on_weft scale wide "$n"

@@ -39,12 +39,13 @@
 
 static const char usage[] =
     "usage: weft_bench [--timeout S] COMMAND ARGS\n"
-    "  ready                   wait until each weft queue has a consumer\n"
-    "  chains N STEPS          N chains of STEPS no-op activities, submitted at once\n"
-    "  fanin WIDTH             root -> WIDTH no-ops -> join\n"
-    "  latency RUNS STEPS      a chain of STEPS, RUNS times one after another\n"
-    "  scale wide|chain N      one workflow of N activities (wide: root, N-2 children, join)\n"
-    "  floor OPS               OPS fsynced Postgres commits, then OPS confirmed publishes\n"
+    "  ready                      wait until each weft queue has a consumer\n"
+    "  chains N STEPS [TASK]      N chains of STEPS activities, submitted at once\n"
+    "  fanin WIDTH                root -> WIDTH no-ops -> join\n"
+    "  latency RUNS STEPS [TASK]  a chain of STEPS, RUNS times one after another\n"
+    "  scale wide|chain N         one workflow of N activities (wide: root, N-2 children, join)\n"
+    "  floor OPS                  OPS fsynced Postgres commits, then OPS confirmed publishes\n"
+    "TASK: the chain's task type, noop unless named (one a worker's task file serves).\n"
     "Connections from WEFT_AMQP_URL and WEFT_DATABASE_URL; limits from WEFT_MAX_*.\n"
     "Prints one JSON object per command on stdout.\n";
 
@@ -121,10 +122,10 @@ static int report(json_t *res, weft_status st, const weft_err *err)
 
 /* ---------------------------------------------------------------- definitions --- */
 
-/* One no-op activity; depends_on (stolen) is NULL for a root. */
-static json_t *noop_activity(const char *name, json_t *depends_on)
+/* One activity of task type task; depends_on (stolen) is NULL for a root. */
+static json_t *activity(const char *name, const char *task, json_t *depends_on)
 {
-    json_t *a = json_pack("{s:s, s:s}", "name", name, "task", "noop");
+    json_t *a = json_pack("{s:s, s:s}", "name", name, "task", task);
     if (depends_on)
         json_object_set_new(a, "depends_on", depends_on);
     return a;
@@ -135,14 +136,19 @@ static json_t *definition(const char *name, json_t *activities)
     return json_pack("{s:s, s:o}", "name", name, "activities", activities);
 }
 
-/* s0 -> s1 -> ... -> s(steps-1) */
-static json_t *chain_definition(size_t steps)
+static json_t *noop_activity(const char *name, json_t *depends_on)
+{
+    return activity(name, "noop", depends_on);
+}
+
+/* s0 -> s1 -> ... -> s(steps-1), each of task type task */
+static json_t *chain_definition(size_t steps, const char *task)
 {
     json_t *acts = json_array();
     char name[32], prev[32] = "";
     for (size_t i = 0; i < steps; i++) {
         snprintf(name, sizeof name, "s%zu", i);
-        json_array_append_new(acts, noop_activity(name, i ? json_pack("[s]", prev) : NULL));
+        json_array_append_new(acts, activity(name, task, i ? json_pack("[s]", prev) : NULL));
         memcpy(prev, name, sizeof prev);
     }
     return definition("bench_chain", acts);
@@ -368,10 +374,11 @@ static int cmd_ready(bench *b)
     return report(res, st, &err);
 }
 
-static int cmd_chains(bench *b, size_t n, size_t steps)
+static int cmd_chains(bench *b, size_t n, size_t steps, const char *task)
 {
     json_t *res = result_new("chains");
-    json_t *def = chain_definition(steps);
+    json_object_set_new(res, "task", json_string(task));
+    json_t *def = chain_definition(steps, task);
     double seconds = 0;
     weft_err err = {0};
     weft_status st = run_batch(b, def, n, &seconds, &err);
@@ -401,10 +408,11 @@ static int cmd_fanin(bench *b, size_t width)
     return report(res, st, &err);
 }
 
-static int cmd_latency(bench *b, size_t runs, size_t steps)
+static int cmd_latency(bench *b, size_t runs, size_t steps, const char *task)
 {
     json_t *res = result_new("latency");
-    json_t *def = chain_definition(steps);
+    json_object_set_new(res, "task", json_string(task));
+    json_t *def = chain_definition(steps, task);
     double *ms = weft_xcalloc(runs, sizeof *ms);
     weft_err err = {0};
     weft_status st = WEFT_OK;
@@ -420,6 +428,11 @@ static int cmd_latency(bench *b, size_t runs, size_t steps)
     set_int(res, "runs", runs);
     set_int(res, "steps", steps);
     if (!st) {
+        /* each run's figure too, so that report.py can pool the rounds of an interleaved run */
+        json_t *each = json_array();
+        for (size_t i = 0; i < runs; i++)
+            json_array_append_new(each, json_real(ms[i]));
+        json_object_set_new(res, "ms", each);
         qsort(ms, runs, sizeof *ms, cmp_double);
         set_real(res, "p50_ms", percentile(ms, runs, 50));
         set_real(res, "p99_ms", percentile(ms, runs, 99));
@@ -439,7 +452,7 @@ static int cmd_scale(bench *b, const char *shape, size_t n)
     bool wide = strcmp(shape, "wide") == 0;
     weft_status st = check_size(b, n, &err);
     if (!st) {
-        json_t *def = wide ? fan_definition(n - 2) : chain_definition(n);
+        json_t *def = wide ? fan_definition(n - 2) : chain_definition(n, "noop");
         st = run_batch(b, def, 1, &seconds, &err);
         json_decref(def);
     }
@@ -632,14 +645,16 @@ static int run_command(bench *b, int argc, char **argv)
     size_t x, y;
     if (strcmp(cmd, "ready") == 0 && argc == 1)
         return cmd_ready(b);
-    if (strcmp(cmd, "chains") == 0 && argc == 3 && parse_count(argv[1], 1, &x) &&
+    /* chains and latency: an optional task type after the counts */
+    const char *task = argc == 4 ? argv[3] : "noop";
+    if (strcmp(cmd, "chains") == 0 && (argc == 3 || argc == 4) && parse_count(argv[1], 1, &x) &&
         parse_count(argv[2], 1, &y))
-        return cmd_chains(b, x, y);
+        return cmd_chains(b, x, y, task);
     if (strcmp(cmd, "fanin") == 0 && argc == 2 && parse_count(argv[1], 1, &x))
         return cmd_fanin(b, x);
-    if (strcmp(cmd, "latency") == 0 && argc == 3 && parse_count(argv[1], 1, &x) &&
+    if (strcmp(cmd, "latency") == 0 && (argc == 3 || argc == 4) && parse_count(argv[1], 1, &x) &&
         parse_count(argv[2], 1, &y))
-        return cmd_latency(b, x, y);
+        return cmd_latency(b, x, y, task);
     if (strcmp(cmd, "scale") == 0 && argc == 3 &&
         (strcmp(argv[1], "wide") == 0 || strcmp(argv[1], "chain") == 0) &&
         parse_count(argv[2], 3, &x))

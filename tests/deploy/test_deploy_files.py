@@ -13,7 +13,8 @@ cluster is needed, and none is started.
   binaries (verify wants them to exist), with no warning at all; `systemd-analyze security
   --offline` at most 3.5; the settings weft needs (KillMode=mixed, the grace, the env file).
 - k8s manifests: a YAML parse and the structure (kinds, names, replicas, every container's
-  environment from the Secret, probes, grace, resources, non-root).
+  environment from the Secret, HTTP probes of --metrics' /healthz and /metrics, grace,
+  resources, non-root).
 - Everywhere: each WEFT_* variable is one that common/config.c reads, each command line
   is accepted by the binary it names (`BIN ARGS --help`), and each stop grace covers
   weft's --grace default (DEFAULT_GRACE_S in common/config.c) with time to spare.
@@ -502,10 +503,16 @@ def check_k8s(image_uid):
                   f"{where}: image is the kustomization's")
             check_command(c.get("command", [])[2:] + c.get("args", [])
                           if c.get("command") else c.get("args", []), where)
-            for probe, check_name in (("readinessProbe", "ready"), ("livenessProbe", "alive")):
-                cmd = ((c.get(probe) or {}).get("exec") or {}).get("command")
-                check(cmd == ["weft-probe", check_name, prog],
-                      f"{where}: {probe} weft-probe {check_name}")
+            # the probes ask the --metrics endpoint the container's command line serves
+            argv = c.get("args", [])
+            addr = argv[argv.index("--metrics") + 1] if "--metrics" in argv[:-1] else ""
+            ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
+            check(addr.rpartition(":")[2] == str(ports.get("metrics")),
+                  f"{where}: --metrics on its containerPort 'metrics' ({addr}, {ports})")
+            for probe, path in (("readinessProbe", "/healthz"), ("livenessProbe", "/metrics")):
+                get = (c.get(probe) or {}).get("httpGet") or {}
+                check(get.get("path") == path and get.get("port") == "metrics",
+                      f"{where}: {probe} is an HTTP GET of {path} on port metrics")
             res = c.get("resources", {})
             check(res.get("requests", {}).get("cpu") and res.get("requests", {}).get("memory")
                   and res.get("limits", {}).get("memory"), f"{where}: resources")
@@ -519,8 +526,8 @@ def check_k8s(image_uid):
     check(pdb is not None and pdb["spec"].get("minAvailable") == 1,
           "k8s: a drain keeps one handoff (PodDisruptionBudget)")
     probes = "".join(read(os.path.join(k8s, f)) for f in files)
-    check(re.search(r"#.*HTTP probe", probes),
-          "k8s: a comment says an HTTP probe comes with /metrics")
+    check(re.search(r"#.*HTTP probes? of the --metrics endpoint", probes),
+          "k8s: a comment says what the HTTP probes ask")
 
 
 # ---------------------------------------------------------------- weft-probe ---

@@ -99,8 +99,8 @@ void __wrap_weft_tasks_register_builtin(weft_task_registry *r)
 
 typedef weft_status (*publish_fn)(weft_transport *t, const char *queue, const char *body,
                                   size_t len, int priority, weft_err *err);
-typedef weft_status (*publish_delayed_fn)(weft_transport *t, const char *body, size_t len,
-                                          int priority, int delay_ms, weft_err *err);
+typedef weft_status (*publish_delayed_fn)(weft_transport *t, const char *queue, const char *body,
+                                          size_t len, int priority, int delay_ms, weft_err *err);
 
 static pthread_once_t setup_once = PTHREAD_ONCE_INIT;
 static bool duplicate;
@@ -124,11 +124,11 @@ static weft_status publish_twice(weft_transport *t, const char *queue, const cha
     return st ? st : broker_publish(t, queue, body, len, priority, err);
 }
 
-static weft_status publish_delayed_twice(weft_transport *t, const char *body, size_t len,
-                                         int priority, int delay_ms, weft_err *err)
+static weft_status publish_delayed_twice(weft_transport *t, const char *queue, const char *body,
+                                         size_t len, int priority, int delay_ms, weft_err *err)
 {
-    weft_status st = broker_publish_delayed(t, body, len, priority, delay_ms, err);
-    return st ? st : broker_publish_delayed(t, body, len, priority, delay_ms, err);
+    weft_status st = broker_publish_delayed(t, queue, body, len, priority, delay_ms, err);
+    return st ? st : broker_publish_delayed(t, queue, body, len, priority, delay_ms, err);
 }
 
 void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b)

@@ -4,15 +4,20 @@
 #include "clock.h"
 #include "message.h"
 
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -116,17 +121,47 @@ char *harness_sql_value(const char *sql, int n, const char *const *p)
 
 void harness_start(harness_procs *p, int activity_concurrency)
 {
+    harness_start_logged(p, activity_concurrency, NULL);
+}
+
+void harness_start_logged(harness_procs *p, int activity_concurrency, const char *activity_log)
+{
     char conc[16];
     snprintf(conc, sizeof conc, "%d", activity_concurrency);
     mkdir(need_env("WEFT_DATA_DIR"), 0755);
     const char *act_args[] = {"--concurrency", conc, NULL};
     p->entry = harness_spawn("weft-entry", NULL);
-    p->activity = harness_spawn("weft-activity", act_args);
+    p->activity = activity_log ? harness_spawn_logged("weft-activity", act_args, activity_log)
+                               : harness_spawn("weft-activity", act_args);
     p->handoff = harness_spawn("weft-handoff", NULL);
     usleep(300 * 1000);
     cr_assert(harness_alive(p->entry), "weft-entry exited at start");
     cr_assert(harness_alive(p->activity), "weft-activity exited at start");
     cr_assert(harness_alive(p->handoff), "weft-handoff exited at start");
+}
+
+pid_t harness_start_fixture(const char *script, const char *arg, int *port)
+{
+    /* arg may be harness_data's buffer, which the next call reuses */
+    char path[1024], *arg_copy = weft_xstrdup(arg);
+    snprintf(path, sizeof path, "%s", harness_data(script));
+    const char *python = getenv("WEFT_TEST_PYTHON");
+    int fds[2];
+    cr_assert(pipe(fds) == 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        execl(python ? python : "/usr/bin/python3", "python3", path, arg_copy, (char *)NULL);
+        _exit(127);
+    }
+    free(arg_copy);
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    cr_assert(fscanf(f, "%d", port) == 1, "the fixture %s did not start", script);
+    fclose(f);
+    return pid;
 }
 
 static void stop_one(pid_t pid, const char *name)
@@ -198,6 +233,17 @@ void harness_submit(const char *definition, const char *inputs, char uid[WEFT_UU
     free(body);
     json_decref(doc);
     json_decref(in);
+}
+
+void harness_submit_one(const char *task, const char *fields, int max_retries,
+                        char uid[WEFT_UUID_LEN + 1])
+{
+    char *def =
+        weft_xasprintf("{\"name\":\"one\",\"activities\":[{\"name\":\"a\",\"task\":\"%s\"%s,"
+                       "\"retry\":{\"max_retries\":%d,\"initial_delay_ms\":50}}]}",
+                       task, fields, max_retries);
+    harness_submit(def, NULL, uid);
+    free(def);
 }
 
 void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out)
@@ -301,6 +347,70 @@ json_t *harness_activity(json_t *activities, const char *name)
     return NULL;
 }
 
+/* Whether text holds every needle of ap (a copy is read). */
+static bool holds_all(const char *text, va_list ap)
+{
+    va_list each;
+    va_copy(each, ap);
+    bool all = text != NULL;
+    for (const char *n; all && (n = va_arg(each, const char *));)
+        all = strstr(text, n) != NULL;
+    va_end(each);
+    return all;
+}
+
+void harness_expect_failed(const char *uid, const char *activity, int attempts, double timeout_s,
+                           ...)
+{
+    va_list ap;
+    va_start(ap, timeout_s);
+    weft_workflow_info w;
+    harness_wait(uid, timeout_s, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED, "workflow %s (activity '%s')", uid, activity);
+    cr_assert(holds_all(w.error, ap), "workflow %s activity '%s': the workflow's error: %s", uid,
+              activity, w.error ? w.error : "(none)");
+    weft_workflow_info_finish(&w);
+    json_t *acts = harness_activities(uid);
+    json_t *att = json_object_get(harness_activity(acts, activity), "attempts");
+    cr_assert_eq(json_array_size(att), (size_t)attempts, "attempts of workflow %s activity '%s'",
+                 uid, activity);
+    size_t k;
+    json_t *a;
+    json_array_foreach(att, k, a)
+    {
+        const char *e = json_string_value(json_object_get(a, "error"));
+        cr_assert(holds_all(e, ap), "workflow %s activity '%s' attempt %zu: %s", uid, activity,
+                  k + 1, e ? e : "(none)");
+    }
+    json_decref(acts);
+    va_end(ap);
+}
+
+void harness_expect_completed(const char *uid, const char *activity, int attempts, double timeout_s)
+{
+    weft_workflow_info w;
+    harness_wait(uid, timeout_s, &w);
+    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "workflow %s: error: %s", uid,
+                 w.error ? w.error : "");
+    weft_workflow_info_finish(&w);
+    json_t *acts = harness_activities(uid);
+    cr_assert_eq(json_array_size(json_object_get(harness_activity(acts, activity), "attempts")),
+                 (size_t)attempts, "attempts of workflow %s activity '%s'", uid, activity);
+    json_decref(acts);
+}
+
+void harness_expect_failures(const harness_failure *cases, size_t n, const char *fields,
+                             int max_retries)
+{
+    char(*uids)[WEFT_UUID_LEN + 1] = weft_xcalloc(n, sizeof *uids);
+    for (size_t i = 0; i < n; i++)
+        harness_submit_one(cases[i].task, fields, max_retries, uids[i]);
+    for (size_t i = 0; i < n; i++)
+        harness_expect_failed(uids[i], "a", cases[i].attempts, 60, cases[i].task, cases[i].error,
+                              NULL);
+    free(uids);
+}
+
 json_t *harness_wait_activity(const char *uid, const char *name, const char *status,
                               double timeout_s)
 {
@@ -388,6 +498,16 @@ int harness_run(const char *cmdline, char **out)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+void harness_write_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert(f, "%s: %s", path, strerror(errno));
+    fputs(text, f);
+    cr_assert(fclose(f) == 0, "%s", path);
+}
+
 char *harness_write_temp(const char *content)
 {
     char *path = weft_xstrdup("/tmp/weft-test-XXXXXX");
@@ -404,4 +524,85 @@ const char *harness_data(const char *name)
     static char path[1024];
     snprintf(path, sizeof path, "%s/%s", need_env("WEFT_TEST_DATA_DIR"), name);
     return path;
+}
+
+int harness_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t n = sizeof a;
+    cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(fd, (struct sockaddr *)&a, &n) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    FILE *f = arg;
+    return fwrite(data, size, n, f);
+}
+
+char *harness_http(const char *method, const char *url, const char *token, const char *body,
+                   long *status, char **headers)
+{
+    CURL *c = curl_easy_init();
+    cr_assert(c);
+    char *out = NULL, *hdr = NULL;
+    size_t out_n = 0, hdr_n = 0;
+    FILE *fo = open_memstream(&out, &out_n), *fh = open_memstream(&hdr, &hdr_n);
+    struct curl_slist *h = NULL;
+    char *auth = token ? weft_xasprintf("Authorization: Bearer %s", token) : NULL;
+    if (auth)
+        h = curl_slist_append(h, auth);
+    if (body)
+        h = curl_slist_append(h, "Content-Type: application/json");
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, fo);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, fh);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    CURLcode rc = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    fclose(fo);
+    fclose(fh);
+    curl_slist_free_all(h);
+    free(auth);
+    curl_easy_cleanup(c);
+    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, url, curl_easy_strerror(rc));
+    if (headers)
+        *headers = hdr;
+    else
+        free(hdr);
+    return out;
+}
+
+void harness_wait_http(int port, const char *path, long want, double timeout_s)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+    double end = weft_clock_s() + timeout_s;
+    for (;;) {
+        CURL *c = curl_easy_init();
+        long status = 0;
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+        if (curl_easy_perform(c) == CURLE_OK)
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        if (status == want)
+            return;
+        cr_assert_lt(weft_clock_s(), end, "%s answers %ld within %.0f s (last: %ld)", url, want,
+                     timeout_s, status);
+        usleep(100 * 1000);
+    }
 }

@@ -19,6 +19,13 @@ typedef struct {
 
 /* Starts weft-entry, weft-activity (--concurrency n) and weft-handoff; asserts they run. */
 void harness_start(harness_procs *p, int activity_concurrency);
+/* harness_start with weft-activity's log appended to activity_log (borrowed; NULL: the
+ * test's stderr). */
+void harness_start_logged(harness_procs *p, int activity_concurrency, const char *activity_log);
+/* Starts a Python fixture server, script (borrowed; relative to the tests' data folder, as
+ * harness_data) with one argument arg (borrowed), on Debian's python3 (WEFT_TEST_PYTHON), and
+ * reads the port it prints first into *port; returns its pid (SIGTERM ends it). */
+pid_t harness_start_fixture(const char *script, const char *arg, int *port);
 /* SIGTERM to each, then waits; asserts each exited 0. */
 void harness_stop(harness_procs *p);
 /* Starts one binary ("weft-entry", ...) with extra args (NULL-terminated). */
@@ -49,6 +56,11 @@ weft_broker *harness_broker(void);
 void harness_publish(const char *queue, const char *body);
 /* Submits a definition (JSON text) with inputs (JSON text or NULL) under a new uid. */
 void harness_submit(const char *definition, const char *inputs, char uid[WEFT_UUID_LEN + 1]);
+/* Submits a workflow of one activity, named "a", of task with max_retries retries 50 ms
+ * apart; fields (borrowed): more members of the activity, JSON text starting with a comma
+ * (",\"params\":{...}"), or "". */
+void harness_submit_one(const char *task, const char *fields, int max_retries,
+                        char uid[WEFT_UUID_LEN + 1]);
 /* Waits until the workflow is terminal or timeout_s passes (asserts it ended). */
 void harness_wait(const char *uid, double timeout_s, weft_workflow_info *out);
 
@@ -66,6 +78,30 @@ long harness_queue_messages(const char *queue);
 /* The activities of a workflow as JSON (new reference), and one of them by name (borrowed). */
 json_t *harness_activities(const char *uid);
 json_t *harness_activity(json_t *activities, const char *name);
+/* Waits until workflow uid failed (asserts within timeout_s) after `attempts` attempts of its
+ * activity `activity`; the workflow's error and each attempt's error must hold every one of
+ * the needles that follow (strings, then NULL). */
+void harness_expect_failed(const char *uid, const char *activity, int attempts, double timeout_s,
+                           ...);
+
+/* Waits until workflow uid completed (asserts within timeout_s) after `attempts` attempts of
+ * its activity `activity`. */
+void harness_expect_completed(const char *uid, const char *activity, int attempts,
+                              double timeout_s);
+
+/* One way a task fails: the error its attempts record, how many it makes (1: PERMANENT;
+ * max_retries + 1: TRANSIENT, retried until none is left). */
+typedef struct {
+    const char *task, *error;
+    int attempts;
+} harness_failure;
+
+/* Submits a one-activity workflow (harness_submit_one) of each of the n tasks of cases
+ * (borrowed) at once, with fields and max_retries, then expects each to fail as its case says
+ * (harness_expect_failed), its errors naming the task. */
+void harness_expect_failures(const harness_failure *cases, size_t n, const char *fields,
+                             int max_retries);
+
 /* Waits until activity name of workflow uid has status (asserts within timeout_s); returns
  * the workflow's activities then (new reference), as harness_activities does. */
 json_t *harness_wait_activity(const char *uid, const char *name, const char *status,
@@ -82,10 +118,26 @@ char *harness_dead_find(const char *marker, double timeout_s);
 /* Runs a shell command line, returning its exit status; stdout (new string) when out. */
 int harness_run(const char *cmdline, char **out);
 
+/* Writes text to the file name in folder dir (all borrowed), replacing it (asserts). */
+void harness_write_file(const char *dir, const char *name, const char *text);
+
 /* Writes content to a new temporary file; returns its path (new string). */
 char *harness_write_temp(const char *content);
 
 /* The path of a file in the tests data folder (static buffer). */
 const char *harness_data(const char *name);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (for --metrics and --http). */
+int harness_free_port(void);
+
+/* Waits until http://127.0.0.1:port/path answers with status want (asserts within
+ * timeout_s). */
+void harness_wait_http(int port, const char *path, long want, double timeout_s);
+
+/* One HTTP request to url (borrowed) with an optional bearer token and body (NULL: none);
+ * returns the response body (new string), *status the HTTP status, and when headers is not
+ * NULL the response headers (new string). Asserts the request was answered. */
+char *harness_http(const char *method, const char *url, const char *token, const char *body,
+                   long *status, char **headers);
 
 #endif

@@ -14,30 +14,10 @@ static harness_procs procs;
 static pid_t http_pid;
 static int http_port;
 
-static void start_http(void)
-{
-    int fds[2];
-    cr_assert(pipe(fds) == 0);
-    char script[1024], root[1024];
-    snprintf(script, sizeof script, "%s", harness_data("../integration/http_fixture.py"));
-    snprintf(root, sizeof root, "%s", harness_data("pipeline"));
-    http_pid = fork();
-    cr_assert(http_pid >= 0);
-    if (http_pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        execl("/usr/bin/python3", "python3", script, root, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    cr_assert(fscanf(f, "%d", &http_port) == 1, "the HTTP fixture did not start");
-    fclose(f);
-}
-
 static void up(void)
 {
-    start_http();
+    http_pid = harness_start_fixture("../integration/http_fixture.py", harness_data("pipeline"),
+                                     &http_port);
     harness_start(&procs, 2);
 }
 

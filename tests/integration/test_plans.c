@@ -185,7 +185,7 @@ static void activity_uid(PGconn *c, const char *wf, int idx, char uid[WEFT_UUID_
 /* Runs attempt 1 of an activity to completion and hands it off, in this session. */
 static void run_activity(PGconn *c, const char *wf, const char *uid)
 {
-    const char *claim[] = {uid, "1", "test_plans", wf, "30"};
+    const char *claim[] = {uid, "1", "test_plans", wf, "30", NULL};
     PGresult *r = run(c, WEFT_SQL_CLAIM, claim);
     cr_assert(PQntuples(r) == 1, "claim of %s found nothing to claim", uid);
     PQclear(r);
@@ -265,7 +265,7 @@ static void explain_wide_scans(PGconn *c, const char *sql, char *why, size_t cap
 static void expect_claim_probes_keys(PGconn *c, const char *wf, const char *uid, const char *when)
 {
     char sql[256], why[512];
-    snprintf(sql, sizeof sql, "EXECUTE %s('%s', 1, 'test_plans', '%s', 30)",
+    snprintf(sql, sizeof sql, "EXECUTE %s('%s', 1, 'test_plans', '%s', 30, NULL)",
              weft_sql_statements[WEFT_SQL_CLAIM].name, uid, wf);
     explain_wide_scans(c, sql, why, sizeof why);
     cr_expect(why[0] == '\0', "claim %s:%s", when, why);

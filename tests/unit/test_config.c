@@ -249,6 +249,21 @@ Test(config, bad_flag_value_is_refused_with_the_range_and_changes_nothing)
     }
 }
 
+Test(config, allow_unknown_tasks_is_a_switch_that_takes_no_value)
+{
+    weft_config cfg = init_ok();
+    weft_err err = {0};
+    cr_expect_not(cfg.allow_unknown_tasks, "the check is on by default");
+    cr_expect(weft_config_is_switch("allow-unknown-tasks"));
+    cr_expect_not(weft_config_is_switch("prefetch"));
+    cr_expect_eq(weft_config_flag(&cfg, "allow-unknown-tasks", "yes", &err), WEFT_EINVAL);
+    cr_expect_str_eq(err.msg, "--allow-unknown-tasks takes no value");
+    cr_expect_not(cfg.allow_unknown_tasks);
+    cr_expect_eq(weft_config_flag(&cfg, "allow-unknown-tasks", NULL, &err), WEFT_OK, "%s", err.msg);
+    cr_expect(cfg.allow_unknown_tasks);
+    weft_config_finish(&cfg);
+}
+
 Test(config, unknown_flag_is_not_found_so_the_caller_may_handle_it)
 {
     weft_config cfg = init_ok();
@@ -355,4 +370,28 @@ Test(config, redact_secret_knows_key_value_strings_and_urls_without_passwords)
     expect_scrubbed("bad s3cret here", "host=db password=s3cret", "bad *** here");
     expect_scrubbed("nothing to hide", "redis://127.0.0.1:6379/0", "nothing to hide");
     expect_scrubbed("user weft", "postgresql://weft@db/weft", "user weft");
+}
+
+Test(config, metrics_and_http_take_host_port_from_flags_and_environment)
+{
+    setenv("WEFT_METRICS_ADDR", "127.0.0.1:9100", 1);
+    setenv("WEFT_API_TOKEN_FILE", "/run/secrets/weft-token", 1);
+    weft_config cfg;
+    weft_err err = {0};
+    cr_assert_eq(weft_config_init(&cfg, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_str_eq(cfg.metrics_addr, "127.0.0.1:9100");
+    cr_assert_str_eq(cfg.token_file, "/run/secrets/weft-token");
+    cr_assert_null(cfg.http_addr);
+    cr_assert_eq(weft_config_flag(&cfg, "http", ":8080", &err), WEFT_OK);
+    cr_assert_str_eq(cfg.http_addr, ":8080");
+    cr_assert_eq(weft_config_flag(&cfg, "metrics", "[::1]:9101", &err), WEFT_OK);
+    cr_assert_str_eq(cfg.metrics_addr, "[::1]:9101");
+    const char *bad[] = {"9100", "host:", "host:70000", "::1:9100", "h:p"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(weft_config_flag(&cfg, "metrics", bad[i], &err), WEFT_EINVAL, "%s", bad[i]);
+        cr_assert(strstr(err.msg, "HOST:PORT"), "%s", err.msg);
+    }
+    weft_config_finish(&cfg);
+    unsetenv("WEFT_METRICS_ADDR");
+    unsetenv("WEFT_API_TOKEN_FILE");
 }

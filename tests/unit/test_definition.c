@@ -178,7 +178,35 @@ Test(definition, omitted_fields_take_the_documented_defaults)
     cr_expect(json_is_object(a->params) && json_object_size(a->params) == 0,
               "params is {} when absent");
     cr_expect_eq(a->ndeps, 0);
+    cr_expect_str_eq(a->queue, "default", "attempts go to `default` unless a queue is named");
     weft_definition_destroy(def);
+}
+
+Test(definition, a_named_queue_is_kept)
+{
+    weft_definition *def;
+    weft_err err = {0};
+    cr_assert_eq(parse_text("{\"name\": \"w\", \"activities\": ["
+                            "{\"name\": \"a\", \"task\": \"noop\", \"queue\": \"gpu.big-1\"},"
+                            "{\"name\": \"b\", \"task\": \"noop\", \"queue\": \"default\"}]}",
+                            NULL, &def, &err),
+                 WEFT_OK, "%s", err.msg);
+    cr_expect_str_eq(def->activities[0].queue, "gpu.big-1");
+    cr_expect_str_eq(def->activities[1].queue, "default");
+    weft_definition_destroy(def);
+}
+
+Test(definition, an_unknown_task_is_not_found_and_the_known_ones_are_listed)
+{
+    weft_definition *def;
+    weft_err err = {0};
+    cr_assert_eq(parse_text("{\"name\": \"w\", \"activities\": ["
+                            "{\"name\": \"resize\", \"task\": \"resise_image\"}]}",
+                            NULL, &def, &err),
+                 WEFT_ENOTFOUND, "a fresher registry may know it: %s", err.msg);
+    cr_expect_str_eq(err.msg,
+                     "activity 'resize': unknown task 'resise_image' (known: fail, file.load, "
+                     "http.fetch, noop, sleep, text.replace, text.summary)");
 }
 
 Test(definition, default_retry_policy_matches_the_limits_constants)
@@ -255,6 +283,27 @@ Test(definition, null_registry_skips_the_task_check_but_not_the_rest)
     doc = json_loads("{\"name\": \"w\", \"activities\": [{\"name\": \"a\"}]}", 0, NULL);
     cr_expect_eq(weft_definition_parse(doc, NULL, NULL, &def, &err), WEFT_EINVAL);
     json_decref(doc);
+}
+
+Test(definition, a_long_list_of_known_tasks_is_cut_and_counted)
+{
+    weft_task_registry *r = weft_task_registry_create();
+    for (int i = 0; i < 100; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "task.number.%03d", i);
+        cr_assert(weft_task_declare(r, name));
+    }
+    char *list = weft_task_list(r);
+    cr_expect_lt(strlen(list), 330, "%s", list);
+    cr_expect(strncmp(list, "task.number.000, task.number.001, ", 34) == 0, "sorted: %s", list);
+    cr_expect(strstr(list, "..., and ") && strstr(list, " more"), "%s", list);
+    free(list);
+    weft_task_registry_destroy(r);
+    r = weft_task_registry_create();
+    list = weft_task_list(r);
+    cr_expect_str_eq(list, "none");
+    free(list);
+    weft_task_registry_destroy(r);
 }
 
 Test(definition, null_document_is_rejected_without_crashing)

@@ -183,7 +183,7 @@ Test(message, entry_cancel_rejects_bad_shapes_with_the_field_named)
     static const struct {
         const char *body, *error;
     } bad[] = {
-        {"{\"cancel\":{}}", "message needs 'config' (create) or 'workflow_uid' (resume)"},
+        {"{\"cancel\":{}}", "message needs 'config' or 'definition' (create) or 'workflow_uid'"},
         {"{\"workflow_uid\":\"" WF "\",\"cancel\":true}",
          "message field 'cancel' must be an object"},
         {"{\"workflow_uid\":\"" WF "\",\"cancel\":{\"reason\":5}}",
@@ -193,7 +193,7 @@ Test(message, entry_cancel_rejects_bad_shapes_with_the_field_named)
         {"{\"workflow_uid\":\"" WF "\",\"cancel\":{\"reason\":\"a\\u0000b\"}}",
          "\\u0000 is not allowed"}, /* the parser refuses NUL anywhere */
         {"{\"config\":{\"name\":\"x\"},\"cancel\":{}}",
-         "message has both 'config' (create) and 'cancel': send one"},
+         "message creates a workflow ('config' or 'definition') and has 'cancel': send one"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         weft_entry_msg m;
@@ -211,4 +211,42 @@ Test(message, entry_cancel_rejects_bad_shapes_with_the_field_named)
     cr_assert_eq(weft_msg_decode_entry(longer, strlen(longer), 1 << 20, &m, &err), WEFT_EINVAL);
     cr_assert(strstr(err.msg, "'cancel.reason' is longer than 1000 bytes"), "%s", err.msg);
     free(longer);
+}
+
+Test(message, entry_create_by_name_with_and_without_a_version)
+{
+    weft_entry_msg m;
+    weft_err err = {0};
+    json_t *inputs = json_pack("{s:i}", "n", 1);
+    size_t len;
+    char *body = weft_msg_encode_named("image_pipeline", 3, inputs, WF, &len);
+    cr_assert_eq(weft_msg_decode_entry(body, len, 1024, &m, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_str_eq(m.definition_name, "image_pipeline");
+    cr_assert_eq(m.definition_version, 3);
+    cr_assert_null(m.config);
+    cr_assert_eq(json_integer_value(json_object_get(m.inputs, "n")), 1);
+    weft_entry_msg_finish(&m);
+    free(body);
+    body = weft_msg_encode_named("image_pipeline", 0, inputs, NULL, &len);
+    cr_assert_eq(weft_msg_decode_entry(body, len, 1024, &m, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(m.definition_version, 0, "the latest");
+    cr_assert_not(m.has_uid);
+    weft_entry_msg_finish(&m);
+    free(body);
+    json_decref(inputs);
+    static const struct {
+        const char *body, *error;
+    } bad[] = {
+        {"{\"definition\":\"a b\"}", "must be a definition's name"},
+        {"{\"definition\":7}", "must be a definition's name"},
+        {"{\"definition\":\"x\",\"version\":0}", "'version' must be a whole number >= 1"},
+        {"{\"definition\":\"x\",\"version\":\"2\"}", "'version' must be a whole number >= 1"},
+        {"{\"version\":2,\"workflow_uid\":\"" WF "\"}", "'version' but no 'definition'"},
+        {"{\"definition\":\"x\",\"config\":{\"name\":\"x\"}}", "both 'config' and 'definition'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(weft_msg_decode_entry(bad[i].body, strlen(bad[i].body), 1024, &m, &err),
+                     WEFT_EINVAL, "%s", bad[i].body);
+        cr_assert(strstr(err.msg, bad[i].error), "%s: got '%s'", bad[i].body, err.msg);
+    }
 }

@@ -103,8 +103,8 @@ static void write_file(const char *path, const char *content)
 
 Test(tasks, every_builtin_is_registered)
 {
-    const char *names[] = {"noop",      "sleep",        "fail",        "http.fetch",
-                           "file.load", "text.replace", "text.summary"};
+    const char *names[] = {"noop",         "sleep",        "fail",    "http.fetch", "file.load",
+                           "text.replace", "text.summary", "s3.list", "s3.get",     "s3.put"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         cr_assert_not_null(weft_task_lookup(registry, names[i]), "%s", names[i]);
 }

@@ -133,6 +133,36 @@ class Serving(unittest.TestCase):
                                    {"id": "A/2", "status": "success", "data": {"n": 2}}])
         self.assertIn("a stray print goes to stderr", done.stderr)
 
+    def test_a_cancel_line_sets_cancelled_while_the_handler_runs(self):
+        script = ("import sys, time; sys.path.insert(0, %r)\n"
+                  "from weft_worker import Worker\n"
+                  "w = Worker()\n"
+                  "@w.task('t')\n"
+                  "def t(p, c):\n"
+                  "    c.send_progress(1, 'started')\n"
+                  "    end = time.monotonic() + 20\n"
+                  "    while not c.cancelled and time.monotonic() < end:\n"
+                  "        time.sleep(0.01)\n"
+                  "    return {'cancelled': c.cancelled}\n"
+                  "w.run()\n") % os.path.dirname(os.path.abspath(__file__))
+        p = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+        try:
+            p.stdin.write(json.dumps(request()) + "\n")
+            p.stdin.flush()
+            self.assertEqual(json.loads(p.stdout.readline())["progress"], 1)
+            p.stdin.write(json.dumps({"id": "A/1", "cancel": True}) + "\n")
+            p.stdin.close()
+            self.assertEqual(json.loads(p.stdout.readline()),
+                             {"id": "A/1", "status": "success", "data": {"cancelled": True}})
+            self.assertEqual(p.wait(timeout=30), 0)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+            p.stdout.close()
+
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -57,12 +57,14 @@ class Context:
         self.params = request.get("params") or {}
         self.upstream = request.get("upstream") or {}
         self._emit = emit
-        self._cancel = threading.Event()
+        # set by the reader thread; a plain flag, since an Event per attempt (a Condition
+        # and its lock) costs as much as the rest of a trivial attempt
+        self._cancelled = False
 
     @property
     def cancelled(self):
         """True once weft asked this attempt to stop (a timeout or a shutdown)."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     def send_progress(self, progress, message=None):
         """Reports progress (a number 0..100) and an optional message; also a heartbeat."""
@@ -72,6 +74,15 @@ class Context:
         if message is not None:
             line["message"] = str(message)
         self._emit(line)
+
+
+def _encode(line):
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+
+
+def _not_json(request_id, error):
+    return _failure(request_id, "PERMANENT_ERROR",
+                    "handler returned data that is not JSON: %s" % error)
 
 
 def _failure(request_id, code, message):
@@ -126,13 +137,32 @@ class Worker:
         return register
 
     def _emit(self, line):
-        text = json.dumps(line, ensure_ascii=False, separators=(",", ":"))
+        self._write(_encode(line))
+
+    def _write(self, text):
         with self._lock:
             self._out.write(text + "\n")
             self._out.flush()
 
     def handle(self, request):
         """Runs one request (a dict) and returns its result line (a dict)."""
+        line = self._run_handler(request)
+        try:
+            _encode(line)
+            return line
+        except (TypeError, ValueError) as e:
+            return _not_json(line["id"], e)
+
+    def _answer(self, request):
+        """The result line of one request as text: handle(), serialized once."""
+        line = self._run_handler(request)
+        try:
+            return _encode(line)
+        except (TypeError, ValueError) as e:
+            return _encode(_not_json(line["id"], e))
+
+    def _run_handler(self, request):
+        """The result line (a dict) of one request, its data not yet known to be JSON."""
         request_id = request.get("id")
         handler = self._handlers.get(request.get("task"))
         if handler is None:
@@ -152,13 +182,7 @@ class Worker:
             return _failure(request_id, "TRANSIENT_ERROR", "%s: %s" % (type(e).__name__, e))
         finally:
             self._current = None
-        try:
-            line = result_line(request_id, returned)
-            json.dumps(line)
-            return line
-        except (TypeError, ValueError) as e:
-            return _failure(request_id, "PERMANENT_ERROR",
-                            "handler returned data that is not JSON: %s" % e)
+        return result_line(request_id, returned)
 
     def _read(self, stream, requests):
         """Reader thread: requests go to the queue, cancel lines flag their attempt."""
@@ -174,7 +198,7 @@ class Worker:
             if isinstance(msg, dict) and msg.get("cancel"):
                 current = self._current
                 if current is not None and current.id == msg.get("id"):
-                    current._cancel.set()
+                    current._cancelled = True
                 continue
             requests.put(msg)
         requests.put(None)
@@ -187,7 +211,9 @@ class Worker:
             sys.stdout = sys.stderr
         stream = self._in or open(sys.stdin.fileno(), "r", encoding="utf-8",
                                   errors="replace", closefd=False)
-        requests = queue.Queue()
+        # SimpleQueue: the C queue; queue.Queue's Python-level locking is a measurable
+        # part of a trivial attempt
+        requests = queue.SimpleQueue()
         threading.Thread(target=self._read, args=(stream, requests), daemon=True).start()
         while True:
             request = requests.get()
@@ -196,4 +222,4 @@ class Worker:
             if not isinstance(request, dict) or "id" not in request:
                 print("weft_worker: ignoring a request without an id", file=sys.stderr)
                 continue
-            self._emit(self.handle(request))
+            self._write(self._answer(request))
