@@ -5,8 +5,8 @@ SELECT coalesce(jsonb_agg(jsonb_build_object(
     'total', w.total, 'remaining', w.remaining,
     'created_at', to_char(w.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'duration_s', extract(epoch FROM coalesce(w.finished_at, now()) - w.created_at))
-  ORDER BY w.created_at DESC, w.uid), '[]'::jsonb)
+  ORDER BY w.created_at DESC, w.uid DESC), '[]'::jsonb)
 FROM (SELECT * FROM weft_workflow
       WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR name = $2)
-      ORDER BY created_at DESC, uid
+      ORDER BY created_at DESC, uid DESC
       LIMIT $3::integer) w
