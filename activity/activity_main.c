@@ -13,6 +13,7 @@
 #include "runtime.h"
 #include "stop.h"
 #include "taskfile.h"
+#include "type_gate.h"
 #include "tasks.h"
 #include "worker_tasks.h"
 
@@ -45,6 +46,7 @@ typedef struct {
     size_t nqueues;
     const char *worker_id; /* in the registry */
     int index;
+    weft_type_gate *gate; /* the limits per task type, shared by the threads */
 } worker_args;
 
 static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
@@ -76,7 +78,8 @@ static void *worker_main(void *arg)
                          .data_dir = w->cfg->data_dir,
                          .grace_s = w->cfg->grace_s,
                          .lease_s = w->cfg->lease_s,
-                         .ack_after_s = w->cfg->ack_after_s};
+                         .ack_after_s = w->cfg->ack_after_s,
+                         .gate = w->gate};
         weft_consumer c = {.name = name,
                            .queues = w->queues,
                            .nqueues = w->nqueues,
@@ -121,8 +124,17 @@ int main(int argc, char **argv)
     const char **amqp_queues = weft_xcalloc(nqueues, sizeof *amqp_queues);
     for (size_t i = 0; i < nqueues; i++)
         amqp_queues[i] = weft_queue_amqp(queues[i], amqp[i]);
-    /* per-type limits are not served yet (the task file refuses `limit`): none */
+    /* the task file's limits per type, enforced by one gate across the worker's slots */
     json_t *limits = json_object();
+    for (size_t i = 0; taskfile && i < taskfile->n; i++)
+        if (taskfile->tasks[i].limit > 0)
+            json_object_set_new(limits, taskfile->tasks[i].name,
+                                json_integer(taskfile->tasks[i].limit));
+    for (size_t i = 0; taskfile && i < taskfile->nhttp; i++)
+        if (taskfile->http[i].limit > 0)
+            json_object_set_new(limits, taskfile->http[i].name,
+                                json_integer(taskfile->http[i].limit));
+    weft_type_gate *gate = weft_type_gate_create(taskfile);
     weft_worker_info info = {.queues = queues,
                              .nqueues = nqueues,
                              .tasks = tasks,
@@ -136,7 +148,7 @@ int main(int argc, char **argv)
     weft_http_server *metrics = presence ? weft_runtime_metrics(&cfg, n) : NULL;
     for (int i = 0; i < n; i++) {
         args[i] = (worker_args){
-            &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i};
+            &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i, gate};
         if (pthread_create(&threads[i], NULL, worker_main, &args[i]) != 0) {
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "cannot start worker thread %d", i);
             return 1;
@@ -148,6 +160,7 @@ int main(int argc, char **argv)
     weft_http_stop(metrics);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     json_decref(limits);
+    weft_type_gate_destroy(gate);
     free(amqp_queues);
     free(amqp);
     free(threads);

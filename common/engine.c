@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include "type_gate.h"
+
 #include "alloc.h"
 #include "backoff.h"
 #include "catalog.h"
@@ -539,6 +541,19 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
         return st;
+    if (e->gate && !weft_type_gate_enter(e->gate, c.task)) {
+        /* at its limit in this worker: undo the claim (running -> queued, no attempt counted)
+         * and send the message round again, so this slot serves other types meanwhile */
+        WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid,
+                 "%s at this worker's limit: attempt %d comes back in %d ms", c.task, m.attempt,
+                 WEFT_GATE_RETRY_MS);
+        st = weft_store_release(e->store, m.activity_uid, m.attempt, NULL, err);
+        if (st == WEFT_OK)
+            st = publish_retry(e, c.queue, m.workflow_uid, m.activity_uid, m.attempt, c.priority,
+                               WEFT_GATE_RETRY_MS, err);
+        weft_claim_finish(&c);
+        return st == WEFT_ESTALE ? WEFT_OK : st;
+    }
 
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);
@@ -561,6 +576,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     weft_telemetry_attempt_started();
     weft_task_result res =
         weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
+    if (e->gate)
+        weft_type_gate_leave(e->gate, c.task);
     char nul_at[128] = "";
     if (res == WEFT_TASK_OK && !json_is_object(output)) {
         res = WEFT_TASK_PERMANENT;

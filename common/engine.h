@@ -32,10 +32,16 @@ typedef struct {
     int grace_s;          /* after a stop request, how long a running task may finish */
     int lease_s;          /* lease of a running attempt (0: WEFT_LEASE_DEFAULT_S) */
     int ack_after_s;      /* an attempt running this long settles its message early (0: never) */
+    struct weft_type_gate *gate; /* borrowed, may be NULL: the worker's limits per task type */
 } weft_engine;
 
 /* The lease of a running attempt when none is configured. */
 #define WEFT_LEASE_DEFAULT_S 30
+
+/* How long an attempt of a type at its worker's limit waits before it comes back: its claim
+ * is undone (not counted as an attempt) and its message goes through a delay queue, so the
+ * slot takes the next message instead of holding this one. */
+#define WEFT_GATE_RETRY_MS 1000
 
 /* workflow_entry: create, idempotent re-submit, resume or cancel. body and message_id (the AMQP
  * message_id, NULL when none) are borrowed. A create without workflow_uid takes its uid from

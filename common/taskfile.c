@@ -205,16 +205,21 @@ static weft_status parse_timeout(const char *name, const json_t *v, int *out, we
     return WEFT_OK;
 }
 
-/* The fields DESIGN §9 declares but this version does not build: refused, never silently
- * ignored. */
-static weft_status refuse_unbuilt(const char *name, const json_t *v, weft_err *err)
+/* The limit of a task (DESIGN §10): at most this many of its attempts at once in one worker;
+ * absent: none. */
+#define MAX_LIMIT 10000
+
+static weft_status parse_limit(const char *name, const json_t *v, int *out, weft_err *err)
 {
-    static const char *const later[] = {"limit"};
-    for (size_t i = 0; i < sizeof later / sizeof later[0]; i++)
-        if (json_object_get(v, later[i]))
-            return weft_err_set(err, WEFT_EINVAL,
-                                "task '%s': %s: not supported by this version of weft-activity",
-                                name, later[i]);
+    const json_t *limit = json_object_get(v, "limit");
+    *out = 0;
+    if (!limit)
+        return WEFT_OK;
+    if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
+        json_integer_value(limit) > MAX_LIMIT)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "task '%s': limit: must be a whole number in 1..%d", name, MAX_LIMIT);
+    *out = (int)json_integer_value(limit);
     return WEFT_OK;
 }
 
@@ -233,11 +238,11 @@ static weft_status parse_task(const char *name, const json_t *v, const char *dir
             known = known || strcmp(key, task_fields[i]) == 0;
         if (!known)
             return weft_err_set(err, WEFT_EINVAL,
-                                "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env;"
-                                " or http, timeout_s, secret_file; or plugin alone)",
+                                "task '%s': unknown field '%s' (known: exec, mode, timeout_s, env,"
+                                " limit; or http, timeout_s, secret_file, limit; or plugin alone)",
                                 name, key);
     }
-    weft_status st = refuse_unbuilt(name, v, err);
+    weft_status st = parse_limit(name, v, &t->limit, err);
     if (st)
         return st;
     const json_t *exec = json_object_get(v, "exec");
@@ -383,10 +388,10 @@ static weft_status parse_http(const char *name, const json_t *v, const char *dir
             strcmp(key, "secret_file") != 0 && strcmp(key, "limit") != 0)
             return weft_err_set(err, WEFT_EINVAL,
                                 "task '%s': unknown field '%s' (known for an http task: http,"
-                                " timeout_s, secret_file)",
+                                " timeout_s, secret_file, limit)",
                                 name, key);
     }
-    weft_status st = refuse_unbuilt(name, v, err);
+    weft_status st = parse_limit(name, v, &h->limit, err);
     if (!st)
         st = parse_http_url(name, json_object_get(v, "http"), h, err);
     if (!st)

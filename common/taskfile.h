@@ -44,6 +44,7 @@ typedef struct {
     char *program; /* the resolved absolute path of argv[0]; NULL when not checked */
     weft_exec_mode mode;
     int timeout_s;  /* 0: not set (the activity's timeout_s or the worker's default) */
+    int limit;      /* 0: none; else at most this many attempts of it at once in a worker */
     char **env;     /* NULL-terminated "NAME=value" from the file's env */
     size_t command; /* index of its command, 0..ncommands-1 */
 } weft_taskfile_task;
@@ -59,6 +60,7 @@ typedef struct {
     char *name;
     char *url;     /* as written; http:// or https:// */
     int timeout_s; /* 0: not set, as an exec task's */
+    int limit;     /* 0: none, as an exec task's */
     char *secret;  /* the secret_file's bytes, one trailing newline stripped; NULL: none (or
                       not read: a names-only load) */
     size_t secret_len;

@@ -112,8 +112,10 @@ Test(taskfile, each_mistake_names_the_task_and_the_field)
                  "{\"WEFT_DATABASE_URL\": \"x\"}}}}",
                  "task 'a': env: 'WEFT_DATABASE_URL'");
     expect_error("{\"tasks\": {\"a b\": {\"exec\": [\"./run.sh\"]}}}", "task 'a b': the name");
-    expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"], \"limit\": 2}}}",
-                 "task 'a': limit: not supported");
+    expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"], \"limit\": 0}}}",
+                 "task 'a': limit: must be a whole number in 1..10000");
+    expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"], \"limit\": \"2\"}}}",
+                 "task 'a': limit: must be a whole number in 1..10000");
     expect_error("{\"tasks\": {\"a\": {\"exec\": [\"./run.sh\"]}, \"a\": {}}}", "duplicate");
     expect_error("{\"tasks\": ", "line 1");
 }
@@ -299,10 +301,9 @@ Test(taskfile, each_http_mistake_is_one_exact_line_naming_the_task_and_the_field
         {"\"http://h/\"", ", \"env\": {}",
          "env: not allowed with http (an http task runs no program)"},
         {"\"http://h/\"", ", \"retries\": 3",
-         "unknown field 'retries' (known for an http task: http, timeout_s, secret_file)"},
+         "unknown field 'retries' (known for an http task: http, timeout_s, secret_file, limit)"},
         {"\"http://h/\"", ", \"timeout_s\": 0", "timeout_s: must be a whole number in 1..86400"},
-        {"\"http://h/\"", ", \"limit\": 2",
-         "limit: not supported by this version of weft-activity"},
+        {"\"http://h/\"", ", \"limit\": 20000", "limit: must be a whole number in 1..10000"},
         {"\"http://h/\"", ", \"secret_file\": 3",
          "secret_file: must be a path (relative to the task file's folder)"},
         {"\"http://h/\"", ", \"secret_file\": \"\"",
