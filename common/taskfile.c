@@ -190,37 +190,35 @@ static weft_status parse_env(const json_t *v, weft_taskfile_task *t, weft_err *e
     return WEFT_OK;
 }
 
-/* timeout_s, when v has it, into *out. */
-static weft_status parse_timeout(const char *name, const json_t *v, int *out, weft_err *err)
+/* Field `field` of task v, when it has it, into *out: a whole number in 1..max (absent:
+ * *out unchanged). */
+static weft_status parse_count(const char *name, const json_t *v, const char *field, int max,
+                               int *out, weft_err *err)
 {
-    const json_t *timeout = json_object_get(v, "timeout_s");
-    if (!timeout)
+    const json_t *n = json_object_get(v, field);
+    if (!n)
         return WEFT_OK;
-    if (!json_is_integer(timeout) || json_integer_value(timeout) < 1 ||
-        json_integer_value(timeout) > MAX_TIMEOUT_S)
-        return weft_err_set(err, WEFT_EINVAL,
-                            "task '%s': timeout_s: must be a whole number in 1..%d", name,
-                            MAX_TIMEOUT_S);
-    *out = (int)json_integer_value(timeout);
+    if (!json_is_integer(n) || json_integer_value(n) < 1 || json_integer_value(n) > max)
+        return weft_err_set(err, WEFT_EINVAL, "task '%s': %s: must be a whole number in 1..%d",
+                            name, field, max);
+    *out = (int)json_integer_value(n);
     return WEFT_OK;
 }
 
+/* timeout_s, when v has it, into *out. */
+static weft_status parse_timeout(const char *name, const json_t *v, int *out, weft_err *err)
+{
+    return parse_count(name, v, "timeout_s", MAX_TIMEOUT_S, out, err);
+}
+
 /* The limit of a task (DESIGN §10): at most this many of its attempts at once in one worker;
- * absent: none. */
+ * absent: none (0). */
 #define MAX_LIMIT 10000
 
 static weft_status parse_limit(const char *name, const json_t *v, int *out, weft_err *err)
 {
-    const json_t *limit = json_object_get(v, "limit");
     *out = 0;
-    if (!limit)
-        return WEFT_OK;
-    if (!json_is_integer(limit) || json_integer_value(limit) < 1 ||
-        json_integer_value(limit) > MAX_LIMIT)
-        return weft_err_set(err, WEFT_EINVAL,
-                            "task '%s': limit: must be a whole number in 1..%d", name, MAX_LIMIT);
-    *out = (int)json_integer_value(limit);
-    return WEFT_OK;
+    return parse_count(name, v, "limit", MAX_LIMIT, out, err);
 }
 
 static weft_status parse_task(const char *name, const json_t *v, const char *dir,
