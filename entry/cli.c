@@ -14,6 +14,7 @@
 #include "progress.h"
 #include "runner.h"
 #include "store.h"
+#include "strbuf.h"
 #include "taskfile.h"
 #include "worker_tasks.h"
 #include "tasks.h"
@@ -266,14 +267,6 @@ static json_t *read_listing(const weft_config *cfg,
     return list;
 }
 
-/* Prints doc (borrowed) as indented JSON, for --json. */
-static void print_json(const json_t *doc)
-{
-    char *text = json_dumps(doc, JSON_INDENT(2));
-    printf("%s\n", text);
-    free(text);
-}
-
 static int cmd_define(const weft_config *cfg, int argc, char **argv)
 {
     weft_cli_args a;
@@ -314,7 +307,7 @@ static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
     if (!list)
         return EXIT_ERROR;
     if (a.json) {
-        print_json(list);
+        weft_cli_print_json(list);
     } else {
         printf("%-40s %7s %8s  %s\n", "NAME", "LATEST", "VERSIONS", "UPDATED");
         size_t i;
@@ -472,9 +465,7 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
     json_t *progress = weft_progress_summary(acts);
     if (a.json) {
         json_t *o = weft_workflow_report(&w, acts, progress);
-        char *text = json_dumps(o, JSON_INDENT(2));
-        printf("%s\n", text);
-        free(text);
+        weft_cli_print_json(o);
         json_decref(o);
     } else {
         char summary[256];
@@ -539,22 +530,17 @@ static void format_age(double s, char *out, size_t n)
 /* The strings of a JSON array joined with ","; "-" when empty (new string). */
 static char *join_strings(const json_t *a)
 {
-    size_t cap = 64, len = 0;
-    char *out = weft_xmalloc(cap);
-    out[0] = '\0';
+    weft_strbuf b = {0};
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
     {
         const char *s = json_string_value(v);
-        size_t need = len + strlen(s ? s : "") + 2;
-        if (need > cap)
-            out = weft_xrealloc(out, cap = need * 2);
-        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? "," : "", s ? s : "");
+        weft_strbuf_add(&b, "%s%s", i ? "," : "", s ? s : "");
     }
-    if (len == 0)
-        snprintf(out, cap, "-");
-    return out;
+    if (b.len == 0)
+        weft_strbuf_add(&b, "-");
+    return b.s;
 }
 
 static int cmd_workers(const weft_config *cfg, int argc, char **argv)
@@ -566,7 +552,7 @@ static int cmd_workers(const weft_config *cfg, int argc, char **argv)
     if (!workers)
         return EXIT_ERROR;
     if (a.json) {
-        print_json(workers);
+        weft_cli_print_json(workers);
         json_decref(workers);
         return EXIT_DONE;
     }

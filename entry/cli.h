@@ -9,6 +9,8 @@
 #include "config.h"
 #include "store.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -87,6 +89,9 @@ weft_store *weft_cli_open_store(const weft_config *cfg);
 /* Prints a finished workflow's result (w borrowed): the output JSON alone on stdout and
  * EXIT_DONE, or the error on stderr and EXIT_WORKFLOW_FAILED. */
 int weft_cli_report(const weft_workflow_info *w);
+
+/* Prints doc (borrowed) on stdout as indented JSON, for --json. */
+void weft_cli_print_json(const json_t *doc);
 
 /* Prints text (borrowed) on stdout on one line within width characters (UTF-8 code points;
  * a cut one ends in "..."), its line breaks and tabs as spaces. */

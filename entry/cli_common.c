@@ -242,3 +242,10 @@ void weft_cli_print_cut(const char *text, size_t width)
     if (keep < chars)
         fputs("...", stdout);
 }
+
+void weft_cli_print_json(const json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2));
+    printf("%s\n", text);
+    free(text);
+}

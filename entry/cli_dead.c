@@ -102,11 +102,10 @@ static json_t *summary_json(const dead_msg *m)
     return o;
 }
 
-static int print_json(json_t *o)
+/* Prints o (owned, released) as --json does; EXIT_DONE. */
+static int print_owned_json(json_t *o)
 {
-    char *text = json_dumps(o, JSON_INDENT(2));
-    printf("%s\n", text);
-    free(text);
+    weft_cli_print_json(o);
     json_decref(o);
     return EXIT_DONE;
 }
@@ -132,7 +131,7 @@ static int dead_list(weft_broker *b, const weft_cli_args *a)
         return weft_cli_die("%s", err.msg);
     }
     if (a->json)
-        return print_json(json_pack("{s:s, s:I, s:o}", "queue", WEFT_QUEUE_DEAD, "messages",
+        return print_owned_json(json_pack("{s:s, s:I, s:o}", "queue", WEFT_QUEUE_DEAD, "messages",
                                     (json_int_t)ready, "listed", listed));
     printf("%s: %u message%s%s\n", WEFT_QUEUE_DEAD, ready, ready == 1 ? "" : "s",
            json_array_size(listed) < ready ? " (the first ones listed: --limit)" : "");
@@ -213,7 +212,7 @@ static int dead_show(const dead_msg *m, bool json)
         json_object_set(o, "properties", m->meta);
         json_object_set_new(o, exact ? "body" : "body_base64", json_string(body));
         free(body);
-        return print_json(o);
+        return print_owned_json(o);
     }
     char *why = reason(m);
     char *props = json_dumps(m->meta, JSON_COMPACT | JSON_SORT_KEYS);

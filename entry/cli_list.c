@@ -67,9 +67,7 @@ int weft_cli_list(const weft_config *cfg, int argc, char **argv)
                                          json_integer_value(json_object_get(r, "remaining"))));
     }
     if (a.json) {
-        char *text = json_dumps(rows, JSON_INDENT(2));
-        printf("%s\n", text);
-        free(text);
+        weft_cli_print_json(rows);
         json_decref(rows);
         return EXIT_DONE;
     }
