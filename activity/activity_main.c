@@ -6,6 +6,8 @@
  * heartbeats (presence.h). */
 #include "consumer.h"
 #include "engine.h"
+#include "global_limit.h"
+#include "lock.h"
 #include "log.h"
 #include "presence.h"
 #include "queues.h"
@@ -47,6 +49,7 @@ typedef struct {
     const char *worker_id; /* in the registry */
     int index;
     weft_type_gate *gate; /* the limits per task type, shared by the threads */
+    weft_global_limits *global; /* the limits across all workers, cached for the threads */
 } worker_args;
 
 static weft_status handle(void *ctx, weft_transport *t, const weft_delivery *d, weft_err *err)
@@ -68,6 +71,12 @@ static void *worker_main(void *arg)
                              .taskfile = w->taskfile,
                              .max_line_bytes = w->cfg->limits.max_message_bytes};
     weft_runner *runner = weft_runner_create(w->tasks, &rc);
+    /* Redis only for the global limits: connected on their first use, so a worker that never
+     * meets one runs without it (main checked the URL) */
+    weft_lock *lock = NULL;
+    weft_err err;
+    if (store && weft_lock_open(w->cfg->redis_url, &lock, &err))
+        weft_runtime_exit_config(err.msg);
     if (store) {
         weft_engine e = {.runner = runner,
                          .store = store,
@@ -79,7 +88,9 @@ static void *worker_main(void *arg)
                          .grace_s = w->cfg->grace_s,
                          .lease_s = w->cfg->lease_s,
                          .ack_after_s = w->cfg->ack_after_s,
-                         .gate = w->gate};
+                         .gate = w->gate,
+                         .lock = lock,
+                         .global = w->global};
         weft_consumer c = {.name = name,
                            .queues = w->queues,
                            .nqueues = w->nqueues,
@@ -92,6 +103,7 @@ static void *worker_main(void *arg)
         weft_consumer_run(&c);
     }
     weft_runner_destroy(runner);
+    weft_lock_destroy(lock);
     free(worker);
     weft_store_destroy(store);
     return NULL;
@@ -110,6 +122,10 @@ int main(int argc, char **argv)
     if (weft_worker_tasks(cfg.tasks_file, &taskfile, &tasks, &err))
         /* nothing a retry fixes: one line and exit 2, so a supervisor sees it at once */
         weft_runtime_exit_config(err.msg);
+    weft_lock *redis_check = NULL;
+    if (weft_lock_open(cfg.redis_url, &redis_check, &err))
+        weft_runtime_exit_config(err.msg);
+    weft_lock_destroy(redis_check);
     /* its task processes load the same plugins; set before any thread starts */
     if (cfg.tasks_file)
         setenv("WEFT_TASKS_FILE", cfg.tasks_file, 1);
@@ -135,6 +151,7 @@ int main(int argc, char **argv)
             json_object_set_new(limits, taskfile->http[i].name,
                                 json_integer(taskfile->http[i].limit));
     weft_type_gate *gate = weft_type_gate_create(taskfile);
+    weft_global_limits *global = weft_global_limits_create();
     weft_worker_info info = {.queues = queues,
                              .nqueues = nqueues,
                              .tasks = tasks,
@@ -148,7 +165,8 @@ int main(int argc, char **argv)
     weft_http_server *metrics = presence ? weft_runtime_metrics(&cfg, n) : NULL;
     for (int i = 0; i < n; i++) {
         args[i] = (worker_args){
-            &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i, gate};
+            &cfg, tasks, taskfile, amqp_queues, nqueues, weft_presence_id(presence), i, gate,
+            global};
         if (pthread_create(&threads[i], NULL, worker_main, &args[i]) != 0) {
             WEFT_LOG(WEFT_LOG_ERROR, NULL, NULL, "cannot start worker thread %d", i);
             return 1;
@@ -161,6 +179,7 @@ int main(int argc, char **argv)
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "stopped");
     json_decref(limits);
     weft_type_gate_destroy(gate);
+    weft_global_limits_destroy(global);
     free(amqp_queues);
     free(amqp);
     free(threads);

@@ -67,6 +67,12 @@ struct weft_broker {
     void *wait_arg;
 };
 
+const int *weft_broker_delay_buckets(size_t *n)
+{
+    *n = N_BUCKETS;
+    return delay_buckets;
+}
+
 int weft_broker_delay_bucket(int delay_ms)
 {
     for (size_t i = 0; i < N_BUCKETS; i++)

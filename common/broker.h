@@ -175,5 +175,7 @@ weft_status weft_broker_republish(weft_broker *b, const char *queue, const char 
 
 /* The delay bucket a retry of delay_ms goes to: the smallest bucket >= delay_ms. */
 int weft_broker_delay_bucket(int delay_ms);
+/* Every delay bucket in ms, ascending (static; *n of them). */
+const int *weft_broker_delay_buckets(size_t *n);
 
 #endif

@@ -33,7 +33,9 @@ typedef struct {
 
 static const char *const top_fields[] = {"name", "activities", NULL};
 static const char *const activity_fields[] = {
-    "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue", NULL};
+    "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue",
+    "concurrency", NULL};
+static const char *const concurrency_fields[] = {"key", "limit", NULL};
 static const char *const retry_fields[] = {"max_retries", "initial_delay_ms", "backoff",
                                            "max_delay_ms", NULL};
 
@@ -283,6 +285,44 @@ static weft_status parse_retry(const json_t *r, const char *where, weft_retry_po
     return WEFT_OK;
 }
 
+/* "concurrency": {"key": K, "limit": N}: K names a member of the merged input (any
+ * non-empty text without NUL), N is how many attempts may run at once per value of it. */
+static weft_status parse_concurrency(const json_t *c, const char *where, weft_activity_def *out,
+                                     weft_err *err)
+{
+    char d[64];
+    if (!json_is_object(c))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "%s: concurrency must be an object {\"key\": NAME, \"limit\": N},"
+                            " got %s",
+                            where, describe(d, sizeof d, c));
+    weft_status st = check_fields(c, concurrency_fields, where, "concurrency.", err);
+    if (st)
+        return st;
+    const json_t *key = json_object_get(c, "key");
+    if (!key)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "%s: concurrency.key is missing: name the member of the activity's"
+                            " input whose values it counts",
+                            where);
+    if (!json_is_string(key) || json_string_length(key) == 0 ||
+        json_string_length(key) > WEFT_MAX_NAME_LEN ||
+        strlen(json_string_value(key)) != json_string_length(key))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "%s: concurrency.key must be the name of a member of the activity's"
+                            " input (1 to %d characters, no NUL), got %s",
+                            where, WEFT_MAX_NAME_LEN, describe(d, sizeof d, key));
+    if (!json_object_get(c, "limit"))
+        return weft_err_set(err, WEFT_EINVAL, "%s: concurrency.limit is missing", where);
+    int limit = 0;
+    if ((st = int_field(c, "limit", "concurrency.limit", 1, WEFT_MAX_CONCURRENCY_LIMIT, &limit,
+                        where, err)))
+        return st;
+    out->concurrency_key = weft_xstrdup(json_string_value(key));
+    out->concurrency_limit = limit;
+    return WEFT_OK;
+}
+
 /* Checks one activity's shape and fills out everything but deps' indices, which need every
  * name first. */
 static weft_status parse_activity(const json_t *a, size_t i, const weft_task_registry *tasks,
@@ -318,6 +358,10 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
     if (queue && (st = check_name(queue, w.s, "queue", "", err)))
         return st;
     out->queue = weft_xstrdup(queue ? json_string_value(queue) : WEFT_QUEUE_DEFAULT);
+
+    const json_t *concurrency = json_object_get(a, "concurrency");
+    if (concurrency && (st = parse_concurrency(concurrency, w.s, out, err)))
+        return st;
 
     const json_t *params = json_object_get(a, "params");
     if (params && !json_is_object(params))
@@ -479,6 +523,7 @@ void weft_definition_destroy(weft_definition *def)
         free(def->activities[i].name);
         free(def->activities[i].task);
         free(def->activities[i].queue);
+        free(def->activities[i].concurrency_key);
         json_decref(def->activities[i].params);
         free(def->activities[i].deps);
     }

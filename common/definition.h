@@ -27,7 +27,13 @@ typedef struct {
     int timeout_s; /* 0: no timeout */
     int priority;  /* 0..WEFT_MAX_PRIORITY */
     char *queue;   /* owned: its routing queue (queues.h), "default" when absent */
+    /* "concurrency": {"key": K, "limit": N}: at most N running attempts of its task per value
+     * of its merged input's K, across all workflows (global_limit.h) */
+    char *concurrency_key; /* owned; NULL: none */
+    int concurrency_limit; /* 1..WEFT_MAX_CONCURRENCY_LIMIT when concurrency_key is set */
 } weft_activity_def;
+
+#define WEFT_MAX_CONCURRENCY_LIMIT 100000
 
 typedef struct {
     char *name;                    /* owned */

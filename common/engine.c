@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include "global_limit.h"
+#include "store_limit.h"
 #include "type_gate.h"
 
 #include "alloc.h"
@@ -414,6 +416,7 @@ static bool find_nul(const json_t *v, char *path, size_t n)
 typedef struct {
     weft_engine *e;
     const weft_attempt_msg *m;
+    weft_limit_hold *hold; /* the places it holds under global limits, renewed with the lease */
     int lease_s;
     double started, renewed;
     bool settled;     /* the message was acknowledged early */
@@ -492,6 +495,11 @@ static void watch_attempt(void *arg, int ms)
         } else {
             w->renewed = now;
         }
+        if (w->hold->n && e->lock &&
+            (st = weft_limit_hold_renew(e->lock, w->hold, w->lease_s * 1000, &err)))
+            WEFT_LOG(WEFT_LOG_WARN, w->m->workflow_uid, w->m->activity_uid,
+                     "renewing the global limit places of attempt %d: %s", w->m->attempt,
+                     err.msg);
     }
     if (!w->settle_done && e->ack_after_s > 0 && e->transport->settle &&
         now - w->started >= e->ack_after_s) {
@@ -520,6 +528,66 @@ static weft_attempt_outcome attempt_outcome(weft_task_result res, bool abandoned
     return res == WEFT_TASK_PERMANENT ? WEFT_ATTEMPT_PERMANENT : WEFT_ATTEMPT_TRANSIENT;
 }
 
+/* A claimed attempt a limit keeps from starting: the claim is undone (running -> queued, no
+ * attempt counted), why is recorded for `weft status`, and the message goes round again
+ * through a delay queue, so this slot serves other messages meanwhile. */
+static weft_status send_round(weft_engine *e, const weft_attempt_msg *m, const weft_claim *c,
+                              int delay_ms, const char *why, weft_err *err)
+{
+    WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+             "waiting for %s: attempt %d comes back in %d ms", why, m->attempt, delay_ms);
+    weft_status st = weft_store_release(e->store, m->activity_uid, m->attempt, NULL, err);
+    if (st == WEFT_OK) {
+        weft_err werr;
+        if (weft_store_limit_wait(e->store, m->activity_uid, m->attempt, why, &werr) == WEFT_EDB)
+            WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+                     "recording why attempt %d waits: %s", m->attempt, werr.msg);
+        st = publish_retry(e, c->queue, m->workflow_uid, m->activity_uid, m->attempt, c->priority,
+                           delay_ms, err);
+    }
+    return st == WEFT_ESTALE ? WEFT_OK : st;
+}
+
+/* Lets a claimed attempt start when its worker's limit (type_gate.h) and the limits across
+ * all workers (global_limit.h) have room, filling *hold with the places it took. Otherwise
+ * *gone: it was sent round (send_round), or failed PERMANENT for a concurrency key its input
+ * lacks. A Redis failure gives the claim back and returns the status, so the message is
+ * redelivered rather than acked. */
+static weft_status enter_limits(weft_engine *e, const weft_attempt_msg *m, const weft_claim *c,
+                                const json_t *input, int lease_s, weft_limit_hold *hold,
+                                bool *gone, weft_err *err)
+{
+    memset(hold, 0, sizeof *hold);
+    char why[256];
+    if (e->gate && !weft_type_gate_enter(e->gate, c->task)) {
+        *gone = true;
+        snprintf(why, sizeof why, "worker limit %s", c->task);
+        return send_round(e, m, c, WEFT_GATE_RETRY_MS, why, err);
+    }
+    weft_limit_request rq = {m->workflow_uid, m->activity_uid, c->name,     m->attempt,
+                             c->task,         c->concurrency,  input,       lease_s * 1000};
+    weft_limit_outcome outcome;
+    int wait_ms = 0;
+    weft_status st = weft_global_limits_enter(e->global, e->store, e->lock, &rq, hold, &outcome,
+                                              &wait_ms, why, sizeof why, err);
+    if (!st && outcome == WEFT_LIMIT_ENTERED)
+        return WEFT_OK;
+    if (e->gate)
+        weft_type_gate_leave(e->gate, c->task);
+    *gone = true;
+    if (st) {
+        weft_err rerr;
+        if (weft_store_release(e->store, m->activity_uid, m->attempt, NULL, &rerr) == WEFT_EDB)
+            WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid,
+                     "giving back attempt %d after a limit failed: %s", m->attempt, rerr.msg);
+        return st;
+    }
+    if (outcome == WEFT_LIMIT_WAIT)
+        return send_round(e, m, c, wait_ms, why, err);
+    return record_failure(e, m, c->queue, c->priority, &c->retry, c->retries, true, false, why,
+                          err);
+}
+
 weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, bool redelivered,
                                  weft_err *err)
 {
@@ -541,22 +609,17 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
         return st;
-    if (e->gate && !weft_type_gate_enter(e->gate, c.task)) {
-        /* at its limit in this worker: undo the claim (running -> queued, no attempt counted)
-         * and send the message round again, so this slot serves other types meanwhile */
-        WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid,
-                 "%s at this worker's limit: attempt %d comes back in %d ms", c.task, m.attempt,
-                 WEFT_GATE_RETRY_MS);
-        st = weft_store_release(e->store, m.activity_uid, m.attempt, NULL, err);
-        if (st == WEFT_OK)
-            st = publish_retry(e, c.queue, m.workflow_uid, m.activity_uid, m.attempt, c.priority,
-                               WEFT_GATE_RETRY_MS, err);
-        weft_claim_finish(&c);
-        return st == WEFT_ESTALE ? WEFT_OK : st;
-    }
-
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);
+    weft_limit_hold hold;
+    bool gone = false; /* sent round or failed at the door: nothing to run */
+    st = enter_limits(e, &m, &c, input, lease_s, &hold, &gone, err);
+    if (st || gone) {
+        json_decref(input);
+        weft_claim_finish(&c);
+        return st;
+    }
+
     json_t *output = NULL;
     char errbuf[512] = "";
     bool abandoned = false;
@@ -565,6 +628,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
     double started = weft_clock_s();
     attempt_watch watch = {.e = e,
                            .m = &m,
+                           .hold = &hold,
                            .lease_s = lease_s,
                            .started = started,
                            .renewed = started,
@@ -578,6 +642,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         weft_runner_run(e->runner, c.task, &ctx, &opts, &output, errbuf, sizeof errbuf, &abandoned);
     if (e->gate)
         weft_type_gate_leave(e->gate, c.task);
+    weft_limit_hold_release(e->lock, &hold, m.workflow_uid, m.activity_uid);
     char nul_at[128] = "";
     if (res == WEFT_TASK_OK && !json_is_object(output)) {
         res = WEFT_TASK_PERMANENT;

@@ -33,6 +33,9 @@ typedef struct {
     int lease_s;          /* lease of a running attempt (0: WEFT_LEASE_DEFAULT_S) */
     int ack_after_s;      /* an attempt running this long settles its message early (0: never) */
     struct weft_type_gate *gate; /* borrowed, may be NULL: the worker's limits per task type */
+    /* borrowed, may be NULL: the cache of the limits across all workers (global_limit.h),
+     * enforced in Redis through `lock` (NULL: not enforced) */
+    struct weft_global_limits *global;
 } weft_engine;
 
 /* The lease of a running attempt when none is configured. */

@@ -54,6 +54,7 @@ struct weft_lock {
     redisContext *ctx;
     lock_script release;
     lock_script renew;
+    lock_script scripts[WEFT_LOCK_SCRIPTS]; /* weft_lock_eval's, by text pointer */
     bool auth_refused; /* the last connection failed on the credentials of the URL */
 
     bool had_conn; /* a connection opened before: the next one is a reconnect */
@@ -309,12 +310,17 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
 }
 
 /* Runs a script by SHA, falling back to EVAL when the server lost it (restart, SCRIPT FLUSH,
- * failover). Returns the integer the script returned. */
-static weft_status run_script(weft_lock *l, lock_script *sc, const char *what, int nargs,
-                              const char **args, long long *result, weft_err *err)
+ * failover), with nkeys of the args as KEYS and the rest as ARGV. The reply, an integer or an
+ * array of integers, goes into out (up to nout; *got how many). */
+static weft_status run_script(weft_lock *l, lock_script *sc, const char *what, int nkeys,
+                              int nargs, const char *const *args, long long *out, int nout,
+                              int *got, weft_err *err)
 {
-    const char *argv[8] = {NULL, NULL, "1"};
-    for (int i = 0; i < nargs; i++)
+    const char *argv[3 + 8] = {NULL, NULL, NULL};
+    char numkeys[8];
+    snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+    argv[2] = numkeys;
+    for (int i = 0; i < nargs && i < 8; i++)
         argv[3 + i] = args[i];
     redisReply *r = NULL;
     if (sc->sha[0]) {
@@ -336,26 +342,84 @@ static weft_status run_script(weft_lock *l, lock_script *sc, const char *what, i
             return WEFT_EREDIS;
     }
     weft_status s = WEFT_OK;
-    if (r->type == REDIS_REPLY_INTEGER)
-        *result = r->integer;
-    else if (r->type == REDIS_REPLY_ERROR)
+    int n = 0;
+    if (r->type == REDIS_REPLY_INTEGER && nout > 0) {
+        out[n++] = r->integer;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i < r->elements && n < nout; i++) {
+            if (r->element[i]->type != REDIS_REPLY_INTEGER) {
+                s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s: element %zu is no integer",
+                                 l->where, what, i);
+                break;
+            }
+            out[n++] = r->element[i]->integer;
+        }
+    } else if (r->type == REDIS_REPLY_ERROR) {
         s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s failed: %.200s", l->where, what, r->str);
-    else
+    } else {
         s = weft_err_set(err, WEFT_EREDIS, "redis %s: %s: unexpected reply type %d", l->where, what,
                          r->type);
+    }
+    if (got)
+        *got = n;
     freeReplyObject(r);
     return s;
 }
 
 /* ---- public API ---- */
 
-weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
+/* A client with its URL parsed and no connection yet. */
+static weft_lock *lock_new(void)
 {
-    *out = NULL;
     weft_lock *l = weft_xcalloc(1, sizeof *l);
     pthread_mutex_init(&l->mu, NULL);
     l->release.text = release_script;
     l->renew.text = renew_script;
+    return l;
+}
+
+weft_status weft_lock_open(const char *url, weft_lock **out, weft_err *err)
+{
+    weft_lock *l = lock_new();
+    weft_status s = parse_url(l, url, err);
+    if (s != WEFT_OK) {
+        weft_lock_destroy(l);
+        l = NULL;
+    }
+    *out = l;
+    return s;
+}
+
+weft_status weft_lock_eval(weft_lock *l, const char *text, const char *what, int nkeys,
+                           int nargs, const char *const *args, long long *out, int nout, int *got,
+                           weft_err *err)
+{
+    if (nkeys < 0 || nargs < nkeys || nargs > 8)
+        return weft_err_set(err, WEFT_EINVAL, "redis script %s: %d keys of %d arguments (at most 8)",
+                            what, nkeys, nargs);
+    pthread_mutex_lock(&l->mu);
+    lock_script *sc = NULL;
+    for (int i = 0; i < WEFT_LOCK_SCRIPTS && !sc; i++)
+        if (l->scripts[i].text == text || !l->scripts[i].text)
+            sc = &l->scripts[i];
+    weft_status s = ensure_connected(l, err);
+    if (s == WEFT_OK && !sc)
+        s = weft_err_set(err, WEFT_EINVAL, "redis script %s: more than %d scripts", what,
+                         WEFT_LOCK_SCRIPTS);
+    if (s == WEFT_OK && !sc->text) {
+        sc->text = text;
+        s = load_script(l, sc, err);
+    }
+    if (s == WEFT_OK)
+        s = run_script(l, sc, what, nkeys, nargs, args, out, nout, got, err);
+    pthread_mutex_unlock(&l->mu);
+    return s;
+}
+
+weft_status weft_lock_connect(const char *url, weft_lock **out, weft_err *err)
+{
+    *out = NULL;
+    weft_lock *l = lock_new();
     weft_status s = parse_url(l, url, err);
     if (s == WEFT_OK)
         s = ensure_connected(l, err);
@@ -469,7 +533,7 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
     pthread_mutex_lock(&l->mu);
     s = ensure_connected(l, err);
     if (s == WEFT_OK)
-        s = run_script(l, &l->release, "release", 2, args, &deleted, err);
+        s = run_script(l, &l->release, "release", 1, 2, args, &deleted, 1, NULL, err);
     pthread_mutex_unlock(&l->mu);
 
     if (s == WEFT_OK && deleted != 1)
@@ -492,7 +556,7 @@ weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, in
     pthread_mutex_lock(&l->mu);
     s = ensure_connected(l, err);
     if (s == WEFT_OK)
-        s = run_script(l, &l->renew, "renew", 3, args, &renewed, err);
+        s = run_script(l, &l->renew, "renew", 1, 3, args, &renewed, 1, NULL, err);
     pthread_mutex_unlock(&l->mu);
 
     if (s == WEFT_OK && renewed != 1)

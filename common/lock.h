@@ -50,4 +50,19 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
 weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
                             weft_err *err);
 
+/* Opens a client for url (checked as weft_lock_connect does) without connecting: the first
+ * call connects, so a process that may never need Redis starts without it. *out is new (free
+ * with weft_lock_destroy). WEFT_EINVAL for a malformed URL. */
+weft_status weft_lock_open(const char *url, weft_lock **out, weft_err *err);
+
+/* Runs the Lua script text (borrowed; a static string: the client remembers its SHA by the
+ * pointer, for up to WEFT_LOCK_SCRIPTS scripts, and sends EVALSHA after the first call) with
+ * nkeys KEYS and nargs ARGV from args (borrowed, nkeys + nargs <= 8), what names it in
+ * errors. The reply, an integer or an array of integers, goes into out (up to nout values;
+ * *got: how many came, may be NULL). WEFT_EREDIS on a connection failure or an error reply. */
+#define WEFT_LOCK_SCRIPTS 8
+weft_status weft_lock_eval(weft_lock *l, const char *text, const char *what, int nkeys,
+                           int nargs, const char *const *args, long long *out, int nout, int *got,
+                           weft_err *err);
+
 #endif

@@ -15,6 +15,7 @@ void weft_claim_finish(weft_claim *c)
     json_decref(c->inputs);
     json_decref(c->upstream);
     free(c->upstream_ordered);
+    json_decref(c->concurrency);
     memset(c, 0, sizeof *c);
 }
 
@@ -66,6 +67,7 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
     snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
+    claim->concurrency = PQgetisnull(r, 0, 13) ? NULL : weft_store_json(r, 0, 13);
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);

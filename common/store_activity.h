@@ -37,6 +37,7 @@ typedef struct {
     int retries; /* retries already used */
     weft_retry_policy retry;
     char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
+    json_t *concurrency; /* owned reference, NULL when none: {"key": K, "limit": N} */
 } weft_claim;
 void weft_claim_finish(weft_claim *c);
 
@@ -116,7 +117,8 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
                                weft_workflow_status *workflow_status, weft_err *err);
 
 /* The workflow's activities and attempts as a new JSON array (*out) of objects (name, uid,
- * task, queue, status, attempt, retries, error, duration_s, attempts: [{attempt, status,
+ * task, queue, status, attempt, retries, error, duration_s, waiting (a queued attempt's
+ * limit, global_limit.h, or null), attempts: [{attempt, status,
  * error, worker, worker_id}]). */
 weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err);
 

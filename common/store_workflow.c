@@ -51,6 +51,10 @@ static json_t *activity_rows(const weft_definition *def)
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
                       "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue));
+        if (a->concurrency_key)
+            json_object_set_new(json_array_get(rows, i), "concurrency",
+                                json_pack("{s:s, s:i}", "key", a->concurrency_key, "limit",
+                                          a->concurrency_limit));
     }
     weft_dag_free_downstream(down, ndown, def->n);
     free(ready);

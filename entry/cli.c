@@ -52,6 +52,11 @@ static const char usage[] =
     "         activity sets no timeout_s is stopped after S seconds (WEFT_TASK_TIMEOUT_S,\n"
     "         default 3600; 0: no limit); --tasks (WEFT_TASKS_FILE) adds a task file's tasks\n"
     "  workers [--json]        the registered workers: queues, task types, heartbeat, state\n"
+    "  limit set TASK N        at most N attempts of TASK run at once across all workers\n"
+    "  limit set TASK --rate COUNT/UNIT\n"
+    "         attempts of TASK start no faster than COUNT per s, m or h (e.g. 10/s)\n"
+    "  limit list [--json]     the global limits\n"
+    "  limit clear TASK        TASK unlimited again (its workers' own limits stay)\n"
     "  list [--status S] [--name N] [--limit N] [--json]\n"
     "         workflows, newest first (default limit 50)\n"
     "  watch UID [--interval S] [--timeout S]\n"
@@ -248,25 +253,6 @@ static bool find_definition(const weft_config *cfg, const weft_cli_args *a, int 
     return true;
 }
 
-/* One listing read from the store (fetch: weft_store_definitions, weft_store_workers):
- * a new array, or NULL after printing the error. */
-static json_t *read_listing(const weft_config *cfg,
-                            weft_status (*fetch)(weft_store *, json_t **, weft_err *))
-{
-    weft_store *s = weft_cli_open_store(cfg);
-    if (!s)
-        return NULL;
-    json_t *list = NULL;
-    weft_err err = {0};
-    weft_status st = fetch(s, &list, &err);
-    weft_store_destroy(s);
-    if (st) {
-        weft_cli_die("%s", err.msg);
-        return NULL;
-    }
-    return list;
-}
-
 static int cmd_define(const weft_config *cfg, int argc, char **argv)
 {
     weft_cli_args a;
@@ -303,7 +289,7 @@ static int cmd_definitions(const weft_config *cfg, int argc, char **argv)
     weft_cli_args a;
     if (!weft_cli_parse_args(argc, argv, &a, OPT_JSON | WEFT_CLI_NO_ARG))
         return EXIT_ERROR;
-    json_t *list = read_listing(cfg, weft_store_definitions);
+    json_t *list = weft_cli_read_listing(cfg, weft_store_definitions);
     if (!list)
         return EXIT_ERROR;
     if (a.json) {
@@ -490,12 +476,17 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             char pcol[16] = "-";
             if (json_is_number(pct))
                 snprintf(pcol, sizeof pcol, "%.0f%%", json_number_value(pct));
+            /* queued, but sent round by a limit: say which, not just "queued" */
+            const char *waiting = json_string_value(json_object_get(act, "waiting"));
+            char wait_line[300] = "";
+            if (waiting)
+                snprintf(wait_line, sizeof wait_line, "waiting: %s", waiting);
             printf("%-24s %-14s %-10s %7d %10s %8s  %s\n",
                    json_string_value(json_object_get(act, "name")),
                    json_string_value(json_object_get(act, "task")),
-                   json_string_value(json_object_get(act, "status")),
+                   waiting ? "waiting" : json_string_value(json_object_get(act, "status")),
                    (int)json_integer_value(json_object_get(act, "attempt")), dur, pcol,
-                   error ? error : pmsg ? pmsg : "");
+                   error ? error : waiting ? wait_line : pmsg ? pmsg : "");
             size_t k;
             json_t *att;
             json_array_foreach(json_object_get(act, "attempts"), k, att)
@@ -548,7 +539,7 @@ static int cmd_workers(const weft_config *cfg, int argc, char **argv)
     weft_cli_args a;
     if (!weft_cli_parse_args(argc, argv, &a, OPT_JSON | WEFT_CLI_NO_ARG))
         return EXIT_ERROR;
-    json_t *workers = read_listing(cfg, weft_store_workers);
+    json_t *workers = weft_cli_read_listing(cfg, weft_store_workers);
     if (!workers)
         return EXIT_ERROR;
     if (a.json) {
@@ -674,7 +665,7 @@ int main(int argc, char **argv)
                 {"definitions", cmd_definitions}, {"run", cmd_run},
                 {"workers", cmd_workers}, {"list", weft_cli_list},
                 {"watch", weft_cli_watch}, {"graph", weft_cli_graph},
-                {"dead", weft_cli_dead}};
+                {"dead", weft_cli_dead}, {"limit", weft_cli_limit}};
     int rc = -1;
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (strcmp(argv[1], cmds[i].name) == 0)

@@ -1,7 +1,7 @@
 /* The weft CLI's shared pieces, private to entry/: exit codes, the options and their
  * parsing, errors, the store connection and a finished workflow's report. Every command
  * (cli.c: submit/status/wait/resume/cancel/define/definitions/workers/run; cli_list.c, cli_watch.c, cli_graph.c,
- * cli_dead.c) is `int weft_cli_NAME(cfg, argc, argv)` returning an exit code, argv[1] the
+ * cli_dead.c, cli_limit.c) is `int weft_cli_NAME(cfg, argc, argv)` returning an exit code, argv[1] the
  * command. Errors are one line on stderr, "weft: ...". */
 #ifndef WEFT_CLI_H
 #define WEFT_CLI_H
@@ -26,6 +26,7 @@ enum { EXIT_DONE = 0, EXIT_WORKFLOW_FAILED = 1, EXIT_TIMEOUT = 2, EXIT_ERROR = 3
 
 typedef struct {
     const char *positional; /* borrowed from argv; NULL when the command takes none */
+    const char *positional2; /* the second one, with WEFT_CLI_TWO_ARGS; NULL when not given */
     const char *inputs;
     const char *uid;
     const char *task_timeout;
@@ -37,6 +38,7 @@ typedef struct {
     const char *id;
     const char *definition; /* --definition NAME: submit a stored definition */
     const char *version;
+    const char *rate; /* --rate COUNT/UNIT (limit set) */
     bool wait;
     bool json;
     bool allow_unknown_tasks;
@@ -46,7 +48,8 @@ typedef struct {
 } weft_cli_args;
 
 /* The options of the commands; each command allows some of them (a mask of their flags).
- * WEFT_CLI_NO_ARG is no option: the command takes no positional argument. */
+ * WEFT_CLI_NO_ARG is no option: the command takes no positional argument; nor is
+ * WEFT_CLI_TWO_ARGS: it takes an optional second one. */
 enum {
     OPT_INPUTS = 1,
     OPT_UID = 2,
@@ -65,6 +68,8 @@ enum {
     OPT_ALLOW_UNKNOWN_TASKS = 1 << 14,
     OPT_DEFINITION = 1 << 15,
     OPT_VERSION = 1 << 16,
+    OPT_RATE = 1 << 17,
+    WEFT_CLI_TWO_ARGS = 1 << 29,
     WEFT_CLI_NO_ARG = 1 << 30
 };
 
@@ -86,6 +91,11 @@ char *weft_cli_read_file(const char *path, size_t *len);
 /* A new store connection (free with weft_store_destroy), or NULL after printing the error. */
 weft_store *weft_cli_open_store(const weft_config *cfg);
 
+/* One listing read from the store by fetch (weft_store_definitions, weft_store_workers,
+ * weft_store_limits): a new array, or NULL after printing the error. */
+json_t *weft_cli_read_listing(const weft_config *cfg,
+                              weft_status (*fetch)(weft_store *, json_t **, weft_err *));
+
 /* Prints a finished workflow's result (w borrowed): the output JSON alone on stdout and
  * EXIT_DONE, or the error on stderr and EXIT_WORKFLOW_FAILED. */
 int weft_cli_report(const weft_workflow_info *w);
@@ -102,5 +112,6 @@ int weft_cli_list(const weft_config *cfg, int argc, char **argv);
 int weft_cli_watch(const weft_config *cfg, int argc, char **argv);
 int weft_cli_graph(const weft_config *cfg, int argc, char **argv);
 int weft_cli_dead(const weft_config *cfg, int argc, char **argv);
+int weft_cli_limit(const weft_config *cfg, int argc, char **argv);
 
 #endif

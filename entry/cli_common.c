@@ -40,6 +40,7 @@ static const struct option all_options[] = {
     {"allow-unknown-tasks", no_argument, NULL, OPT_ALLOW_UNKNOWN_TASKS},
     {"definition", required_argument, NULL, OPT_DEFINITION},
     {"version", required_argument, NULL, OPT_VERSION},
+    {"rate", required_argument, NULL, OPT_RATE},
 };
 #define N_OPTIONS (sizeof all_options / sizeof all_options[0])
 
@@ -81,6 +82,8 @@ static const char **text_option(weft_cli_args *a, int c)
         return &a->definition;
     case OPT_VERSION:
         return &a->version;
+    case OPT_RATE:
+        return &a->rate;
     default:
         return NULL;
     }
@@ -141,10 +144,13 @@ bool weft_cli_parse_args(int argc, char **argv, weft_cli_args *a, int allowed)
     }
     int first = 1 + optind;
     bool none = allowed & WEFT_CLI_NO_ARG;
-    if (first < argc && !none)
+    int takes = none ? 0 : allowed & WEFT_CLI_TWO_ARGS ? 2 : 1;
+    if (first < argc && takes > 0)
         a->positional = argv[first];
-    if (first + (none ? 0 : 1) < argc) {
-        weft_cli_die("unexpected argument '%s' (see weft --help)", argv[first + (none ? 0 : 1)]);
+    if (first + 1 < argc && takes > 1)
+        a->positional2 = argv[first + 1];
+    if (first + takes < argc) {
+        weft_cli_die("unexpected argument '%s' (see weft --help)", argv[first + takes]);
         return false;
     }
     if (a->definition && a->positional) {
@@ -248,4 +254,21 @@ void weft_cli_print_json(const json_t *doc)
     char *text = json_dumps(doc, JSON_INDENT(2));
     printf("%s\n", text);
     free(text);
+}
+
+json_t *weft_cli_read_listing(const weft_config *cfg,
+                              weft_status (*fetch)(weft_store *, json_t **, weft_err *))
+{
+    weft_store *s = weft_cli_open_store(cfg);
+    if (!s)
+        return NULL;
+    json_t *list = NULL;
+    weft_err err = {0};
+    weft_status st = fetch(s, &list, &err);
+    weft_store_destroy(s);
+    if (st) {
+        weft_cli_die("%s", err.msg);
+        return NULL;
+    }
+    return list;
 }

@@ -7,6 +7,8 @@ SELECT coalesce(jsonb_agg(jsonb_build_object(
                      THEN a.progress END,
     'progress_message', CASE WHEN a.status = 'running' AND a.progress_at >= a.started_at
                              THEN a.progress_message END,
+    -- why a queued attempt has not started: the limit that sent it round (global_limit.h)
+    'waiting', CASE WHEN a.status = 'queued' THEN a.waiting END,
     'attempts', (SELECT coalesce(jsonb_agg(jsonb_build_object(
                      'attempt', t.attempt, 'status', t.status, 'error', t.error,
                      'worker', t.worker, 'worker_id', t.worker_id,
