@@ -372,8 +372,19 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         char why[128];
         snprintf(why, sizeof why, "worker lost during attempt %d (%s)", m->attempt,
                  redelivered ? "crashed or disconnected" : "its lease expired");
-        return record_failure(e, m, s->queue, s->priority, &s->retry, s->retries, false,
-                              !redelivered, why, err);
+        weft_status st = record_failure(e, m, s->queue, s->priority, &s->retry, s->retries, false,
+                                        !redelivered, why, err);
+        /* A worker killed right after it gave the claim back (a limit sent it round, or it
+         * stopped) has its write land after this message came back: the attempt is queued
+         * again with no message left to run it, so this one is sent again. */
+        weft_activity_state now;
+        if (!st && weft_store_activity_state(e->store, m->activity_uid, &now, err) == WEFT_OK &&
+            now.status == WEFT_ACTIVITY_QUEUED && now.attempt == m->attempt) {
+            st = dispatch_attempt(e, now.queue, m->workflow_uid, m->activity_uid, m->attempt,
+                                  now.priority, err);
+            st = st ? st : e->transport->flush(e->transport, err);
+        }
+        return st;
     }
     WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
              "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt,

@@ -39,8 +39,8 @@ static const char take_script[] =
 /* KEYS[1] = semaphore, ARGV = token, lease ms -> 1 renewed, 0 no longer held. */
 static const char renew_script[] =
     NOW_MS "local lease = tonumber(ARGV[2]) "
-    "local until = redis.call('ZSCORE', KEYS[1], ARGV[1]) "
-    "if not until or tonumber(until) < now then return 0 end "
+    "local expiry = redis.call('ZSCORE', KEYS[1], ARGV[1]) "
+    "if not expiry or tonumber(expiry) < now then return 0 end "
     "redis.call('ZADD', KEYS[1], now + lease, ARGV[1]) " KEEP_SET "return 1";
 
 /* KEYS[1] = semaphore, ARGV[1] = token. */
