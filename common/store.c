@@ -316,6 +316,18 @@ weft_status weft_store_query_row(weft_store *s, weft_sql_id which, const char *u
     return st;
 }
 
+weft_status weft_store_query_json(weft_store *s, weft_sql_id which, const char *const *params,
+                                  const char *what, json_t **out, weft_err *err)
+{
+    PGresult *r;
+    weft_status st = weft_store_query(s, which, params, &r, err);
+    if (st)
+        return st;
+    *out = weft_store_json(r, 0, 0);
+    PQclear(r);
+    return *out ? WEFT_OK : weft_err_set(err, WEFT_EDB, "unreadable %s", what);
+}
+
 weft_status weft_store_begin(weft_store *s, weft_err *err)
 {
     weft_status st = weft_store_ensure(s, err);

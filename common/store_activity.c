@@ -261,11 +261,5 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
 weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err)
 {
     const char *p[] = {uid};
-    PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_ACTIVITIES, p, &r, err);
-    if (st)
-        return st;
-    *out = weft_store_json(r, 0, 0);
-    PQclear(r);
-    return *out ? WEFT_OK : weft_err_set(err, WEFT_EDB, "unreadable activity list");
+    return weft_store_query_json(s, WEFT_SQL_ACTIVITIES, p, "activity list", out, err);
 }

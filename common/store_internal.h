@@ -46,6 +46,11 @@ weft_status weft_store_query(weft_store *s, weft_sql_id which, const char *const
 weft_status weft_store_query_row(weft_store *s, weft_sql_id which, const char *uid,
                                  const char *kind, PGresult **res, weft_err *err);
 
+/* weft_store_query of a statement that returns one JSON value (a listing as one array): *out
+ * is it, new; WEFT_EDB ("unreadable <what>") when it cannot be read. */
+weft_status weft_store_query_json(weft_store *s, weft_sql_id which, const char *const *params,
+                                  const char *what, json_t **out, weft_err *err);
+
 /* Opens a transaction (reconnecting first when needed); weft_store_finish_tx commits it
  * when st is WEFT_OK, else rolls it back, and returns the first failure. */
 weft_status weft_store_begin(weft_store *s, weft_err *err);

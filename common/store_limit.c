@@ -34,13 +34,7 @@ weft_status weft_store_limit_clear(weft_store *s, const char *task, bool *found,
 
 weft_status weft_store_limits(weft_store *s, json_t **out, weft_err *err)
 {
-    PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_LIMITS, NULL, &r, err);
-    if (st)
-        return st;
-    *out = weft_store_json(r, 0, 0);
-    PQclear(r);
-    return *out ? WEFT_OK : weft_err_set(err, WEFT_EDB, "unreadable limit list");
+    return weft_store_query_json(s, WEFT_SQL_LIMITS, NULL, "limit list", out, err);
 }
 
 weft_status weft_store_limit_wait(weft_store *s, const char *uid, int attempt, const char *reason,

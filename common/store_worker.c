@@ -54,13 +54,7 @@ weft_status weft_store_worker_stop(weft_store *s, const char *id, weft_err *err)
 
 weft_status weft_store_workers(weft_store *s, json_t **out, weft_err *err)
 {
-    PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_WORKERS, NULL, &r, err);
-    if (st)
-        return st;
-    *out = weft_store_json(r, 0, 0);
-    PQclear(r);
-    return *out ? WEFT_OK : weft_err_set(err, WEFT_EDB, "unreadable worker list");
+    return weft_store_query_json(s, WEFT_SQL_WORKERS, NULL, "worker list", out, err);
 }
 
 weft_status weft_store_task_types(weft_store *s, weft_task_registry *r, size_t *added,

@@ -119,6 +119,16 @@ char *harness_sql_value(const char *sql, int n, const char *const *p)
     return v;
 }
 
+long harness_sql_long(const char *sql, const char *uid)
+{
+    const char *p[] = {uid};
+    char *v = harness_sql_value(sql, 1, p);
+    cr_assert(v, "%s", sql);
+    long n = atol(v);
+    free(v);
+    return n;
+}
+
 void harness_start(harness_procs *p, int activity_concurrency)
 {
     harness_start_logged(p, activity_concurrency, NULL);

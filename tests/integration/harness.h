@@ -44,6 +44,10 @@ void harness_rabbitmqctl(const char *args);
 /* A Postgres query's single value (new string; NULL for SQL NULL), parameters $1.. in p. */
 char *harness_sql_value(const char *sql, int n, const char *const *p);
 
+/* harness_sql_value of a query of one parameter, uid (borrowed), whose value is a whole number
+ * (asserts it is not NULL). */
+long harness_sql_long(const char *sql, const char *uid);
+
 /* True while pid runs. */
 bool harness_alive(pid_t pid);
 

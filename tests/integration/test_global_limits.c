@@ -97,16 +97,6 @@ static void down(void)
 
 TestSuite(global_limits, .init = up, .fini = down, .timeout = 180);
 
-static long sql_long(const char *sql, const char *uid)
-{
-    const char *p[] = {uid};
-    char *v = harness_sql_value(sql, 1, p);
-    cr_assert(v, "%s", sql);
-    long n = atol(v);
-    free(v);
-    return n;
-}
-
 /* The most attempts of workflow uid that ran at one instant, from their recorded times, each
  * trimmed by 60 ms at both ends (a start is recorded at the claim, a moment before the limit
  * lets it in; a finish when the result is stored, a moment after the place was given back);
@@ -121,7 +111,7 @@ static long max_overlap(const char *uid, bool per_customer)
         " SELECT coalesce(max((SELECT count(*) FROM t u WHERE u.s <= t.s AND u.f > t.s%s)), 0)"
         " FROM t",
         per_customer ? " AND u.k IS NOT DISTINCT FROM t.k" : "");
-    long n = sql_long(sql, uid);
+    long n = harness_sql_long(sql, uid);
     free(sql);
     return n;
 }
@@ -172,11 +162,11 @@ static void expect_completed_once_each(const char *uid, int n, double timeout_s)
     harness_wait(uid, timeout_s, &w);
     cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "%s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
-    cr_assert_eq(sql_long("SELECT count(*) FROM weft_attempt t JOIN weft_activity a"
+    cr_assert_eq(harness_sql_long("SELECT count(*) FROM weft_attempt t JOIN weft_activity a"
                           " ON a.uid = t.activity_uid WHERE a.workflow_uid = $1",
                           uid),
                  n, "one attempt each: waiting for a limit is no attempt");
-    cr_assert_eq(sql_long("SELECT max(attempt) FROM weft_activity WHERE workflow_uid = $1", uid),
+    cr_assert_eq(harness_sql_long("SELECT max(attempt) FROM weft_activity WHERE workflow_uid = $1", uid),
                  1);
 }
 
@@ -191,17 +181,27 @@ static void set_limit(const char *args)
     usleep(1500 * 1000);
 }
 
+/* Sets the limit (NULL: none), submits n activities of task, expects `weft status` to show
+ * one waiting as `waiting` says, then each to complete in one attempt. */
+static void run_limited(const char *limit, const char *task, int n,
+                        const char *(*fields)(int, char *, size_t), const char *waiting,
+                        char uid[WEFT_UUID_LEN + 1])
+{
+    if (limit)
+        set_limit(limit);
+    submit_many(task, n, fields, uid);
+    expect_status_line(uid, waiting, 15);
+    expect_completed_once_each(uid, n, 90);
+}
+
 Test(global_limits, at_most_two_run_at_once_across_three_workers_of_four_slots)
 {
-    set_limit("sleepy_g 2");
     char uid[WEFT_UUID_LEN + 1];
-    submit_many("sleepy_g", 20, NULL, uid);
-    expect_status_line(uid, "waiting: global limit sleepy_g 2/2", 15);
-    expect_completed_once_each(uid, 20, 90);
+    run_limited("sleepy_g 2", "sleepy_g", 20, NULL, "waiting: global limit sleepy_g 2/2", uid);
     long most = max_overlap(uid, false);
     cr_assert_eq(most, 2, "at most 2 at once, and the limit's 2 used (%ld)", most);
     fprintf(stderr, "global limit 2: at most %ld attempts overlapped; span %ld ms\n", most,
-            sql_long("SELECT (extract(epoch FROM max(t.finished_at) - min(t.started_at)) * 1000)"
+            harness_sql_long("SELECT (extract(epoch FROM max(t.finished_at) - min(t.started_at)) * 1000)"
                      "::bigint FROM weft_attempt t JOIN weft_activity a"
                      " ON a.uid = t.activity_uid WHERE a.workflow_uid = $1",
                      uid));
@@ -219,9 +219,7 @@ static const char *customer(int i, char *out, size_t n)
 Test(global_limits, a_concurrency_key_runs_one_per_customer_and_customers_side_by_side)
 {
     char uid[WEFT_UUID_LEN + 1];
-    submit_many("sleepy_k", 15, customer, uid);
-    expect_status_line(uid, "waiting: concurrency key customer=c", 15);
-    expect_completed_once_each(uid, 15, 90);
+    run_limited(NULL, "sleepy_k", 15, customer, "waiting: concurrency key customer=c", uid);
     long per = max_overlap(uid, true), all = max_overlap(uid, false);
     cr_assert_eq(per, 1, "no two attempts of one customer overlapped (%ld)", per);
     cr_assert_geq(all, 2, "different customers ran side by side (%ld)", all);
@@ -240,12 +238,10 @@ Test(global_limits, an_input_without_the_concurrency_key_fails_permanently_namin
 
 Test(global_limits, a_rate_of_10_per_second_spaces_30_starts_over_3_seconds)
 {
-    set_limit("quick_r --rate 10/s");
     char uid[WEFT_UUID_LEN + 1];
-    submit_many("quick_r", 30, NULL, uid);
-    expect_status_line(uid, "waiting: rate limit quick_r 10/s", 15);
-    expect_completed_once_each(uid, 30, 90);
-    long span = sql_long("SELECT (extract(epoch FROM max(t.started_at) - min(t.started_at))"
+    run_limited("quick_r --rate 10/s", "quick_r", 30, NULL, "waiting: rate limit quick_r 10/s",
+                uid);
+    long span = harness_sql_long("SELECT (extract(epoch FROM max(t.started_at) - min(t.started_at))"
                          " * 1000)::bigint FROM weft_attempt t JOIN weft_activity a"
                          " ON a.uid = t.activity_uid WHERE a.workflow_uid = $1",
                          uid);

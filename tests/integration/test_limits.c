@@ -52,16 +52,6 @@ static void down(void)
 
 TestSuite(limits, .init = up, .fini = down, .timeout = 120);
 
-static long sql_long(const char *sql, const char *uid)
-{
-    const char *p[] = {uid};
-    char *v = harness_sql_value(sql, 1, p);
-    cr_assert(v, "%s", sql);
-    long n = atol(v);
-    free(v);
-    return n;
-}
-
 Test(limits, a_type_at_its_limit_runs_one_at_a_time_and_leaves_the_other_slots_to_others)
 {
     /* the limited type first in the queue: 4 of it, then 6 of another */
@@ -78,13 +68,13 @@ Test(limits, a_type_at_its_limit_runs_one_at_a_time_and_leaves_the_other_slots_t
     harness_wait(uid, 60, &w);
     cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "%s", w.error ? w.error : "");
     weft_workflow_info_finish(&w);
-    cr_assert_eq(sql_long("SELECT count(*) FROM weft_attempt t JOIN weft_activity a"
+    cr_assert_eq(harness_sql_long("SELECT count(*) FROM weft_attempt t JOIN weft_activity a"
                           " ON a.uid = t.activity_uid WHERE a.workflow_uid = $1",
                           uid),
                  10, "one attempt each: waiting for the limit is no attempt");
-    cr_assert_eq(sql_long("SELECT max(attempt) FROM weft_activity WHERE workflow_uid = $1", uid),
+    cr_assert_eq(harness_sql_long("SELECT max(attempt) FROM weft_activity WHERE workflow_uid = $1", uid),
                  1);
-    cr_assert_eq(sql_long("SELECT count(*) FROM weft_attempt x"
+    cr_assert_eq(harness_sql_long("SELECT count(*) FROM weft_attempt x"
                           " JOIN weft_activity ax ON ax.uid = x.activity_uid"
                           " JOIN weft_attempt y ON y.activity_uid > x.activity_uid"
                           " JOIN weft_activity ay ON ay.uid = y.activity_uid"
@@ -96,7 +86,7 @@ Test(limits, a_type_at_its_limit_runs_one_at_a_time_and_leaves_the_other_slots_t
                           " AND y.started_at + interval '250 ms' < x.finished_at",
                           uid),
                  0, "no two slow_a attempts overlapped");
-    cr_assert_eq(sql_long("SELECT ((SELECT max(t.finished_at) FROM weft_attempt t JOIN"
+    cr_assert_eq(harness_sql_long("SELECT ((SELECT max(t.finished_at) FROM weft_attempt t JOIN"
                           " weft_activity a ON a.uid = t.activity_uid WHERE a.workflow_uid = $1"
                           " AND a.task = 'quick_b') < (SELECT max(t.started_at) FROM"
                           " weft_attempt t JOIN weft_activity a ON a.uid = t.activity_uid"
