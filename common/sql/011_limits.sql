@@ -1,4 +1,4 @@
--- Migration 9: limits across all workers (DESIGN §10: weft limit), concurrency keys and the
+-- Migration 11: limits across all workers (DESIGN §10: weft limit), concurrency keys and the
 -- reason an attempt waits.
 -- Released: never edit; a change of schema is a new migration.
 
