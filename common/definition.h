@@ -27,7 +27,13 @@ typedef struct {
     int timeout_s; /* 0: no timeout */
     int priority;  /* 0..WEFT_MAX_PRIORITY */
     char *queue;   /* owned: its routing queue (queues.h), "default" when absent */
+    char *map_over;       /* owned, NULL when no `map`: the input key whose array it maps over */
+    int map_max_parallel; /* with map_over: instances queued or running at once, >= 1 */
 } weft_activity_def;
+
+/* The task type of an activity that runs a child workflow (DESIGN §11): the engine's own,
+ * known to every definition whatever the workers serve. */
+#define WEFT_TASK_WORKFLOW "workflow"
 
 typedef struct {
     char *name;                    /* owned */
