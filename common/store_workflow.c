@@ -189,6 +189,8 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
     info->remaining = atoi(PQgetvalue(r, 0, 6));
     info->age_s = atof(PQgetvalue(r, 0, 7));
     info->run_s = atof(PQgetvalue(r, 0, 8));
+    snprintf(info->parent_uid, sizeof info->parent_uid, "%s", PQgetvalue(r, 0, 9));
+    snprintf(info->parent_activity, sizeof info->parent_activity, "%s", PQgetvalue(r, 0, 10));
     st = weft_store_workflow_status(r, 0, 2, &info->status, err);
     PQclear(r);
     if (st)
