@@ -1,4 +1,4 @@
--- Migration 9: composition (DESIGN §11): map activities and their instances, child workflows.
+-- Migration 10: composition (DESIGN §11): map activities and their instances, child workflows.
 -- Released: never edit; a change of schema is a new migration.
 --
 -- A map activity, once ready, is expanded by the worker that claims it: one instance row per
