@@ -66,6 +66,7 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
     snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
+    claim->heartbeat_s = atoi(PQgetvalue(r, 0, 13));
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);
