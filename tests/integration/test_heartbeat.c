@@ -67,13 +67,7 @@ static void setup(void)
     setenv("WEFT_TASKS_FILE", path, 1);
     snprintf(log_path, sizeof log_path, "%s/activity.log", dir);
     /* one slot: the retry runs where attempt 1 ran, so a new pid is a replaced process */
-    const char *args[] = {"--concurrency", "1", NULL};
-    procs.entry = harness_spawn("weft-entry", NULL);
-    procs.handoff = harness_spawn("weft-handoff", NULL);
-    procs.activity = harness_spawn_logged("weft-activity", args, log_path);
-    usleep(300 * 1000);
-    cr_assert(harness_alive(procs.entry) && harness_alive(procs.activity) &&
-              harness_alive(procs.handoff));
+    harness_start_logged(&procs, 1, log_path);
 }
 
 static void teardown(void)

@@ -188,6 +188,22 @@ static void expect_failure(const char *task, weft_task_result res, const char *n
     cr_assert_eq(weft_exec_pid(pool, task), 0, "%s: the process was replaced", task);
 }
 
+/* What silent.sh recorded (seen.txt, in the task file's folder, as it runs there): the
+ * request of attempt act-1/N, then its cancel line. */
+static void expect_request_then_cancel(int attempt)
+{
+    char path[256], line[512] = "", id[32], cancel[64];
+    snprintf(path, sizeof path, "%s/seen.txt", dir);
+    snprintf(id, sizeof id, "\"id\":\"act-1/%d\"", attempt);
+    snprintf(cancel, sizeof cancel, "{\"id\": \"act-1/%d\", \"cancel\": true}\n", attempt);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "the process ran in the task file's folder");
+    cr_assert(fgets(line, sizeof line, f) && strstr(line, id), "the request: %s", line);
+    cr_assert(fgets(line, sizeof line, f), "a second line");
+    cr_assert_str_eq(line, cancel);
+    fclose(f);
+}
+
 Test(exec_task, persistent_process_serves_every_attempt_with_one_pid)
 {
     outcome a = run_task("t.echo", 1, 5, 30), b = run_task("t.echo", 2, 5, 30);
@@ -251,15 +267,7 @@ Test(exec_task, silent_process_times_out_gets_the_cancel_line_and_is_replaced)
     cr_assert(strstr(o.err, "task 't.silent' timed out after 1 s"), "%s", o.err);
     cr_assert_geq(idle_calls, 5, "the caller's idle ran while it waited (%d)", idle_calls);
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0);
-    char path[256], line[512] = "";
-    snprintf(path, sizeof path, "%s/seen.txt", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "the process ran in the task file's folder");
-    char *got = fgets(line, sizeof line, f);
-    cr_assert(got && strstr(line, "\"id\":\"act-1/4\""), "the request: %s", line);
-    cr_assert(fgets(line, sizeof line, f), "a second line");
-    cr_assert_str_eq(line, "{\"id\": \"act-1/4\", \"cancel\": true}\n");
-    fclose(f);
+    expect_request_then_cancel(4);
 }
 
 Test(exec_task, stop_past_the_grace_abandons_the_attempt)
@@ -282,14 +290,7 @@ Test(exec_task, a_cancel_sends_the_cancel_line_and_abandons_the_attempt_at_once)
     cr_assert_str_eq(o.err, "stopped by cancel");
     cr_assert_lt(weft_clock_s() - start, 5, "stopped at once, not after the 30 s grace");
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0, "the process is replaced");
-    char path[256], line[512] = "";
-    snprintf(path, sizeof path, "%s/seen.txt", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    cr_assert(fgets(line, sizeof line, f) && strstr(line, "\"id\":\"act-1/2\""), "%s", line);
-    cr_assert(fgets(line, sizeof line, f), "a second line");
-    cr_assert_str_eq(line, "{\"id\": \"act-1/2\", \"cancel\": true}\n");
-    fclose(f);
+    expect_request_then_cancel(2);
 }
 
 Test(exec_task, environment_holds_path_home_the_task_env_and_the_attempt_only)
@@ -333,13 +334,7 @@ Test(exec_task, a_process_silent_past_heartbeat_s_fails_transient_and_is_replace
     cr_assert_str_eq(o.err, "task 't.silent': no heartbeat for 1 s (heartbeat_s 1)");
     cr_assert_lt(weft_clock_s() - start, 4, "stopped soon after the silence");
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0, "the process is replaced");
-    char path[256], line[512] = "";
-    snprintf(path, sizeof path, "%s/seen.txt", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    cr_assert(fgets(line, sizeof line, f) && fgets(line, sizeof line, f), "a second line");
-    cr_assert_str_eq(line, "{\"id\": \"act-1/3\", \"cancel\": true}\n", "told first");
-    fclose(f);
+    expect_request_then_cancel(3); /* told before it was stopped */
 }
 
 Test(exec_task, heartbeat_and_progress_lines_keep_a_long_attempt_alive)
