@@ -33,8 +33,9 @@ typedef struct {
 } shown;
 
 static const char *const top_fields[] = {"name", "activities", NULL};
-static const char *const activity_fields[] = {
-    "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue", "map", NULL};
+static const char *const activity_fields[] = {"name",        "task",      "params",   "depends_on",
+                                              "retry",       "timeout_s", "priority", "queue",
+                                              "heartbeat_s", "map",       NULL};
 static const char *const map_fields[] = {"over", "max_parallel", NULL};
 
 /* How deep inline child definitions may nest: a definition is data, and a deeply nested
@@ -290,6 +291,22 @@ static weft_status parse_retry(const json_t *r, const char *where, weft_retry_po
     return WEFT_OK;
 }
 
+/* heartbeat_s, after timeout_s: a silence limit the timeout always reaches first would
+ * never fire, which is surely not what its writer meant. */
+static weft_status parse_heartbeat(const json_t *a, const char *where, weft_activity_def *out,
+                                   weft_err *err)
+{
+    out->heartbeat_s = 0;
+    weft_status st =
+        int_field(a, "heartbeat_s", "heartbeat_s", 1, MAX_TIMEOUT_S, &out->heartbeat_s, where, err);
+    if (st || !out->heartbeat_s || !out->timeout_s || out->heartbeat_s < out->timeout_s)
+        return st;
+    return weft_err_set(err, WEFT_EINVAL,
+                        "%s: heartbeat_s (%d) must be less than timeout_s (%d), which would end"
+                        " the attempt first",
+                        where, out->heartbeat_s, out->timeout_s);
+}
+
 /* Checks one activity's shape and fills out everything but deps' indices, which need every
  * name first. */
 static weft_status parse_composition(const json_t *a, const char *where,
@@ -368,6 +385,8 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_limits *
     if ((st =
              int_field(a, "timeout_s", "timeout_s", 1, MAX_TIMEOUT_S, &out->timeout_s, w.s, err)) ||
         (st = int_field(a, "priority", "priority", 0, WEFT_MAX_PRIORITY, &out->priority, w.s, err)))
+        return st;
+    if ((st = parse_heartbeat(a, w.s, out, err)))
         return st;
     return parse_composition(a, w.s, limits, tasks, out, err);
 }

@@ -24,9 +24,10 @@ typedef struct {
     size_t *deps;   /* owned; indices into weft_definition.activities, listed order */
     size_t ndeps;
     weft_retry_policy retry;
-    int timeout_s; /* 0: no timeout */
-    int priority;  /* 0..WEFT_MAX_PRIORITY */
-    char *queue;   /* owned: its routing queue (queues.h), "default" when absent */
+    int timeout_s;   /* 0: no timeout */
+    int priority;    /* 0..WEFT_MAX_PRIORITY */
+    int heartbeat_s; /* 0: not watched; else < timeout_s when that is set (DESIGN §10) */
+    char *queue;     /* owned: its routing queue (queues.h), "default" when absent */
     char *map_over;       /* owned, NULL when no `map`: the input key whose array it maps over */
     int map_max_parallel; /* with map_over: instances queued or running at once, >= 1 */
 } weft_activity_def;

@@ -618,8 +618,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                            .started = started,
                            .renewed = started,
                            .progress_written = started - PROGRESS_INTERVAL_S};
-    weft_runner_opts opts = {c.timeout_s,     e->grace_s,     watch_attempt,
-                             &watch,          record_progress, &watch.canceled};
+    weft_runner_opts opts = {c.timeout_s,     e->grace_s,      watch_attempt, &watch,
+                             record_progress, &watch.canceled, c.heartbeat_s};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
     weft_telemetry_attempt_started();

@@ -68,10 +68,11 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
     snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
-    claim->map = PQgetisnull(r, 0, 13) ? NULL : weft_store_json(r, 0, 13);
-    claim->map_instance = strcmp(PQgetvalue(r, 0, 14), "t") == 0;
-    claim->map_expanded = strcmp(PQgetvalue(r, 0, 15), "t") == 0;
-    snprintf(claim->child_uid, sizeof claim->child_uid, "%s", PQgetvalue(r, 0, 16));
+    claim->heartbeat_s = atoi(PQgetvalue(r, 0, 13));
+    claim->map = PQgetisnull(r, 0, 14) ? NULL : weft_store_json(r, 0, 14);
+    claim->map_instance = strcmp(PQgetvalue(r, 0, 15), "t") == 0;
+    claim->map_expanded = strcmp(PQgetvalue(r, 0, 16), "t") == 0;
+    snprintf(claim->child_uid, sizeof claim->child_uid, "%s", PQgetvalue(r, 0, 17));
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);

@@ -34,7 +34,8 @@ typedef struct {
     size_t nupstream;
     int priority;
     int timeout_s;
-    int retries; /* retries already used */
+    int heartbeat_s; /* 0: its silence is not watched */
+    int retries;     /* retries already used */
     weft_retry_policy retry;
     char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
     /* composition (store_compose.h) */

@@ -44,13 +44,15 @@ static json_t *activity_rows(const weft_definition *def)
         weft_uuid_new(uid);
         json_array_append_new(
             rows,
-            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s}",
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s,"
+                      " s:i}",
                       "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
                       a->params, "deps", int_list(a->deps, a->ndeps), "downstream",
                       int_list(down[i], ndown[i]), "ready", is_ready[i], "max_retries",
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
-                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue));
+                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue,
+                      "heartbeat_s", a->heartbeat_s));
     }
     for (size_t i = 0; i < def->n; i++)
         if (def->activities[i].map_over)

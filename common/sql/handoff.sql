@@ -1,5 +1,5 @@
 -- The handoff of attempt $3 of activity $2 in workflow $1 (the function is migration
--- 009_compose.sql): one row per activity to dispatch (o_uid set) with its queue, one per parent
+-- 010_compose.sql): one row per activity to dispatch (o_uid set) with its queue, one per parent
 -- activity whose handoff is due (o_outcome 'parent', with its workflow), then one row with the
 -- outcome. Queue and workflow are read here by the activity's unique uid, as subqueries: a
 -- join would be planned against the function's guessed 1000 rows as a scan of the table.

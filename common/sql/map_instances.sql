@@ -11,14 +11,15 @@ WITH m AS (
 ins AS (
   INSERT INTO weft_activity (workflow_uid, idx, uid, name, task, params, deps, downstream,
     unmet, status, max_retries, initial_delay_ms, backoff, max_delay_ms, timeout_s, priority,
-    queue, queued_at, map, map_parent, map_index)
+    queue, queued_at, heartbeat_s, map, map_parent, map_index)
   SELECT m.workflow_uid, $3::integer + e.i::integer - 1, gen_random_uuid(),
     m.name || '[' || (e.i - 1) || ']', m.task,
     m.params || CASE WHEN jsonb_typeof(e.v) = 'object' THEN e.v ELSE '{}'::jsonb END
       || jsonb_build_object('item', e.v, 'index', e.i - 1),
     m.deps, '{}', 0, CASE WHEN e.i <= $5::integer THEN 'queued' ELSE 'pending' END,
     m.max_retries, m.initial_delay_ms, m.backoff, m.max_delay_ms, m.timeout_s, m.priority,
-    m.queue, CASE WHEN e.i <= $5::integer THEN now() END, m.map, m.idx, e.i::integer - 1
+    m.queue, CASE WHEN e.i <= $5::integer THEN now() END, m.heartbeat_s, m.map, m.idx,
+    e.i::integer - 1
   FROM m, jsonb_array_elements($4::jsonb) WITH ORDINALITY AS e(v, i)
   RETURNING uid, attempt, priority, queue, status)
 SELECT uid, attempt, priority, queue FROM ins WHERE status = 'queued'
