@@ -5,8 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +52,33 @@ weft_task_result weft_task_errno_result(int e)
                : WEFT_TASK_TRANSIENT;
 }
 
+static bool inside_root(const char *root, const char *dir)
+{
+    char *real = realpath(dir, NULL);
+    bool inside = real && is_inside(root, real);
+    free(real);
+    return inside;
+}
+
+/* Creates the missing folders of dir (absolute, under root, the data dir's real path) one at
+ * a time, each checked to be inside root before the next is made in it, so that a symlink in
+ * the data dir cannot lead the creation elsewhere. Best effort: the caller's realpath says. */
+static void make_folders(const char *root, const char *dir)
+{
+    char *d = weft_xstrdup(dir);
+    size_t n = strlen(d);
+    for (size_t i = strlen(root) + 1; i <= n; i++) {
+        if (d[i] != '/' && d[i] != '\0')
+            continue;
+        char c = d[i];
+        d[i] = '\0';
+        if (!inside_root(root, d) && (mkdir(d, 0777) != 0 || !inside_root(root, d)))
+            break;
+        d[i] = c;
+    }
+    free(d);
+}
+
 weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task, const char *path,
                                      bool must_exist, char **out, char *errbuf, size_t errlen)
 {
@@ -83,6 +112,14 @@ weft_task_result weft_task_data_path(const weft_task_ctx *ctx, const char *task,
 
     weft_task_result result = WEFT_TASK_OK;
     char *real = realpath(dir, NULL);
+    if (!real && errno == ENOENT && !must_exist && path[0] != '/') {
+        /* a file to write in folders not made yet: made here, inside the data dir */
+        char *in_root = weft_xasprintf("%s/%s", root, path);
+        *strrchr(in_root, '/') = '\0';
+        make_folders(root, in_root);
+        free(in_root);
+        real = realpath(dir, NULL);
+    }
     if (!real) {
         int e = errno;
         result = weft_task_error(errbuf, errlen, weft_task_errno_result(e), "%s: path '%s': %s",

@@ -9,6 +9,7 @@
 #include "dag.h"
 #include "queues.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,14 @@ typedef struct {
 static const char *const top_fields[] = {"name", "activities", NULL};
 static const char *const activity_fields[] = {
     "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue",
-    "concurrency", NULL};
+    "heartbeat_s", "map", "concurrency", NULL};
 static const char *const concurrency_fields[] = {"key", "limit", NULL};
+static const char *const map_fields[] = {"over", "max_parallel", NULL};
+
+/* How deep inline child definitions may nest: a definition is data, and a deeply nested
+ * one is a mistake (or an attack on the stack), not a design. */
+#define MAX_CHILD_DEPTH 8
+static _Thread_local int child_depth;
 static const char *const retry_fields[] = {"max_retries", "initial_delay_ms", "backoff",
                                            "max_delay_ms", NULL};
 
@@ -323,10 +330,31 @@ static weft_status parse_concurrency(const json_t *c, const char *where, weft_ac
     return WEFT_OK;
 }
 
+/* heartbeat_s, after timeout_s: a silence limit the timeout always reaches first would
+ * never fire, which is surely not what its writer meant. */
+static weft_status parse_heartbeat(const json_t *a, const char *where, weft_activity_def *out,
+                                   weft_err *err)
+{
+    out->heartbeat_s = 0;
+    weft_status st =
+        int_field(a, "heartbeat_s", "heartbeat_s", 1, MAX_TIMEOUT_S, &out->heartbeat_s, where, err);
+    if (st || !out->heartbeat_s || !out->timeout_s || out->heartbeat_s < out->timeout_s)
+        return st;
+    return weft_err_set(err, WEFT_EINVAL,
+                        "%s: heartbeat_s (%d) must be less than timeout_s (%d), which would end"
+                        " the attempt first",
+                        where, out->heartbeat_s, out->timeout_s);
+}
+
 /* Checks one activity's shape and fills out everything but deps' indices, which need every
  * name first. */
-static weft_status parse_activity(const json_t *a, size_t i, const weft_task_registry *tasks,
-                                  weft_activity_def *out, weft_err *err)
+static weft_status parse_composition(const json_t *a, const char *where,
+                                     const weft_limits *limits, const weft_task_registry *tasks,
+                                     weft_activity_def *out, weft_err *err);
+
+static weft_status parse_activity(const json_t *a, size_t i, const weft_limits *limits,
+                                  const weft_task_registry *tasks, weft_activity_def *out,
+                                  weft_err *err)
 {
     weft_status st;
     where_buf w;
@@ -345,7 +373,8 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
     const json_t *task = json_object_get(a, "task");
     if ((st = check_name(task, w.s, "task", "a registered task type", err)))
         return st;
-    if (tasks && !weft_task_known(tasks, json_string_value(task))) {
+    if (tasks && strcmp(json_string_value(task), WEFT_TASK_WORKFLOW) != 0 &&
+        !weft_task_known(tasks, json_string_value(task))) {
         char *known = weft_task_list(tasks);
         weft_err_set(err, WEFT_ENOTFOUND, "%s: unknown task '%s' (known: %s)", w.s,
                      json_string_value(task), known);
@@ -400,7 +429,77 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_task_reg
              int_field(a, "timeout_s", "timeout_s", 1, MAX_TIMEOUT_S, &out->timeout_s, w.s, err)) ||
         (st = int_field(a, "priority", "priority", 0, WEFT_MAX_PRIORITY, &out->priority, w.s, err)))
         return st;
-    return WEFT_OK;
+    if ((st = parse_heartbeat(a, w.s, out, err)))
+        return st;
+    return parse_composition(a, w.s, limits, tasks, out, err);
+}
+
+/* `map` (DESIGN §11): {"over": KEY, "max_parallel": N}, N defaulting to
+ * WEFT_DEFAULT_MAP_PARALLEL; and a `workflow` task's params: {"definition": NAME or an inline
+ * definition, "version": N}, an inline one validated here like the workflow itself. */
+static weft_status parse_composition(const json_t *a, const char *where,
+                                     const weft_limits *limits, const weft_task_registry *tasks,
+                                     weft_activity_def *out, weft_err *err)
+{
+    char d[64];
+    weft_status st;
+    const json_t *map = json_object_get(a, "map");
+    if (map) {
+        char mw[WEFT_MAX_NAME_LEN + 48];
+        snprintf(mw, sizeof mw, "%s: map", where);
+        if (!json_is_object(map))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "%s must be an object {\"over\": KEY, \"max_parallel\": N}, got %s",
+                                mw, describe(d, sizeof d, map));
+        if ((st = check_fields(map, map_fields, mw, "", err)))
+            return st;
+        const json_t *over = json_object_get(map, "over");
+        if (!json_is_string(over) || json_string_length(over) == 0 ||
+            strlen(json_string_value(over)) != json_string_length(over))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "%s: over must be the name of an input key (a non-empty string), "
+                                "got %s",
+                                mw, over ? describe(d, sizeof d, over) : "nothing");
+        int parallel = WEFT_DEFAULT_MAP_PARALLEL;
+        if ((st = int_field(map, "max_parallel", "max_parallel", 1, (long long)limits->max_activities,
+                            &parallel, mw, err)))
+            return st;
+        out->map_over = weft_xstrdup(json_string_value(over));
+        out->map_max_parallel = parallel;
+    }
+    if (strcmp(out->task, WEFT_TASK_WORKFLOW) != 0)
+        return WEFT_OK;
+    char pw[WEFT_MAX_NAME_LEN + 48];
+    snprintf(pw, sizeof pw, "%s: params", where);
+    const json_t *def = json_object_get(out->params, "definition");
+    const json_t *version = json_object_get(out->params, "version");
+    int v = 1;
+    if (json_is_string(def)) {
+        if (!weft_name_valid(json_string_value(def)))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "%s: definition '%s' is not a valid definition name (%s)", pw,
+                                json_string_value(def), NAME_CHARS);
+        return int_field(out->params, "version", "version", 1, INT_MAX, &v, pw, err);
+    }
+    if (!json_is_object(def))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "%s: definition must name a stored definition or be an inline "
+                            "definition object, got %s",
+                            pw, def ? describe(d, sizeof d, def) : "nothing");
+    if (version)
+        return weft_err_set(err, WEFT_EINVAL,
+                            "%s: version applies to a stored definition, not an inline one", pw);
+    if (child_depth >= MAX_CHILD_DEPTH)
+        return weft_err_set(err, WEFT_EINVAL, "%s: inline child definitions nest deeper than %d",
+                            pw, MAX_CHILD_DEPTH);
+    weft_definition *child;
+    child_depth++;
+    st = weft_definition_parse(def, limits, tasks, &child, err);
+    child_depth--;
+    weft_definition_destroy(child);
+    if (st)
+        weft_err_prefix(err, "%s: definition: ", pw);
+    return st;
 }
 
 typedef struct {
@@ -500,7 +599,7 @@ static weft_status parse_activities(const json_t *acts, const char *where,
     def->n = n;
     weft_status st = WEFT_OK;
     for (size_t i = 0; i < n && !st; i++)
-        st = parse_activity(json_array_get(acts, i), i, tasks, &def->activities[i], err);
+        st = parse_activity(json_array_get(acts, i), i, limits, tasks, &def->activities[i], err);
     if (st)
         return st;
 
@@ -524,6 +623,7 @@ void weft_definition_destroy(weft_definition *def)
         free(def->activities[i].task);
         free(def->activities[i].queue);
         free(def->activities[i].concurrency_key);
+        free(def->activities[i].map_over);
         json_decref(def->activities[i].params);
         free(def->activities[i].deps);
     }

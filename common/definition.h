@@ -24,9 +24,12 @@ typedef struct {
     size_t *deps;   /* owned; indices into weft_definition.activities, listed order */
     size_t ndeps;
     weft_retry_policy retry;
-    int timeout_s; /* 0: no timeout */
-    int priority;  /* 0..WEFT_MAX_PRIORITY */
-    char *queue;   /* owned: its routing queue (queues.h), "default" when absent */
+    int timeout_s;   /* 0: no timeout */
+    int priority;    /* 0..WEFT_MAX_PRIORITY */
+    int heartbeat_s; /* 0: not watched; else < timeout_s when that is set (DESIGN §10) */
+    char *queue;     /* owned: its routing queue (queues.h), "default" when absent */
+    char *map_over;       /* owned, NULL when no `map`: the input key whose array it maps over */
+    int map_max_parallel; /* with map_over: instances queued or running at once, >= 1 */
     /* "concurrency": {"key": K, "limit": N}: at most N running attempts of its task per value
      * of its merged input's K, across all workflows (global_limit.h) */
     char *concurrency_key; /* owned; NULL: none */
@@ -34,6 +37,10 @@ typedef struct {
 } weft_activity_def;
 
 #define WEFT_MAX_CONCURRENCY_LIMIT 100000
+
+/* The task type of an activity that runs a child workflow (DESIGN §11): the engine's own,
+ * known to every definition whatever the workers serve. */
+#define WEFT_TASK_WORKFLOW "workflow"
 
 typedef struct {
     char *name;                    /* owned */

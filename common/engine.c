@@ -2,6 +2,8 @@
 
 #include "global_limit.h"
 #include "store_limit.h"
+#include "compose.h"
+#include "engine_internal.h"
 #include "type_gate.h"
 
 #include "alloc.h"
@@ -103,17 +105,34 @@ static weft_status publish_retry(weft_engine *e, const char *queue, const char *
     return st ? st : e->transport->flush(e->transport, err);
 }
 
-/* Publishes every dispatch to its queue, then waits for all confirms at once. */
+/* Publishes every dispatch to its queue (a parent's handoff to the handoff queue), then waits
+ * for all confirms at once. */
 static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
                                 weft_err *err)
 {
     for (size_t i = 0; i < l->n; i++) {
         const weft_dispatch *d = &l->items[i];
-        weft_status st = dispatch_attempt(e, d->queue, wf, d->uid, d->attempt, d->priority, err);
+        weft_status st =
+            d->handoff ? publish_attempt(e, WEFT_QUEUE_HANDOFF, d->workflow_uid, d->uid, d->attempt,
+                                         0, err)
+                       : dispatch_attempt(e, d->queue, wf, d->uid, d->attempt, d->priority, err);
         if (st)
             return st;
     }
     return e->transport->flush(e->transport, err);
+}
+
+weft_status weft_engine_dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
+                                     weft_err *err)
+{
+    return dispatch_all(e, wf, l, err);
+}
+
+weft_status weft_engine_publish_handoff(weft_engine *e, const weft_attempt_msg *m, weft_err *err)
+{
+    weft_status st =
+        publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0, err);
+    return st ? st : e->transport->flush(e->transport, err);
 }
 
 /* A workflow lock held: renewed while a flush waits (transport.h on_wait). */
@@ -193,6 +212,13 @@ static weft_status cancel(weft_engine *e, const char *uid, const char *reason, w
     weft_workflow_status was = WEFT_WORKFLOW_PENDING;
     bool canceled = false;
     st = weft_store_cancel(e->store, uid, reason, &was, &canceled, err);
+    /* also when this one was canceled before: a cascade cut short by a crash goes on here */
+    char *why = weft_xasprintf("canceled: %s", reason);
+    if (!st && (canceled || was == WEFT_WORKFLOW_CANCELED))
+        st = weft_compose_cancel_children(e, uid, why, err);
+    free(why);
+    if (!st && canceled)
+        st = weft_compose_settle_parent(e, uid, err);
     unlock(&lock, uid);
     if (!st && canceled)
         WEFT_LOG(WEFT_LOG_INFO, uid, NULL, "workflow canceled (was %s): %s",
@@ -337,6 +363,14 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, con
     return st ? st : e->transport->flush(e->transport, err);
 }
 
+weft_status weft_engine_fail_attempt(weft_engine *e, const weft_attempt_msg *m,
+                                     const weft_claim *c, bool permanent, const char *error,
+                                     weft_err *err)
+{
+    return record_failure(e, m, c->queue, c->priority, &c->retry, c->retries, permanent, false,
+                          error, err);
+}
+
 /* The claim failed: decide what the message means from where the activity stands. */
 static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                                const weft_activity_state *s, bool redelivered, weft_err *err)
@@ -363,6 +397,14 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
                  m->attempt, s->attempt, s->due_in_ms);
         return publish_retry(e, s->queue, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
                              s->due_in_ms, err);
+    }
+    if (same && s->waiting) {
+        /* a map waiting for its instances or an activity for its child: its message was
+         * redelivered after the store said so; the sweeper re-sends what it dispatched */
+        WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+                 "message for attempt %d, which waits for its %s: dropped", m->attempt,
+                 "instances or child workflow");
+        return WEFT_OK;
     }
     if (same && s->status == WEFT_ACTIVITY_RUNNING && (redelivered || s->lease_expired)) {
         /* The broker re-delivered an attempt still marked running, or its lease ran out:
@@ -620,8 +662,15 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         return not_claimed(e, &m, &state, redelivered, err);
     if (st)
         return st;
+    if (weft_compose_handles(&c)) {
+        /* a map or a child workflow: set going, then the message is done with */
+        st = weft_compose_run(e, &m, &c, err);
+        weft_claim_finish(&c);
+        return st;
+    }
     json_t *input = weft_dag_merge_input(c.inputs, (const json_t *const *)c.upstream_ordered,
                                          c.nupstream, c.params);
+    weft_compose_instance_input(&c, input);
     weft_limit_hold hold;
     bool gone = false; /* sent round or failed at the door: nothing to run */
     st = enter_limits(e, &m, &c, input, lease_s, &hold, &gone, err);
@@ -644,8 +693,8 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
                            .started = started,
                            .renewed = started,
                            .progress_written = started - PROGRESS_INTERVAL_S};
-    weft_runner_opts opts = {c.timeout_s,     e->grace_s,     watch_attempt,
-                             &watch,          record_progress, &watch.canceled};
+    weft_runner_opts opts = {c.timeout_s,     e->grace_s,      watch_attempt, &watch,
+                             record_progress, &watch.canceled, c.heartbeat_s};
     WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid, "running %s attempt %d", c.task,
              m.attempt);
     weft_telemetry_attempt_started();
@@ -754,6 +803,8 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
         st = WEFT_OK;
     if (!st)
         st = dispatch_all(e, m.workflow_uid, &l, err);
+    if (!st && wf_status == WEFT_WORKFLOW_FAILED)
+        st = weft_compose_cancel_children(e, m.workflow_uid, "failed", err);
     unlock(&lock, m.workflow_uid);
     if (!st)
         weft_telemetry_handoff(weft_clock_s() - started);

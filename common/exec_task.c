@@ -53,6 +53,7 @@ typedef struct {
     const weft_task_ctx *ctx;
     const weft_runner_opts *opts; /* NULL outside an attempt */
     char id[WEFT_PROTOCOL_ID_LEN];
+    double heard_at; /* the attempt's start, then its last progress or heartbeat line */
 } attempt;
 
 static void buf_append(line_buf *b, const char *p, size_t n)
@@ -378,7 +379,7 @@ typedef enum { LINE_MORE, LINE_DONE } line_verdict;
 /* Judges one stdout line (n bytes, no newline). LINE_DONE with *res and errbuf (and
  * *output on success) when it ends the attempt: a result, or a protocol violation
  * (*violation set). */
-static line_verdict judge_line(const attempt *a, const char *line, size_t n, weft_task_result *res,
+static line_verdict judge_line(attempt *a, const char *line, size_t n, weft_task_result *res,
                                json_t **output, bool *violation, char *errbuf, size_t errlen)
 {
     const char *name = a->t->name;
@@ -411,6 +412,7 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
     line_verdict v = LINE_DONE;
     const char *id = json_string_value(json_object_get(msg, "id"));
     const json_t *progress = json_object_get(msg, "progress");
+    const json_t *heartbeat = json_object_get(msg, "heartbeat");
     const char *status = json_string_value(json_object_get(msg, "status"));
     if (!id) {
         *res = weft_protocol_fail(
@@ -439,6 +441,18 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
                 weft_protocol_utf8_trim(text);
                 a->opts->progress(a->opts->idle_arg, json_number_value(progress), m ? text : NULL);
             }
+            a->heard_at = weft_clock_s();
+            *violation = false;
+            v = LINE_MORE;
+        }
+    } else if (heartbeat) {
+        if (!json_is_true(heartbeat)) {
+            *res = weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                      "task '%s' sent a heartbeat line whose \"heartbeat\" is not"
+                                      " true",
+                                      name);
+        } else {
+            a->heard_at = weft_clock_s();
             *violation = false;
             v = LINE_MORE;
         }
@@ -447,7 +461,7 @@ static line_verdict judge_line(const attempt *a, const char *line, size_t n, wef
     } else {
         *res = weft_protocol_fail(
             errbuf, errlen, WEFT_TASK_TRANSIENT,
-            "task '%s' wrote a line that is neither progress nor a result (\"status\""
+            "task '%s' wrote a line that is neither progress, a heartbeat nor a result (\"status\""
             " must be \"success\" or \"failure\")",
             name);
     }
@@ -521,8 +535,9 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
     }
     weft_task_result res = WEFT_TASK_TRANSIENT;
     bool done = false, violation = false, timed_out = false, stopped = false, exited = false,
-         canceled = false;
+         canceled = false, silent = false;
     double start = weft_clock_s(), last_idle = start, stop_at = 0;
+    a.heard_at = start;
     while (!done) {
         struct pollfd f[3] = {
             {sent < req_len ? pr->in : -1, POLLOUT, 0}, {pr->out, POLLIN, 0}, {pr->err, POLLIN, 0}};
@@ -576,6 +591,8 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
             canceled = stopped = done = true;
         if (!done && timeout_s > 0 && now - start >= timeout_s)
             timed_out = done = true;
+        if (!done && opts->heartbeat_s > 0 && now - a.heard_at >= opts->heartbeat_s)
+            silent = done = true;
         if (weft_stop_requested && stop_at == 0)
             stop_at = now;
         if (!done && stop_at > 0 && now - stop_at >= opts->grace_s)
@@ -591,6 +608,19 @@ weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,
                                   "task '%s': its process %s before it"
                                   " answered attempt %d",
                                   t->name, how, ctx->attempt);
+    }
+    if (silent) {
+        /* a process that stopped speaking may be stuck in what it holds: a new one serves the
+         * retry */
+        int quiet_s = (int)(weft_clock_s() - a.heard_at);
+        WEFT_LOG(WEFT_LOG_WARN, ctx->workflow_uid, ctx->activity_uid,
+                 "task '%s': attempt %d silent for %d s (heartbeat_s %d): its process (pid %d) is"
+                 " replaced",
+                 t->name, ctx->attempt, quiet_s, opts->heartbeat_s, (int)pr->pid);
+        stop_proc(&a, pr, a.id);
+        return weft_protocol_fail(errbuf, errlen, WEFT_TASK_TRANSIENT,
+                                  "task '%s': no heartbeat for %d s (heartbeat_s %d)", t->name,
+                                  quiet_s, opts->heartbeat_s);
     }
     if (timed_out || stopped) {
         stop_proc(&a, pr, a.id);

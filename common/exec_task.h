@@ -4,9 +4,10 @@
  *   to the process, one line per attempt:
  *     {"id": "ACTIVITY_UID/ATTEMPT", "task", "workflow_uid", "activity_uid", "activity",
  *      "attempt", "params", "input", "upstream"}
- *     and, when the attempt is abandoned (timeout, shutdown past its grace):
+ *     and, when the attempt is abandoned (timeout, silence, shutdown past its grace):
  *     {"id": "...", "cancel": true}
- *   from the process: any number of {"id", "progress": 0..100, "message"?}, then one
+ *   from the process: any number of {"id", "progress": 0..100, "message"?} and
+ *     {"id", "heartbeat": true} (each of them a sign of life), then one
  *     {"id", "status": "success", "data": {...}} or
  *     {"id", "status": "failure", "error": {"code": "TRANSIENT_ERROR"|"PERMANENT_ERROR",
  *      "message": "..."}}; its stderr lines go to weft's log with the attempt's context.
@@ -14,11 +15,13 @@
  * A pool belongs to one worker slot (one runner, one thread). Process states per command:
  * none → running (spawned on the first attempt that needs it) → reused by every later
  * attempt of a persistent command → none again when it exits, breaks the protocol, outruns
- * its time or is abandoned (it is stopped: cancel line, closed stdin, SIGTERM, SIGKILL; the
- * next attempt starts a new one). A oneshot command gets a process per attempt, stopped the
- * same way once it has answered. Every such end is a failure of the attempt it happened in:
- * TRANSIENT (a retry may meet a healthy process) except an answer that can never be right
- * (a line over the message limit, data that is not an object): PERMANENT.
+ * its time, stays silent past the activity's heartbeat_s (no progress or heartbeat line for
+ * that long, counted from the request) or is abandoned (it is stopped: cancel line, closed
+ * stdin, SIGTERM, SIGKILL; the next attempt starts a new one). A oneshot command gets a
+ * process per attempt, stopped the same way once it has answered. Every such end is a
+ * failure of the attempt it happened in: TRANSIENT (a retry may meet a healthy process)
+ * except an answer that can never be right (a line over the message limit, data that is not
+ * an object): PERMANENT.
  *
  * Processes are started with posix_spawn (the worker is multithreaded: never a fork), in a
  * process group of their own, in the task file's folder, holding only their stdin, stdout
@@ -46,7 +49,7 @@ void weft_exec_pool_destroy(weft_exec_pool *p);
 
 /* Runs one attempt of task t (borrowed, of the pool's task file) with ctx (borrowed),
  * timeout_s (0: none) and opts (borrowed: idle is called about every 100 ms, grace_s after
- * a stop request). On WEFT_TASK_OK *output is a new object; otherwise errbuf holds a reason
+ * a stop request, heartbeat_s of silence ends the attempt). On WEFT_TASK_OK *output is a new object; otherwise errbuf holds a reason
  * naming the task. *abandoned: a stop request's grace ran out first (hand the attempt
  * back). */
 weft_task_result weft_exec_run(weft_exec_pool *p, const weft_taskfile_task *t,

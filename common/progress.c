@@ -18,7 +18,8 @@ json_t *weft_progress_summary(const json_t *activities)
             continue;
         if (weft_activity_status_terminal(st))
             done++;
-        else if (st == WEFT_ACTIVITY_RUNNING) {
+        else if (st == WEFT_ACTIVITY_RUNNING && !json_is_string(json_object_get(act, "instance_of"))) {
+            /* a running instance is its map's stage, and the map is listed running */
             const char *name = json_string_value(json_object_get(act, "name"));
             if (name)
                 json_array_append_new(stage, json_string(name));
@@ -50,5 +51,25 @@ char *weft_progress_format(const json_t *summary, char *buf, size_t size)
     }
     if (json_array_size(stage) > 0 && used < size)
         snprintf(buf + used, size - used, ")");
+    return buf;
+}
+
+char *weft_progress_instances_format(const json_t *instances, char *buf, size_t size)
+{
+    static const char *const others[] = {"running", "queued", "retrying", "pending", "failed",
+                                         "canceled"};
+    if (size == 0)
+        return buf;
+    int n = snprintf(buf, size, "%lld/%lld completed",
+                     (long long)json_integer_value(json_object_get(instances, "completed")),
+                     (long long)json_integer_value(json_object_get(instances, "total")));
+    size_t used = n < 0 ? 0 : (size_t)n;
+    for (size_t i = 0; i < sizeof others / sizeof others[0] && used < size; i++) {
+        json_int_t k = json_integer_value(json_object_get(instances, others[i]));
+        if (k <= 0)
+            continue;
+        n = snprintf(buf + used, size - used, ", %lld %s", (long long)k, others[i]);
+        used += n < 0 ? 0 : (size_t)n;
+    }
     return buf;
 }

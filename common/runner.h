@@ -61,6 +61,12 @@ typedef struct {
      * abandoned: a built-in task's process is killed; an exec task gets its cancel line,
      * then SIGTERM, then SIGKILL, a second apart */
     const bool *cancel;
+    /* the activity's heartbeat_s; 0: not watched. An exec task silent this long (no
+     * progress or heartbeat line) is stopped, its process replaced, and the attempt is
+     * TRANSIENT (exec_task.h). Built-in, plugin and http tasks cannot speak while they run:
+     * they count as heartbeating as long as their task process lives or their request is
+     * open, which the runner watches anyway; timeout_s bounds them */
+    int heartbeat_s;
 } weft_runner_opts;
 
 typedef struct {

@@ -32,6 +32,8 @@ void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt
     d->attempt = attempt;
     d->priority = priority;
     snprintf(d->queue, sizeof d->queue, "%s", queue ? queue : WEFT_QUEUE_DEFAULT);
+    d->workflow_uid[0] = '\0';
+    d->handoff = false;
 }
 
 void weft_store_append_dispatches(PGresult *r, weft_dispatch_list *dispatch)

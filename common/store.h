@@ -16,7 +16,7 @@
  * The API by concept: store_workflow.h (create, resume, summary, wait for completion),
  * store_activity.h (claim, complete, fail, release, handoff, listing), store_sweep.h
  * (stuck work), store_worker.h (the worker registry), store_definition.h (named
- * definitions). Including store.h gives all of them. */
+ * definitions), store_compose.h (maps and child workflows). Including store.h gives all of them. */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
@@ -31,13 +31,15 @@
 typedef struct weft_store weft_store;
 
 /* One message to send after a commit: run attempt `attempt` of activity `uid`, on the
- * activity's routing queue (queues.h). */
+ * activity's routing queue (queues.h); or, when handoff is set, the handoff of that attempt
+ * (a parent activity that a child workflow settled), in workflow workflow_uid. */
 typedef struct {
     char uid[WEFT_UUID_LEN + 1];
     int attempt;
     int priority;
     char queue[WEFT_MAX_NAME_LEN + 1];
-    char workflow_uid[WEFT_UUID_LEN + 1]; /* set by weft_store_sweep only */
+    char workflow_uid[WEFT_UUID_LEN + 1]; /* set by weft_store_sweep, and for a handoff */
+    bool handoff;
 } weft_dispatch;
 
 /* A growable list of dispatches, zero-initialised by the caller; store calls append to
@@ -59,6 +61,7 @@ weft_status weft_store_connect(const char *url, weft_store **out, weft_err *err)
 void weft_store_destroy(weft_store *s);
 
 #include "store_activity.h"
+#include "store_compose.h"
 #include "store_definition.h"
 #include "store_sweep.h"
 #include "store_worker.h"

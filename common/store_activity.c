@@ -14,6 +14,7 @@ void weft_claim_finish(weft_claim *c)
     json_decref(c->params);
     json_decref(c->inputs);
     json_decref(c->upstream);
+    json_decref(c->map);
     free(c->upstream_ordered);
     json_decref(c->concurrency);
     memset(c, 0, sizeof *c);
@@ -35,6 +36,7 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     state->lease_expired = strcmp(PQgetvalue(r, 0, 12), "t") == 0;
     snprintf(state->queue, sizeof state->queue, "%s", PQgetvalue(r, 0, 13));
+    state->waiting = strcmp(PQgetvalue(r, 0, 14), "t") == 0;
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;
@@ -67,7 +69,12 @@ weft_status weft_store_claim(weft_store *s, const char *workflow_uid, const char
     claim->inputs = weft_store_json(r, 0, 10);
     json_t *up = weft_store_json(r, 0, 11);
     snprintf(claim->queue, sizeof claim->queue, "%s", PQgetvalue(r, 0, 12));
-    claim->concurrency = PQgetisnull(r, 0, 13) ? NULL : weft_store_json(r, 0, 13);
+    claim->heartbeat_s = atoi(PQgetvalue(r, 0, 13));
+    claim->map = PQgetisnull(r, 0, 14) ? NULL : weft_store_json(r, 0, 14);
+    claim->map_instance = strcmp(PQgetvalue(r, 0, 15), "t") == 0;
+    claim->map_expanded = strcmp(PQgetvalue(r, 0, 16), "t") == 0;
+    snprintf(claim->child_uid, sizeof claim->child_uid, "%s", PQgetvalue(r, 0, 17));
+    claim->concurrency = PQgetisnull(r, 0, 18) ? NULL : weft_store_json(r, 0, 18);
     PQclear(r);
     claim->upstream = json_object();
     claim->nupstream = json_array_size(up);
@@ -232,6 +239,12 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
             weft_store_dispatch_add(dispatch, PQgetvalue(r, i, 2), atoi(PQgetvalue(r, i, 3)),
                                     atoi(PQgetvalue(r, i, 4)),
                                     PQgetisnull(r, i, 5) ? NULL : PQgetvalue(r, i, 5));
+            if (strcmp(PQgetvalue(r, i, 1), "parent") == 0) {
+                /* a child workflow settled its parent activity: that one's handoff is due */
+                weft_dispatch *d = &dispatch->items[dispatch->n - 1];
+                d->handoff = true;
+                snprintf(d->workflow_uid, sizeof d->workflow_uid, "%s", PQgetvalue(r, i, 6));
+            }
         }
     }
     switch (outcome) {

@@ -34,9 +34,15 @@ typedef struct {
     size_t nupstream;
     int priority;
     int timeout_s;
-    int retries; /* retries already used */
+    int heartbeat_s; /* 0: its silence is not watched */
+    int retries;     /* retries already used */
     weft_retry_policy retry;
     char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
+    /* composition (store_compose.h) */
+    json_t *map;         /* owned reference or NULL: {"over", "max_parallel"} of a map or instance */
+    bool map_instance;   /* one element's instance of a map */
+    bool map_expanded;   /* a map whose instances exist (it was resumed) */
+    char child_uid[WEFT_UUID_LEN + 1]; /* a workflow activity's child so far, "" if none */
     json_t *concurrency; /* owned reference, NULL when none: {"key": K, "limit": N} */
 } weft_claim;
 void weft_claim_finish(weft_claim *c);
@@ -54,6 +60,8 @@ typedef struct {
     bool workflow_running; /* the workflow's status is running */
     bool lease_expired;    /* running, and its worker stopped renewing the lease */
     char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
+    bool waiting; /* running with no lease: a map waiting for its instances or an activity for
+                     its child workflow (store_compose.h) */
 } weft_activity_state;
 
 /* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,

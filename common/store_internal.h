@@ -56,6 +56,18 @@ weft_status weft_store_query_json(weft_store *s, weft_sql_id which, const char *
 weft_status weft_store_begin(weft_store *s, weft_err *err);
 weft_status weft_store_finish_tx(weft_store *s, weft_status st, weft_err *err);
 
+/* Inserts workflow uid and its activities inside the caller's transaction (see
+ * weft_store_create_workflow); parent_uid and parent_activity (borrowed, both NULL for a
+ * top-level workflow) link a child workflow to the activity that waits for it. */
+weft_status weft_store_insert_workflow(weft_store *s, const char *uid, const weft_definition *def,
+                                       const json_t *doc, const json_t *inputs,
+                                       const char *parent_uid, const char *parent_activity,
+                                       weft_dispatch_list *dispatch, bool *existed, weft_err *err);
+
+/* After creating workflows: refreshes the planner's statistics if the tables outgrew them
+ * (best effort, logged against uid). */
+void weft_store_refresh_statistics(weft_store *s, const char *uid);
+
 /* Appends one dispatch to l (uid and queue borrowed, copied; queue NULL: `default`). */
 void weft_store_dispatch_add(weft_dispatch_list *l, const char *uid, int attempt, int priority,
                              const char *queue);

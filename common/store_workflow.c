@@ -44,18 +44,25 @@ static json_t *activity_rows(const weft_definition *def)
         weft_uuid_new(uid);
         json_array_append_new(
             rows,
-            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s}",
+            json_pack("{s:I, s:s, s:s, s:s, s:O, s:o, s:o, s:b, s:i, s:f, s:f, s:f, s:i, s:i, s:s,"
+                      " s:i}",
                       "idx", (json_int_t)i, "uid", uid, "name", a->name, "task", a->task, "params",
                       a->params, "deps", int_list(a->deps, a->ndeps), "downstream",
                       int_list(down[i], ndown[i]), "ready", is_ready[i], "max_retries",
                       a->retry.max_retries, "initial_delay_ms", a->retry.initial_delay_ms,
                       "backoff", a->retry.backoff, "max_delay_ms", a->retry.max_delay_ms,
-                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue));
+                      "timeout_s", a->timeout_s, "priority", a->priority, "queue", a->queue,
+                      "heartbeat_s", a->heartbeat_s));
         if (a->concurrency_key)
             json_object_set_new(json_array_get(rows, i), "concurrency",
                                 json_pack("{s:s, s:i}", "key", a->concurrency_key, "limit",
                                           a->concurrency_limit));
     }
+    for (size_t i = 0; i < def->n; i++)
+        if (def->activities[i].map_over)
+            json_object_set_new(json_array_get(rows, i), "map",
+                                json_pack("{s:s, s:i}", "over", def->activities[i].map_over,
+                                          "max_parallel", def->activities[i].map_max_parallel));
     weft_dag_free_downstream(down, ndown, def->n);
     free(ready);
     free(is_ready);
@@ -66,7 +73,7 @@ static json_t *activity_rows(const weft_definition *def)
  * plans cached for them (built for the smaller tables) are refreshed at once rather than
  * at autovacuum's next round, up to a minute later, in which every claim and handoff
  * would read whole tables. Best effort: the workflow is created either way. */
-static void refresh_statistics(weft_store *s, const char *uid)
+void weft_store_refresh_statistics(weft_store *s, const char *uid)
 {
     PGresult *r;
     weft_err err = {0};
@@ -85,8 +92,9 @@ static void refresh_statistics(weft_store *s, const char *uid)
         WEFT_LOG(WEFT_LOG_DEBUG, uid, NULL, "planner statistics refreshed: the tables grew");
 }
 
-weft_status weft_store_create_workflow(weft_store *s, const char *uid, const weft_definition *def,
+weft_status weft_store_insert_workflow(weft_store *s, const char *uid, const weft_definition *def,
                                        const json_t *doc, const json_t *inputs,
+                                       const char *parent_uid, const char *parent_activity,
                                        weft_dispatch_list *dispatch, bool *existed, weft_err *err)
 {
     *existed = false;
@@ -98,30 +106,39 @@ weft_status weft_store_create_workflow(weft_store *s, const char *uid, const wef
     char total[24];
     snprintf(total, sizeof total, "%zu", def->n);
 
-    weft_status st = weft_store_begin(s, err);
     PGresult *r = NULL;
-    if (!st) {
-        const char *p[] = {uid, def->name, doc_text, inputs_text, total};
-        st = weft_store_run(s, WEFT_SQL_CREATE_WORKFLOW, p, &r, err);
-    }
+    const char *p[] = {uid, def->name, doc_text, inputs_text, total, parent_uid, parent_activity};
+    weft_status st = weft_store_run(s, WEFT_SQL_CREATE_WORKFLOW, p, &r, err);
     if (!st) {
         *existed = PQntuples(r) == 0;
         PQclear(r);
     }
     if (!st && !*existed) {
-        const char *p[] = {uid, rows_text};
-        st = weft_store_run(s, WEFT_SQL_CREATE_ACTIVITIES, p, &r, err);
+        const char *q[] = {uid, rows_text};
+        st = weft_store_run(s, WEFT_SQL_CREATE_ACTIVITIES, q, &r, err);
         if (!st) {
             weft_store_append_dispatches(r, dispatch);
             PQclear(r);
         }
     }
-    st = weft_store_finish_tx(s, st, err);
-    if (!st && !*existed)
-        refresh_statistics(s, uid);
     free(doc_text);
     free(inputs_text);
     free(rows_text);
+    return st;
+}
+
+weft_status weft_store_create_workflow(weft_store *s, const char *uid, const weft_definition *def,
+                                       const json_t *doc, const json_t *inputs,
+                                       weft_dispatch_list *dispatch, bool *existed, weft_err *err)
+{
+    *existed = false;
+    weft_status st = weft_store_begin(s, err);
+    if (!st)
+        st = weft_store_insert_workflow(s, uid, def, doc, inputs, NULL, NULL, dispatch, existed,
+                                        err);
+    st = weft_store_finish_tx(s, st, err);
+    if (!st && !*existed)
+        weft_store_refresh_statistics(s, uid);
     return st;
 }
 
@@ -178,6 +195,8 @@ weft_status weft_store_workflow(weft_store *s, const char *uid, weft_workflow_in
     info->remaining = atoi(PQgetvalue(r, 0, 6));
     info->age_s = atof(PQgetvalue(r, 0, 7));
     info->run_s = atof(PQgetvalue(r, 0, 8));
+    snprintf(info->parent_uid, sizeof info->parent_uid, "%s", PQgetvalue(r, 0, 9));
+    snprintf(info->parent_activity, sizeof info->parent_activity, "%s", PQgetvalue(r, 0, 10));
     st = weft_store_workflow_status(r, 0, 2, &info->status, err);
     PQclear(r);
     if (st)

@@ -29,6 +29,8 @@ typedef struct {
     int total, remaining;
     double age_s; /* seconds since creation */
     double run_s; /* seconds from creation to finish (or now) */
+    char parent_uid[WEFT_UUID_LEN + 1];          /* a child workflow's parent, else "" */
+    char parent_activity[WEFT_MAX_NAME_LEN + 8]; /* ... and the activity waiting for it */
 } weft_workflow_info;
 void weft_workflow_info_finish(weft_workflow_info *w);
 

@@ -12,6 +12,8 @@
 #define WEFT_DEFAULT_MAX_DELAY_MS 60000.0
 #define WEFT_MAX_PRIORITY 10
 #define WEFT_MAX_NAME_LEN 64
+/* A map's instances queued or running at once when its definition gives no max_parallel. */
+#define WEFT_DEFAULT_MAP_PARALLEL 100
 /* Longest retry delay a policy may ask for: the longest delay queue. */
 #define WEFT_MAX_DELAY_LIMIT_MS 3600000.0
 

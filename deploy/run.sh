@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# deploy/run.sh [--tasks TASKS.json] [DEFINITION.json] [INPUTS_JSON|@INPUTS.json] - weft's
-# main job on a fresh Debian machine: install what is missing, build, start RabbitMQ, Redis
-# and Postgres on loopback, start the three consumers (given the task file, when named),
-# submit a workflow, wait for it and print its output.
+# deploy/run.sh [--tasks TASKS.json] [--define DEF.json]... [DEFINITION.json]
+#               [INPUTS_JSON|@INPUTS.json] - weft's main job on a fresh Debian machine:
+# install what is missing, build, start RabbitMQ, Redis and Postgres on loopback, start the
+# three consumers (given the task file, when named), store the named definitions a workflow
+# uses as children (--define), submit a workflow, wait for it and print its output.
 # Without arguments it runs the file pipeline example (fetch → load → replace → summary)
 # against a small HTTP server it starts on 127.0.0.1. Everything is stopped at the end
 # unless KEEP=1.
@@ -16,6 +17,12 @@ if [ "${1:-}" = --tasks ]; then
     export WEFT_TASKS_FILE
     shift 2
 fi
+defines=()
+while [ "${1:-}" = --define ]; do
+    [ -f "${2:-}" ] || { echo "run.sh: --define needs a definition file, got '${2:-}'" >&2; exit 2; }
+    defines+=("$(realpath "$2")")
+    shift 2
+done
 definition=${1:-deploy/examples/file_pipeline.json}
 inputs=${2:-}
 
@@ -60,6 +67,9 @@ if [ -z "$inputs" ]; then
     inputs="{\"url\": \"http://127.0.0.1:$port/in.txt\"}"
 fi
 
+for d in ${defines[@]+"${defines[@]}"}; do
+    echo "run.sh: stored definition $(build/entry/weft define "$d")" >&2
+done
 echo "run.sh: submitting $definition with inputs $inputs" >&2
 uid=$(build/entry/weft submit "$definition" --inputs "$inputs" | tail -n 1)
 echo "run.sh: workflow $uid" >&2

@@ -458,6 +458,8 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
         printf("workflow %s (%s): %s, %d activities, %.3f s\n", w.uid, w.name,
                weft_workflow_status_name(w.status), w.total, w.run_s);
         printf("progress: %s\n", weft_progress_format(progress, summary, sizeof summary));
+        if (w.parent_uid[0])
+            printf("parent: %s (activity %s)\n", w.parent_uid, w.parent_activity);
         if (w.error)
             printf("error: %s\n", w.error);
         printf("%-24s %-14s %-10s %7s %10s %8s  %s\n", "ACTIVITY", "TASK", "STATUS", "ATTEMPT",
@@ -466,6 +468,8 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
         json_t *act;
         json_array_foreach(acts, i, act)
         {
+            if (json_is_string(json_object_get(act, "instance_of")))
+                continue; /* summed up on their map's line; --json lists each */
             json_t *d = json_object_get(act, "duration_s");
             char dur[32] = "-";
             if (json_is_number(d))
@@ -481,6 +485,15 @@ static int cmd_status(const weft_config *cfg, int argc, char **argv)
             char wait_line[300] = "";
             if (waiting)
                 snprintf(wait_line, sizeof wait_line, "waiting: %s", waiting);
+            char detail[256];
+            const json_t *instances = json_object_get(act, "instances");
+            const char *child = json_string_value(json_object_get(act, "child_uid"));
+            if (json_is_object(instances) && !error)
+                pmsg = weft_progress_instances_format(instances, detail, sizeof detail);
+            else if (child && !error) {
+                snprintf(detail, sizeof detail, "child %s", child);
+                pmsg = detail;
+            }
             printf("%-24s %-14s %-10s %7d %10s %8s  %s\n",
                    json_string_value(json_object_get(act, "name")),
                    json_string_value(json_object_get(act, "task")),

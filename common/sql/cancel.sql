@@ -11,7 +11,9 @@ WITH w AS (
 c AS (
   UPDATE weft_activity a SET status = 'canceled', finished_at = now()
   FROM w WHERE a.workflow_uid = w.uid AND w.status IN ('pending', 'running')
-    AND a.status IN ('pending', 'queued', 'retrying')
+    AND (a.status IN ('pending', 'queued', 'retrying')
+      -- maps and child activities waiting (running with no lease): no worker would stop them
+      OR (a.status = 'running' AND a.lease_until IS NULL))
   RETURNING 1),
 u AS (
   UPDATE weft_workflow x SET status = 'canceled', error = 'canceled: ' || $2::text,

@@ -2,7 +2,9 @@
 -- registered), leased for $5 seconds (queued -> running, or retrying -> running once the
 -- retry is due: queued_at holds its due time; only while the workflow runs) and reads
 -- everything the attempt needs in one round trip: the workflow's inputs, the dependencies'
--- outputs as [[name, output], ...] in depends_on order, the activity's queue and its
+-- outputs as [[name, output], ...] in depends_on order, the activity's queue, its
+-- heartbeat_s, for composition (migration 10) its map spec, whether it is a map instance,
+-- whether it was expanded already (a resumed map) and its child workflow, and last its
 -- concurrency key (global_limit.h). A limit's wait reason ends with the claim.
 WITH c AS (
   UPDATE weft_activity a SET status = 'running', started_at = now(), worker = $3, waiting = NULL,
@@ -19,7 +21,7 @@ WITH c AS (
                 WHERE w.uid = a.workflow_uid AND w.status = 'running')
   RETURNING a.workflow_uid, a.name, a.task, a.params, a.deps, a.priority, a.timeout_s,
     a.retries, a.max_retries, a.initial_delay_ms, a.backoff, a.max_delay_ms, a.queue,
-    a.concurrency)
+    a.heartbeat_s, a.map, a.map_parent, a.map_count, a.child_uid, a.concurrency)
 SELECT c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
   c.max_retries, c.initial_delay_ms, c.backoff, c.max_delay_ms, w.inputs,
   -- one probe of the key (workflow_uid, idx) per dependency, whatever the statistics
@@ -31,5 +33,6 @@ SELECT c.name, c.task, c.params, c.priority, c.timeout_s, c.retries,
                              ORDER BY d.ord)
             FROM unnest(c.deps) WITH ORDINALITY AS d(idx, ord)),
            '[]'::jsonb),
-  c.queue, c.concurrency
+  c.queue, c.heartbeat_s, c.map, c.map_parent IS NOT NULL, c.map_count IS NOT NULL, c.child_uid,
+  c.concurrency
 FROM c JOIN weft_workflow w ON w.uid = c.workflow_uid

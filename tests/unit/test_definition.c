@@ -175,10 +175,27 @@ Test(definition, omitted_fields_take_the_documented_defaults)
     cr_expect_float_eq(a->retry.max_delay_ms, WEFT_DEFAULT_MAX_DELAY_MS, 1e-9);
     cr_expect_eq(a->timeout_s, 0, "no timeout unless set");
     cr_expect_eq(a->priority, 0);
+    cr_expect_eq(a->heartbeat_s, 0, "silence is not watched unless heartbeat_s is set");
     cr_expect(json_is_object(a->params) && json_object_size(a->params) == 0,
               "params is {} when absent");
     cr_expect_eq(a->ndeps, 0);
     cr_expect_str_eq(a->queue, "default", "attempts go to `default` unless a queue is named");
+    weft_definition_destroy(def);
+}
+
+Test(definition, heartbeat_s_is_kept_beside_a_longer_timeout)
+{
+    weft_definition *def;
+    weft_err err = {0};
+    cr_assert_eq(parse_text("{\"name\": \"w\", \"activities\": ["
+                            "{\"name\": \"a\", \"task\": \"sleep\", \"heartbeat_s\": 5},"
+                            "{\"name\": \"b\", \"task\": \"sleep\", \"heartbeat_s\": 5,"
+                            " \"timeout_s\": 6}]}",
+                            NULL, &def, &err),
+                 WEFT_OK, "%s", err.msg);
+    cr_expect_eq(def->activities[0].heartbeat_s, 5);
+    cr_expect_eq(def->activities[1].heartbeat_s, 5);
+    cr_expect_eq(def->activities[1].timeout_s, 6);
     weft_definition_destroy(def);
 }
 

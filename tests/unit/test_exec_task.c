@@ -1,7 +1,8 @@
 /* Exec tasks: the JSON Lines protocol with programs of the user's (here small shell
  * scripts). A persistent process serves attempt after attempt; every way a program can get
  * the protocol wrong ends that attempt with an error naming the task, and the process is
- * replaced; the environment holds nothing of weft's. */
+ * replaced; a process silent past heartbeat_s is replaced, one that keeps sending heartbeat
+ * or progress lines runs on; the environment holds nothing of weft's. */
 #include "clock.h"
 #include "exec_task.h"
 #include "stop.h"
@@ -18,6 +19,8 @@ static char dir[] = "/tmp/weft-exec-XXXXXX";
 static weft_taskfile *tf;
 static weft_exec_pool *pool;
 static json_t *input, *params, *upstream;
+/* The heartbeat_s of the attempts run_task runs (0: not watched). */
+static int heartbeat_s;
 
 /* The request's id is its first member: {"id":"ACT/N",...} */
 #define READ_ID "id=$(printf '%s\\n' \"$line\" | sed 's/^{\"id\":\"\\([^\"]*\\)\".*/\\1/')\n"
@@ -58,6 +61,13 @@ static const struct {
                    "{\\\"code\\\":\\\"TRANSIENT_ERROR\\\",\\\"message\\\":\\\"$m\\\"}}\"\n"
                    "sleep 30\n"},
     {"stderr.sh", "read -r line; echo 'some diagnostics' >&2; exit 0\n"},
+    /* 1.5 s of work with a sign of life every 0.3 s, then the answer */
+    {"beats.sh",
+     "while read -r line; do\n" READ_ID "  for i in 1 2 3 4 5; do\n"
+     "    echo \"{\\\"id\\\":\\\"$id\\\",\\\"$1\\\":$2}\"; sleep 0.3\n"
+     "  done\n"
+     "  echo \"{\\\"id\\\":\\\"$id\\\",\\\"status\\\":\\\"success\\\",\\\"data\\\":{}}\"\n"
+     "done\n"},
 };
 
 static void setup(void)
@@ -90,7 +100,10 @@ static void setup(void)
           "\"t.notobject\": {\"exec\": [\"sh\", \"notobject.sh\"]},"
           "\"t.env\": {\"exec\": [\"sh\", \"env.sh\"], \"mode\": \"oneshot\","
           "            \"env\": {\"MODEL\": \"small\"}},"
-          "\"t.stderr\": {\"exec\": [\"sh\", \"stderr.sh\"], \"mode\": \"oneshot\"}}}",
+          "\"t.stderr\": {\"exec\": [\"sh\", \"stderr.sh\"], \"mode\": \"oneshot\"},"
+          "\"t.beats\": {\"exec\": [\"sh\", \"beats.sh\", \"heartbeat\", \"true\"]},"
+          "\"t.progresses\": {\"exec\": [\"sh\", \"beats.sh\", \"progress\", \"10\"]},"
+          "\"t.badbeat\": {\"exec\": [\"sh\", \"beats.sh\", \"heartbeat\", \"1\"]}}}",
           f);
     fclose(f);
     weft_err err = {0};
@@ -100,6 +113,7 @@ static void setup(void)
     params = json_object();
     upstream = json_object();
     weft_stop_requested = 0;
+    heartbeat_s = 0;
 }
 
 static void teardown(void)
@@ -156,7 +170,8 @@ static outcome run_task(const char *task, int attempt, int timeout_s, int grace_
     cr_assert(t, "%s", task);
     weft_task_ctx ctx = {"wf-1", "act-1", "step", attempt, input, params, upstream, NULL};
     cancel_flag = false;
-    weft_runner_opts opts = {0, grace_s, cancel_after_idles, NULL, record_progress, &cancel_flag};
+    weft_runner_opts opts = {
+        0, grace_s, cancel_after_idles, NULL, record_progress, &cancel_flag, heartbeat_s};
     outcome o = {0};
     o.res = weft_exec_run(pool, t, &ctx, timeout_s, &opts, &o.output, o.err, sizeof o.err,
                           &o.abandoned);
@@ -171,6 +186,22 @@ static void expect_failure(const char *task, weft_task_result res, const char *n
     cr_assert(strstr(o.err, task), "the error names the task: %s", o.err);
     cr_assert_null(o.output);
     cr_assert_eq(weft_exec_pid(pool, task), 0, "%s: the process was replaced", task);
+}
+
+/* What silent.sh recorded (seen.txt, in the task file's folder, as it runs there): the
+ * request of attempt act-1/N, then its cancel line. */
+static void expect_request_then_cancel(int attempt)
+{
+    char path[256], line[512] = "", id[32], cancel[64];
+    snprintf(path, sizeof path, "%s/seen.txt", dir);
+    snprintf(id, sizeof id, "\"id\":\"act-1/%d\"", attempt);
+    snprintf(cancel, sizeof cancel, "{\"id\": \"act-1/%d\", \"cancel\": true}\n", attempt);
+    FILE *f = fopen(path, "r");
+    cr_assert(f, "the process ran in the task file's folder");
+    cr_assert(fgets(line, sizeof line, f) && strstr(line, id), "the request: %s", line);
+    cr_assert(fgets(line, sizeof line, f), "a second line");
+    cr_assert_str_eq(line, cancel);
+    fclose(f);
 }
 
 Test(exec_task, persistent_process_serves_every_attempt_with_one_pid)
@@ -236,15 +267,7 @@ Test(exec_task, silent_process_times_out_gets_the_cancel_line_and_is_replaced)
     cr_assert(strstr(o.err, "task 't.silent' timed out after 1 s"), "%s", o.err);
     cr_assert_geq(idle_calls, 5, "the caller's idle ran while it waited (%d)", idle_calls);
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0);
-    char path[256], line[512] = "";
-    snprintf(path, sizeof path, "%s/seen.txt", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f, "the process ran in the task file's folder");
-    char *got = fgets(line, sizeof line, f);
-    cr_assert(got && strstr(line, "\"id\":\"act-1/4\""), "the request: %s", line);
-    cr_assert(fgets(line, sizeof line, f), "a second line");
-    cr_assert_str_eq(line, "{\"id\": \"act-1/4\", \"cancel\": true}\n");
-    fclose(f);
+    expect_request_then_cancel(4);
 }
 
 Test(exec_task, stop_past_the_grace_abandons_the_attempt)
@@ -267,14 +290,7 @@ Test(exec_task, a_cancel_sends_the_cancel_line_and_abandons_the_attempt_at_once)
     cr_assert_str_eq(o.err, "stopped by cancel");
     cr_assert_lt(weft_clock_s() - start, 5, "stopped at once, not after the 30 s grace");
     cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0, "the process is replaced");
-    char path[256], line[512] = "";
-    snprintf(path, sizeof path, "%s/seen.txt", dir);
-    FILE *f = fopen(path, "r");
-    cr_assert(f);
-    cr_assert(fgets(line, sizeof line, f) && strstr(line, "\"id\":\"act-1/2\""), "%s", line);
-    cr_assert(fgets(line, sizeof line, f), "a second line");
-    cr_assert_str_eq(line, "{\"id\": \"act-1/2\", \"cancel\": true}\n");
-    fclose(f);
+    expect_request_then_cancel(2);
 }
 
 Test(exec_task, environment_holds_path_home_the_task_env_and_the_attempt_only)
@@ -307,4 +323,35 @@ Test(exec_task, oneshot_process_runs_once_per_attempt)
     cr_assert_eq(o.res, WEFT_TASK_OK, "%s", o.err);
     cr_assert_eq(weft_exec_pid(pool, "t.env"), 0, "no process kept");
     json_decref(o.output);
+}
+
+Test(exec_task, a_process_silent_past_heartbeat_s_fails_transient_and_is_replaced)
+{
+    heartbeat_s = 1;
+    double start = weft_clock_s();
+    outcome o = run_task("t.silent", 3, 0, 30);
+    cr_assert_eq(o.res, WEFT_TASK_TRANSIENT, "%s", o.err);
+    cr_assert_str_eq(o.err, "task 't.silent': no heartbeat for 1 s (heartbeat_s 1)");
+    cr_assert_lt(weft_clock_s() - start, 4, "stopped soon after the silence");
+    cr_assert_eq(weft_exec_pid(pool, "t.silent"), 0, "the process is replaced");
+    expect_request_then_cancel(3); /* told before it was stopped */
+}
+
+Test(exec_task, heartbeat_and_progress_lines_keep_a_long_attempt_alive)
+{
+    heartbeat_s = 1;
+    const char *tasks[] = {"t.beats", "t.progresses"};
+    for (size_t i = 0; i < 2; i++) {
+        outcome o = run_task(tasks[i], 1, 0, 30);
+        cr_assert_eq(o.res, WEFT_TASK_OK, "%s ran 1.5 s with heartbeat_s 1: %s", tasks[i], o.err);
+        cr_assert_neq(weft_exec_pid(pool, tasks[i]), 0, "its process is kept");
+        json_decref(o.output);
+    }
+    heartbeat_s = 0;
+}
+
+Test(exec_task, a_heartbeat_line_whose_heartbeat_is_not_true_breaks_the_protocol)
+{
+    expect_failure("t.badbeat", WEFT_TASK_TRANSIENT,
+                   "heartbeat line whose \"heartbeat\" is not true");
 }

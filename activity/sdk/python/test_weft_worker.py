@@ -112,6 +112,19 @@ class HandlerOutcomes(unittest.TestCase):
         self.assertEqual(json.loads(out.getvalue()),
                          {"id": "A/1", "progress": 50, "message": "half way"})
 
+    def test_heartbeat_lines_carry_the_attempt_id(self):
+        out = io.StringIO()
+        w = Worker(stdout=out)
+
+        @w.task("t")
+        def fn(p, c):
+            c.heartbeat()
+            c.heartbeat()
+            return {"done": True}
+        w.handle(request())
+        self.assertEqual([json.loads(x) for x in out.getvalue().splitlines()],
+                         [{"id": "A/1", "heartbeat": True}] * 2)
+
 
 class Serving(unittest.TestCase):
     def test_run_answers_each_request_in_order_until_stdin_closes(self):

@@ -16,6 +16,10 @@ result per request on stdout. The worker keeps the process for the next attempt
 
     worker.run()
 
+An activity with "heartbeat_s": N is failed (TRANSIENT, so retried) when its handler sends
+nothing for N seconds, and the process is replaced: a handler that works long between
+progress reports calls ctx.heartbeat() now and then.
+
 A handler returns the data dict, or a result in the shape of the seed's workers,
 {"status": "success", "data": {...}} or {"status": "failure", "error": {"code":
 "TRANSIENT_ERROR" | "PERMANENT_ERROR", "message": "..."}}, passed on verbatim.
@@ -74,6 +78,10 @@ class Context:
         if message is not None:
             line["message"] = str(message)
         self._emit(line)
+
+    def heartbeat(self):
+        """Tells weft the attempt is alive without a figure (for the activity's heartbeat_s)."""
+        self._emit({"id": self.id, "heartbeat": True})
 
 
 def _encode(line):
