@@ -144,6 +144,11 @@ COMMANDS = {"ready": (ready, 0, False), "chains": (chains, 2, True), "fanin": (f
 
 
 def main(argv):
+    # The driver submits as weft's does: each apply_async returns once the broker confirmed
+    # the message (py-amqp's confirm_publish). Set here, in the driver only: the worker
+    # imports this module and keeps Celery's defaults, so its own publishes (a chain's next
+    # step) go out unconfirmed, as in a Celery user's deployment.
+    app.conf.broker_transport_options = {"confirm_publish": True}
     timeout = 900.0
     if len(argv) > 2 and argv[1] == "--timeout":
         timeout = float(argv[2])

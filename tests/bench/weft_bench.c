@@ -301,6 +301,10 @@ static weft_status submit(bench *b, const json_t *def, size_t index, const char 
                           b->cfg.limits.max_message_bytes);
     else
         st = weft_broker_publish(b->broker, WEFT_QUEUE_ENTRY, body, len, 0, err);
+    /* each submission returns only when the broker has it, as `weft submit` and a service's
+     * submit call do (and Celery's apply_async under confirm_publish, celery_peer.py) */
+    if (!st)
+        st = weft_broker_wait_confirms(b->broker, CONFIRM_TIMEOUT_MS, err);
     free(body);
     return st;
 }
@@ -315,8 +319,6 @@ static weft_status run_batch(bench *b, const json_t *def, size_t n, double *seco
     weft_status st = WEFT_OK;
     for (size_t i = 0; !st && i < n; i++)
         st = submit(b, def, i, bt.uids[i], err);
-    if (!st)
-        st = weft_broker_wait_confirms(b->broker, CONFIRM_TIMEOUT_MS, err);
     if (!st)
         st = wait_batch(b, &bt, t0 + b->timeout_s, err);
     if (st == WEFT_OK || st == WEFT_ETIMEOUT) {
@@ -374,6 +376,40 @@ static int cmd_ready(bench *b)
     return report(res, st, &err);
 }
 
+/* What Postgres did over a workload, read before and after from counters that are exact at
+ * once (no statistics collector delay): transaction ids assigned (every writing
+ * transaction takes one) and WAL bytes written. */
+typedef struct {
+    double xid, wal_bytes;
+} pg_counters;
+
+static weft_status pg_counters_read(PGconn *pg, pg_counters *c, weft_err *err)
+{
+    PGresult *r = PQexec(pg, "SELECT txid_snapshot_xmax(txid_current_snapshot())::float8,"
+                             " pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::float8");
+    weft_status st = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                         ? WEFT_OK
+                         : weft_err_set(err, WEFT_EDB, "postgres: counters: %s",
+                                        PQerrorMessage(pg));
+    if (!st) {
+        c->xid = atof(PQgetvalue(r, 0, 0));
+        c->wal_bytes = atof(PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return st;
+}
+
+/* Writing transactions and WAL bytes per step between before and now, into res. */
+static void set_pg_per_step(bench *b, json_t *res, const pg_counters *before, size_t steps)
+{
+    pg_counters after;
+    weft_err err = {0};
+    if (pg_counters_read(b->pg, &after, &err) || !steps)
+        return;
+    set_real(res, "pg_xacts_per_step", (after.xid - before->xid) / (double)steps);
+    set_real(res, "pg_wal_bytes_per_step", (after.wal_bytes - before->wal_bytes) / (double)steps);
+}
+
 static int cmd_chains(bench *b, size_t n, size_t steps, const char *task)
 {
     json_t *res = result_new("chains");
@@ -381,7 +417,12 @@ static int cmd_chains(bench *b, size_t n, size_t steps, const char *task)
     json_t *def = chain_definition(steps, task);
     double seconds = 0;
     weft_err err = {0};
-    weft_status st = run_batch(b, def, n, &seconds, &err);
+    pg_counters before = {0};
+    weft_status st = pg_counters_read(b->pg, &before, &err);
+    if (!st)
+        st = run_batch(b, def, n, &seconds, &err);
+    if (!st)
+        set_pg_per_step(b, res, &before, n * steps);
     json_decref(def);
     set_int(res, "workflows", n);
     set_int(res, "steps", n * steps);
