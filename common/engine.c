@@ -173,9 +173,11 @@ static void unlock(held_lock *h, const char *wf)
         return;
     e->transport->on_wait = NULL;
     e->transport->on_wait_arg = NULL;
+    /* deferred: the release is sent now, its reply read with the next lock command, so the
+     * serial handoff pays one Redis round trip per message, not two (lock.h) */
     weft_err err;
-    if (weft_lock_release(e->lock, h->key, h->token, &err) == WEFT_ESTALE)
-        WEFT_LOG(WEFT_LOG_WARN, wf, NULL, "workflow lock lease expired before release");
+    if (weft_lock_release_deferred(e->lock, h->key, h->token, &err))
+        WEFT_LOG(WEFT_LOG_WARN, wf, NULL, "workflow lock not released: %s", err.msg);
 }
 
 static weft_status resume(weft_engine *e, const char *uid, weft_err *err)

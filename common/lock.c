@@ -9,6 +9,7 @@
 
 #include "alloc.h"
 #include "clock.h"
+#include "log.h"
 #include "telemetry.h"
 #include "uuid.h"
 
@@ -58,6 +59,10 @@ struct weft_lock {
     bool auth_refused; /* the last connection failed on the credentials of the URL */
 
     bool had_conn; /* a connection opened before: the next one is a reconnect */
+    /* A release sent by weft_lock_release_deferred whose reply is still unread (at most
+     * one): read before any other command goes out, so replies never get mixed up. */
+    bool pending;
+    char pending_key[160];
 };
 
 /* ---- URL parsing ---- */
@@ -178,16 +183,48 @@ static struct timeval ms_to_tv(int ms)
 
 static void drop_connection(weft_lock *l)
 {
+    l->pending = false; /* its release is lost with the connection: the lease ends it */
     if (l->ctx) {
         redisFree(l->ctx);
         l->ctx = NULL;
     }
 }
 
+/* Reads the reply of a deferred release, if one is due. Its outcome only matters to an
+ * operator: a release that found its lease expired, or failed, is logged as the
+ * synchronous release's caller would; a broken connection is dropped (the next command
+ * reconnects). */
+static void drain_pending(weft_lock *l)
+{
+    if (!l->pending || !l->ctx)
+        return;
+    l->pending = false;
+    void *reply = NULL;
+    if (redisGetReply(l->ctx, &reply) != REDIS_OK || !reply) {
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "redis %s: release of lock '%s': %s", l->where,
+                 l->pending_key, l->ctx->err ? l->ctx->errstr : "no reply");
+        drop_connection(l);
+        return;
+    }
+    redisReply *r = reply;
+    if (r->type == REDIS_REPLY_INTEGER && r->integer != 1)
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "lock '%s' lease expired before its release",
+                 l->pending_key);
+    else if (r->type == REDIS_REPLY_ERROR) /* NOSCRIPT after a SCRIPT FLUSH: the lease ends it */
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "redis %s: release of lock '%s' failed: %.200s",
+                 l->where, l->pending_key, r->str);
+    freeReplyObject(r);
+}
+
 /* Runs argv on the open connection. On a connection failure drops it and returns NULL with
  * err set; otherwise returns the reply (caller frees), which may be an error reply. */
 static redisReply *run(weft_lock *l, int argc, const char **argv, const size_t *lens, weft_err *err)
 {
+    drain_pending(l);
+    if (!l->ctx) {
+        weft_err_set(err, WEFT_EREDIS, "redis %s: %s: connection lost", l->where, argv[0]);
+        return NULL;
+    }
     redisReply *r = redisCommandArgv(l->ctx, argc, argv, lens);
     if (!r || l->ctx->err) {
         weft_err_set(err, WEFT_EREDIS, "redis %s: %s: %s", l->where, argv[0],
@@ -272,6 +309,7 @@ static weft_status authenticate(weft_lock *l, weft_err *err)
 /* Opens the connection when there is none: connect, timeouts, AUTH, SELECT, scripts. */
 static weft_status ensure_connected(weft_lock *l, weft_err *err)
 {
+    drain_pending(l); /* a broken connection shows here, and is reopened at once */
     if (l->ctx)
         return WEFT_OK;
     l->ctx = redisConnectWithTimeout(l->host, l->port, ms_to_tv(LOCK_CONNECT_TIMEOUT_MS));
@@ -440,6 +478,7 @@ void weft_lock_destroy(weft_lock *l)
 {
     if (!l)
         return;
+    drain_pending(l);
     drop_connection(l);
     free(l->host);
     free(l->user);
@@ -539,6 +578,42 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
     if (s == WEFT_OK && deleted != 1)
         s = weft_err_set(err, WEFT_ESTALE,
                          "lock '%s' was not released: its lease expired before the release", key);
+    return s;
+}
+
+weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char *token,
+                                       weft_err *err)
+{
+    weft_status s = check_key(key, err);
+    if (s != WEFT_OK)
+        return s;
+    pthread_mutex_lock(&l->mu);
+    drain_pending(l); /* the previous one's reply, long arrived: at most one is pending */
+    s = ensure_connected(l, err);
+    bool deferred = false;
+    if (s == WEFT_OK && l->release.sha[0]) {
+        /* EVALSHA written out now, so Redis frees the lock as soon as it reads it; only the
+         * reply waits. A NOSCRIPT answer (the server lost the script) leaves the lock to its
+         * lease, which drain_pending logs. */
+        const char *argv[] = {"EVALSHA", l->release.sha, "1", key, token ? token : ""};
+        int done = 0;
+        if (redisAppendCommandArgv(l->ctx, 5, argv, NULL) == REDIS_OK) {
+            while (!done && redisBufferWrite(l->ctx, &done) == REDIS_OK)
+                ;
+        }
+        if (done) {
+            l->pending = true;
+            snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
+            deferred = true;
+        } else {
+            s = weft_err_set(err, WEFT_EREDIS, "redis %s: release: %s", l->where,
+                             l->ctx->err ? l->ctx->errstr : "cannot send");
+            drop_connection(l);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    if (s == WEFT_OK && !deferred) /* no script SHA on this server: the plain way */
+        s = weft_lock_release(l, key, token, err);
     return s;
 }
 

@@ -44,6 +44,15 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
  * WEFT_EREDIS on a connection failure. */
 weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, weft_err *err);
 
+/* Releases as weft_lock_release does, but without waiting for Redis's answer: the command
+ * is written out at once (Redis frees the lock as soon as it reads it) and its reply is read
+ * before the client's next command, or by weft_lock_destroy. For a caller on a serial path
+ * (the handoff) that takes another lock next: one round trip per lock instead of two. A
+ * release that finds its lease expired is logged then, not returned. WEFT_OK when sent,
+ * WEFT_EREDIS on a connection failure. */
+weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char *token,
+                                       weft_err *err);
+
 /* Extends key's lease to lease_ms from now, only when it still holds token (borrowed):
  * WEFT_OK, WEFT_ESTALE when it no longer did (the lease expired; someone may hold it now),
  * WEFT_EREDIS on a connection failure. */
