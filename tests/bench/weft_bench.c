@@ -1,5 +1,6 @@
 /* weft_bench: the weft side of tests/bench/run.sh. Each command drives one workload through
- * the running consumers the way a service would (entry messages published with confirms) and
+ * the running consumers the way a service would (entry messages published one at a time, each
+ * waiting for its confirm) and
  * prints one JSON object on stdout; run.sh collects them and report.py makes the table.
  *
  * The clock stops when a client can see that the last workflow finished: the driver LISTENs
