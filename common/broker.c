@@ -61,7 +61,7 @@ struct weft_broker {
     int prefetch;
     amqp_bytes_t *consumer_tags; /* owned copies, one per queue; NULL while paused or not
                                     consuming */
-    char **declared;             /* owned: the weft.tasks.* queues this connection declared */
+    char **declared; /* owned: the weft.tasks.* and handoff shard queues this connection declared */
     size_t ndeclared;
     void (*wait_hook)(void *arg);
     void *wait_arg;
@@ -159,6 +159,16 @@ static void tasks_queue_args(amqp_table_entry_t args[TASKS_QUEUE_NARGS])
     args[2] = entry_int("x-max-priority", WEFT_MAX_PRIORITY);
 }
 
+/* The arguments of every handoff shard's queue (queues.h): shard 0, `workflow_handoff`, is
+ * declared with the topology, the others like it on first use (ensure_queue). */
+#define HANDOFF_QUEUE_NARGS 3
+static void handoff_queue_args(amqp_table_entry_t args[HANDOFF_QUEUE_NARGS])
+{
+    args[0] = entry_str("x-dead-letter-exchange", "");
+    args[1] = entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD);
+    args[2] = entry_bool("x-single-active-consumer", true);
+}
+
 /* The delay bucket of a weft.tasks.* queue's retries: a fanout exchange and a queue, both
  * "weft.delay.<ms>". A retry is published to the exchange with the routing key of the queue
  * it is for; the queue holds it for its TTL, then dead-letters it to the default exchange
@@ -189,23 +199,23 @@ static weft_status declare_delay_bucket(weft_broker *b, int ms, weft_err *err)
 
 /* The one place the topology is declared: arguments must be identical in every process, or
  * the broker answers 406 PRECONDITION_FAILED. The weft.tasks.* queues are declared on first
- * use (ensure_tasks_queue), with the arguments of `default`. */
+ * use (ensure_queue), with the arguments of `default`, and so are handoff shards 1.. with
+ * those of `workflow_handoff`. */
 static weft_status declare_topology(weft_broker *b, weft_err *err)
 {
     amqp_table_entry_t entry_args[] = {entry_str("x-dead-letter-exchange", ""),
                                        entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD)};
     amqp_table_entry_t default_args[TASKS_QUEUE_NARGS];
     tasks_queue_args(default_args);
-    amqp_table_entry_t handoff_args[] = {entry_str("x-dead-letter-exchange", ""),
-                                         entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
-                                         entry_bool("x-single-active-consumer", true)};
+    amqp_table_entry_t handoff_args[HANDOFF_QUEUE_NARGS];
+    handoff_queue_args(handoff_args);
     weft_status st = declare(b, WEFT_QUEUE_DEAD, NULL, 0, err);
     if (!st)
         st = declare(b, WEFT_QUEUE_ENTRY, entry_args, 2, err);
     if (!st)
         st = declare(b, WEFT_QUEUE_DEFAULT, default_args, TASKS_QUEUE_NARGS, err);
     if (!st)
-        st = declare(b, WEFT_QUEUE_HANDOFF, handoff_args, 3, err);
+        st = declare(b, WEFT_QUEUE_HANDOFF, handoff_args, HANDOFF_QUEUE_NARGS, err);
     for (size_t i = 0; !st && i < N_BUCKETS; i++) {
         char name[64];
         snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", delay_buckets[i]);
@@ -220,19 +230,27 @@ static weft_status declare_topology(weft_broker *b, weft_err *err)
     return st;
 }
 
-/* Declares a weft.tasks.* queue once per connection before anything is published to it or
- * consumed from it: a publish to a queue nobody declared yet would come back unroutable, and
- * a retry dead-lettered towards it would be dropped. Other queues need nothing. */
-static weft_status ensure_tasks_queue(weft_broker *b, const char *queue, weft_err *err)
+/* Declares a weft.tasks.* queue, or a handoff shard other than shard 0, once per connection
+ * before anything is published to it or consumed from it: a publish to a queue nobody
+ * declared yet would come back unroutable, and a retry dead-lettered towards it would be
+ * dropped. Other queues need nothing. */
+static weft_status ensure_queue(weft_broker *b, const char *queue, weft_err *err)
 {
-    if (strncmp(queue, WEFT_QUEUE_TASKS_PREFIX, strlen(WEFT_QUEUE_TASKS_PREFIX)) != 0)
+    bool tasks = strncmp(queue, WEFT_QUEUE_TASKS_PREFIX, strlen(WEFT_QUEUE_TASKS_PREFIX)) == 0;
+    bool shard = !tasks && strcmp(queue, WEFT_QUEUE_HANDOFF) != 0 && weft_queue_is_handoff(queue);
+    if (!tasks && !shard)
         return WEFT_OK;
     for (size_t i = 0; i < b->ndeclared; i++)
         if (strcmp(b->declared[i], queue) == 0)
             return WEFT_OK;
-    amqp_table_entry_t args[TASKS_QUEUE_NARGS];
-    tasks_queue_args(args);
-    weft_status st = declare(b, queue, args, TASKS_QUEUE_NARGS, err);
+    amqp_table_entry_t args[TASKS_QUEUE_NARGS > HANDOFF_QUEUE_NARGS ? TASKS_QUEUE_NARGS
+                                                                    : HANDOFF_QUEUE_NARGS];
+    int nargs = tasks ? TASKS_QUEUE_NARGS : HANDOFF_QUEUE_NARGS;
+    if (tasks)
+        tasks_queue_args(args);
+    else
+        handoff_queue_args(args);
+    weft_status st = declare(b, queue, args, nargs, err);
     if (st)
         return st;
     b->declared = weft_xrealloc(b->declared, (b->ndeclared + 1) * sizeof *b->declared);
@@ -410,7 +428,7 @@ weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_
     amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, nqueues > 1);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     for (size_t i = 0; !st && i < nqueues; i++)
-        st = ensure_tasks_queue(b, queues[i], err);
+        st = ensure_queue(b, queues[i], err);
     if (st)
         return st;
     free_consumer_tags(b);
@@ -477,14 +495,15 @@ static void track_unconfirmed(weft_broker *b)
 }
 
 /* Publishes to exchange (NULL: the default exchange) under routing key `key`: on the default
- * exchange, the queue of that name, declared first when it is a weft.tasks.* one. */
+ * exchange, the queue of that name, declared first when it is a weft.tasks.* one or a handoff
+ * shard. */
 static weft_status publish_to(weft_broker *b, const char *exchange, const char *key,
                               const char *body, size_t len, int priority, amqp_table_t *headers,
                               const char *message_id, weft_err *err)
 {
     if (!b->healthy)
         return fail(b, err, "publish", "connection is down");
-    weft_status st = exchange ? WEFT_OK : ensure_tasks_queue(b, key, err);
+    weft_status st = exchange ? WEFT_OK : ensure_queue(b, key, err);
     if (st)
         return st;
     char id[WEFT_UUID_LEN + 1];
@@ -548,7 +567,7 @@ weft_status weft_broker_publish_delayed(weft_broker *b, const char *queue, const
         return publish(b, name, body, len, priority, NULL, NULL, err);
     }
     /* the retry is dead-lettered to its queue when it expires: that queue must exist then */
-    weft_status st = ensure_tasks_queue(b, queue, err);
+    weft_status st = ensure_queue(b, queue, err);
     if (st)
         return st;
     snprintf(name, sizeof name, WEFT_QUEUE_DELAY_PREFIX "%d", bucket);
@@ -951,6 +970,10 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err)
 {
+    /* a shard no one has used yet is empty; a passive declare of it would close the channel */
+    weft_status est = ensure_queue(b, queue, err);
+    if (est)
+        return est;
     amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1,
                                                      0, 0, 0, amqp_empty_table);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "inspecting a queue", err);

@@ -9,6 +9,7 @@
 #include "status.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct {
     char *amqp_url;     /* owned; WEFT_AMQP_URL or the file named by WEFT_AMQP_URL_FILE */
@@ -33,6 +34,13 @@ typedef struct {
     int ack_after_s;      /* an attempt running this long acknowledges its message early */
     int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
     bool allow_unknown_tasks; /* weft-entry: skip the check of definitions' task types */
+    /* WEFT_HANDOFF_SHARDS or --handoff-shards, 1..WEFT_HANDOFF_SHARDS_MAX (queues.h): how many
+     * handoff queues the workflows are spread over. Every process that publishes or consumes
+     * handoffs must be given the same number. */
+    int handoff_shards;
+    /* weft-handoff --shard K[,K...]: bit k set for each shard it serves; 0 (the default, or
+     * --shards all): every shard. Checked against handoff_shards by weft-handoff. */
+    uint64_t handoff_serve;
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -42,8 +50,8 @@ void weft_config_finish(weft_config *cfg);
 
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
  * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
- * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, --metrics, --http, and the
- * switch --allow-unknown-tasks) given as name without dashes and its value (NULL for a
+ * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, --metrics, --http,
+ * --handoff-shards, --shard, --shards, and the switch --allow-unknown-tasks) given as name without dashes and its value (NULL for a
  * switch). Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it),
  * WEFT_EINVAL for a bad value or a value given to a switch. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);
