@@ -45,7 +45,7 @@ REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
 
 ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
                postgres_restart redis_restart duplicates hostile sigterm disk_alarm consumer_timeout
-               handoff_sigstop refused_dispatch)
+               handoff_sigstop refused_dispatch handoff_shard_kill)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -147,11 +147,13 @@ start() {
     STARTED+=($!)
 }
 
-# wait_ready ROLE...: each has logged that it consumes (all its threads), or died
+# wait_ready ROLE...: each has logged that it consumes (all its threads: READY_LINES[ROLE]
+# lines where set), or died
+declare -A READY_LINES=()
 wait_ready() {
     local role want got deadline=$((SECONDS + 30))
     for role in "$@"; do
-        want=1
+        want=${READY_LINES[$role]:-1}
         [[ "$role" == activity-* ]] && want=$ACTIVITY_CONCURRENCY
         while :; do
             got=$(awk '/^=== /{n=0} /consuming/{n++} END{print n+0}' "$SC_LOGS/$role.log")
@@ -962,6 +964,59 @@ sc_consumer_timeout() {
     note "$early attempts acknowledged early; $timedout channels closed by consumer_timeout"
     [ "$early" -gt 0 ] || SC_FAILS+=("no attempt ran past --ack-after: the scenario tested nothing")
     [ "$timedout" = 0 ] || SC_FAILS+=("consumer_timeout closed $timedout channels")
+}
+
+# 13. Four handoff shards (WEFT_HANDOFF_SHARDS=4): handoff-a serves shards 0 and 1, handoff-b
+# shards 2 and 3, handoff-s all four as their hot standby (subscribed last, so idle). Each
+# round kill -9's the active consumer of shards 0 and 1 and starts it again, a standby now:
+# odd rounds handoff-a (handoff-s takes over), even rounds handoff-s (handoff-a takes back).
+# The trace of fault-weft-handoff (WEFT_FAULTS_HANDOFF_TRACE) shows when each handoff ran.
+HANDOFF_SHARDS=4
+sc_handoff_shard_kill() {
+    local trace="$SC_DATA/handoffs.trace"
+    CONSUMER_ENV+=("WEFT_HANDOFF_SHARDS=$HANDOFF_SHARDS" "WEFT_FAULTS_HANDOFF_TRACE=$trace")
+    local -A args=([handoff-a]="--shard 0,1" [handoff-b]="--shard 2,3" [handoff-s]="--shards all")
+    READY_LINES=([handoff-a]=2 [handoff-b]=2 [handoff-s]=$HANDOFF_SHARDS)
+    start entry "$BIN_ENTRY"
+    local role i
+    for role in handoff-a handoff-b handoff-s; do
+        # shellcheck disable=SC2086 # the flags of the role, split on purpose
+        start "$role" "$BIN_HANDOFF" "${SWEEP[@]}" ${args[$role]}
+        wait_ready "$role" || return 1
+    done
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+    done
+    wait_ready entry activity-1 activity-2 activity-3 || return 1
+    SHARD_STANDBY_PID=${PID[handoff-s]}
+    submit || return 1
+    local r victim
+    for r in $(seq 1 $ROUNDS); do
+        wait_round "$r"
+        victim=$([ $((r % 2)) = 1 ] && echo handoff-a || echo handoff-s)
+        kill9 "$victim"
+        note "round $r: kill -9 of $victim, the active consumer of shards 0 and 1 ($(wc -l <"$trace") handoffs done)"
+        # shellcheck disable=SC2086
+        start "$victim" "$BIN_HANDOFF" "${SWEEP[@]}" ${args[$victim]}
+        wait_ready "$victim" || return 1
+    done
+    drain
+    READY_LINES=()
+}
+
+# The trace: no two handoffs of one workflow overlapped, the load spread over the shards, and
+# the first standby ran handoffs once it took over.
+check_handoff_shard_kill() {
+    local out rc=0 overlaps used standby
+    out=$(WEFT_HANDOFF_SHARDS=$HANDOFF_SHARDS "$LOAD" handoff-trace --trace "$SC_DATA/handoffs.trace" 2>&1) || rc=$?
+    overlaps=$(awk '$1 == "handoffs" { print $8 }' <<<"$out")
+    used=$(awk '$1 == "handoffs" { print $6 }' <<<"$out")
+    standby=$(awk -v p="${SHARD_STANDBY_PID:-none}" '$1 == "pid" && $2 == p { print $3 }' <<<"$out")
+    printf '%s:   %s\n' "$SC" "$(awk '$1 == "handoffs"' <<<"$out"); per shard: $(awk '$1 == "shard" { printf "%s%s=%s", n++ ? " " : "", $2, $3 }' <<<"$out"); the first standby ran ${standby:-0}"
+    [ -n "$overlaps" ] || { SC_FAILS+=("cannot read the handoff trace: $out"); return; }
+    [ "$rc" = 0 ] && [ "$overlaps" = 0 ] || SC_FAILS+=("$overlaps handoffs overlapped another of their workflow: $(grep '^first overlap' <<<"$out")")
+    [ "$used" -ge 2 ] || SC_FAILS+=("the handoffs used $used shard(s) of $HANDOFF_SHARDS")
+    [ "${standby:-0}" -gt 0 ] || SC_FAILS+=("the standby never took over")
 }
 
 # ------------------------------------------------------------------- main ---
