@@ -20,7 +20,9 @@
 # sets it), WEFT_BENCH_ACTIVITY_CONCURRENCY (2), WEFT_BENCH_CELERY_CONCURRENCY (2),
 # WEFT_BENCH_REPEAT (runs of chains and fan-in, median reported: 3, 1 with --smoke),
 # WEFT_BENCH_LOCK_WAIT (seconds to wait for another run of this checkout: 600, 60 with
-# --smoke, which then reports itself skipped).
+# --smoke, which then reports itself skipped), WEFT_BENCH_HANDOFF_SHARDS (or
+# WEFT_HANDOFF_SHARDS: the handoff shards of every weft process, 1; the one weft-handoff
+# serves them all, README: Sharded handoff).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +46,8 @@ export WEFT_EPMD_PORT=${WEFT_BENCH_EPMD_PORT:-4389}
 export WEFT_REDIS_PORT=${WEFT_BENCH_REDIS_PORT:-6399}
 export WEFT_PG_PORT=${WEFT_BENCH_PG_PORT:-5452}
 activity_concurrency=${WEFT_BENCH_ACTIVITY_CONCURRENCY:-2}
+# the same number of handoff shards in every weft process, the driver's ready check included
+export WEFT_HANDOFF_SHARDS=${WEFT_BENCH_HANDOFF_SHARDS:-${WEFT_HANDOFF_SHARDS:-1}}
 celery_concurrency=${WEFT_BENCH_CELERY_CONCURRENCY:-2}
 # 10,000 activities (100,000 with --long) are over the default limits of 10,000 activities
 # and 1 MiB per message; the consumers and the driver read the same variables.
@@ -206,7 +210,7 @@ py_tasks=$here/py_tasks.json
 start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
 start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
     --tasks "$py_tasks"
-start weft-handoff "$build/handoff/weft-handoff"
+start weft-handoff "$build/handoff/weft-handoff" --shards all
 if [ "$mode" != long ]; then
     # prefork as asked; gossip, mingle and heartbeats off: cluster chatter the bench
     # does not need, and which would only add noise to an idle worker
@@ -220,6 +224,7 @@ on_weft ready
 [ "$mode" = long ] || on_celery ready
 [ "$failures" = 0 ] || die "the consumers did not come up (see $logs)"
 record host load "phase=\"start\"" "loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+record host handoff "shards=$WEFT_HANDOFF_SHARDS"
 record host build "dir=\"$build\"" \
     "commit=\"$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)\""
 sleep 1 # let start-up allocations settle before reading the idle RSS

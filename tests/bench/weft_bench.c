@@ -352,14 +352,27 @@ static weft_status check_size(const bench *b, size_t activities, weft_err *err)
 
 /* ------------------------------------------------------------------ commands --- */
 
+/* The queues whose consumers must be up: the entry, `default` and every handoff shard
+ * (WEFT_HANDOFF_SHARDS, read as the consumers read it). */
+static size_t ready_queues(const bench *b, char names[][WEFT_QUEUE_AMQP_MAX])
+{
+    size_t n = 0;
+    snprintf(names[n++], WEFT_QUEUE_AMQP_MAX, "%s", WEFT_QUEUE_ENTRY);
+    snprintf(names[n++], WEFT_QUEUE_AMQP_MAX, "%s", WEFT_QUEUE_DEFAULT);
+    for (int k = 0; k < b->cfg.handoff_shards; k++)
+        weft_queue_handoff_name(k, names[n++]);
+    return n;
+}
+
 static int cmd_ready(bench *b)
 {
-    static const char *const queues[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF};
+    char queues[2 + WEFT_HANDOFF_SHARDS_MAX][WEFT_QUEUE_AMQP_MAX];
+    size_t nqueues = ready_queues(b, queues);
     json_t *res = result_new("ready");
     weft_err err = {0};
     weft_status st = WEFT_OK;
     double t0 = weft_clock_s();
-    for (size_t i = 0; !st && i < sizeof queues / sizeof queues[0];) {
+    for (size_t i = 0; !st && i < nqueues;) {
         uint32_t consumers = 0;
         st = weft_broker_queue_info(b->broker, queues[i], NULL, &consumers, &err);
         if (!st && consumers > 0)

@@ -38,6 +38,7 @@
 #include "alloc.h"
 #include "broker.h"
 #include "clock.h"
+#include "config.h"
 #include "handoff_trace.h"
 #include "message.h"
 #include "uuid.h"
@@ -789,12 +790,16 @@ static void print_queue(weft_broker *b, const char *queue, bool first)
 
 static int cmd_queues(void)
 {
-    const char *v = getenv("WEFT_HANDOFF_SHARDS");
-    int shards = v && atoi(v) > 1 ? atoi(v) : 1;
+    weft_config cfg;
+    weft_err err = {0};
+    if (weft_config_init(&cfg, &err) != WEFT_OK)
+        die("%s", err.msg);
+    int shards = cfg.handoff_shards;
+    weft_config_finish(&cfg);
     weft_broker *b = connect_broker();
     print_queue(b, WEFT_QUEUE_ENTRY, true);
     print_queue(b, WEFT_QUEUE_DEFAULT, false);
-    for (int k = 0; k < shards && k < WEFT_HANDOFF_SHARDS_MAX; k++) {
+    for (int k = 0; k < shards; k++) {
         char q[WEFT_QUEUE_HANDOFF_MAX];
         print_queue(b, weft_queue_handoff_name(k, q), false);
     }
