@@ -61,7 +61,8 @@ struct weft_broker {
     int prefetch;
     amqp_bytes_t *consumer_tags; /* owned copies, one per queue; NULL while paused or not
                                     consuming */
-    char **declared; /* owned: the weft.tasks.* and handoff shard queues this connection declared */
+    char **declared;             /* owned: the weft.tasks.* and handoff shard queues this
+                                    connection declared */
     size_t ndeclared;
     void (*wait_hook)(void *arg);
     void *wait_arg;
@@ -243,8 +244,8 @@ static weft_status ensure_queue(weft_broker *b, const char *queue, weft_err *err
     for (size_t i = 0; i < b->ndeclared; i++)
         if (strcmp(b->declared[i], queue) == 0)
             return WEFT_OK;
-    amqp_table_entry_t args[TASKS_QUEUE_NARGS > HANDOFF_QUEUE_NARGS ? TASKS_QUEUE_NARGS
-                                                                    : HANDOFF_QUEUE_NARGS];
+    amqp_table_entry_t
+        args[TASKS_QUEUE_NARGS > HANDOFF_QUEUE_NARGS ? TASKS_QUEUE_NARGS : HANDOFF_QUEUE_NARGS];
     int nargs = tasks ? TASKS_QUEUE_NARGS : HANDOFF_QUEUE_NARGS;
     if (tasks)
         tasks_queue_args(args);
@@ -970,8 +971,9 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err)
 {
-    /* a shard no one has used yet is empty; a passive declare of it would close the channel */
-    weft_status est = ensure_queue(b, queue, err);
+    /* a handoff shard no one has used yet is empty, and a passive declare of a queue that
+     * does not exist would close the channel */
+    weft_status est = weft_queue_is_handoff(queue) ? ensure_queue(b, queue, err) : WEFT_OK;
     if (est)
         return est;
     amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1,

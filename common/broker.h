@@ -136,8 +136,8 @@ weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err);
 /* Puts the message back on its queue (requeue) or drops it to the queue's DLX. */
 weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err);
 
-/* Messages ready in queue and its consumer count (a passive declare; a weft.tasks.* queue or a
- * handoff shard is declared first, as for a publish). */
+/* Messages ready in queue and its consumer count (a passive declare; a handoff shard is
+ * declared first, as for a publish). */
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err);
 

@@ -84,8 +84,8 @@ static weft_status publish_handoff(weft_engine *e, const char *wf, const char *a
                                    weft_err *err)
 {
     char queue[WEFT_QUEUE_HANDOFF_MAX];
-    return publish_attempt(e, weft_queue_handoff(wf, e->handoff_shards, queue), wf, act, attempt,
-                           0, err);
+    return publish_attempt(e, weft_queue_handoff(wf, e->handoff_shards, queue), wf, act, attempt, 0,
+                           err);
 }
 
 /* Sends an attempt to the AMQP queue of its activity's routing queue (queues.h). */
@@ -139,8 +139,7 @@ weft_status weft_engine_dispatch_all(weft_engine *e, const char *wf, const weft_
 
 weft_status weft_engine_publish_handoff(weft_engine *e, const weft_attempt_msg *m, weft_err *err)
 {
-    weft_status st =
-        publish_handoff(e, m->workflow_uid, m->activity_uid, m->attempt, err);
+    weft_status st = publish_handoff(e, m->workflow_uid, m->activity_uid, m->attempt, err);
     return st ? st : e->transport->flush(e->transport, err);
 }
 

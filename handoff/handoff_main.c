@@ -119,7 +119,9 @@ int main(int argc, char **argv)
     weft_stop_install();
     shard_consumer *shards = weft_xcalloc(WEFT_HANDOFF_SHARDS_MAX, sizeof *shards);
     int n = served_shards(&cfg, shards);
-    WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "serving %d of %d handoff shards", n, cfg.handoff_shards);
+    if (cfg.handoff_shards > 1) /* one shard: the log of a single handoff, unchanged */
+        WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "serving %d of %d handoff shards", n,
+                 cfg.handoff_shards);
     weft_http_server *metrics = weft_runtime_metrics(&cfg, n);
     weft_sweeper *sweeper = weft_sweeper_start(&cfg);
     int started = 0;

@@ -43,10 +43,8 @@ void __real_weft_tasks_register_builtin(weft_task_registry *r);
 void __wrap_weft_tasks_register_builtin(weft_task_registry *r);
 void __real_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
 void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
-weft_status __real_weft_engine_handoff(weft_engine *e, const char *body, size_t len,
-                                       weft_err *err);
-weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len,
-                                       weft_err *err);
+weft_status __real_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
+weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 
 /* ---- test.record_sleep ---- */
 
@@ -164,8 +162,7 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len,
-                                       weft_err *err)
+weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err)
 {
     const char *path = getenv("WEFT_FAULTS_HANDOFF_TRACE");
     if (!path || !*path)
@@ -179,8 +176,8 @@ weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t 
         return st;
     char line[160];
     int n = snprintf(line, sizeof line, "%s %d %lld %lld %d\n", m.workflow_uid,
-                     weft_queue_handoff_shard(m.workflow_uid, e->handoff_shards),
-                     (long long)start, (long long)end, (int)getpid());
+                     weft_queue_handoff_shard(m.workflow_uid, e->handoff_shards), (long long)start,
+                     (long long)end, (int)getpid());
     /* one write to an O_APPEND file: lines of concurrent handoffs stay whole */
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd >= 0) {

@@ -20,7 +20,7 @@ typedef struct {
     long handoffs;
     long workflows;
     long per_shard[WEFT_HANDOFF_SHARDS_MAX];
-    int shards_used; /* shards with at least one handoff */
+    int shards_used;                    /* shards with at least one handoff */
     pid_t pids[HANDOFF_TRACE_MAX_PIDS]; /* the processes that ran them, first seen first */
     long per_pid[HANDOFF_TRACE_MAX_PIDS];
     int npids;

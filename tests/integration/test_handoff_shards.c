@@ -70,14 +70,16 @@ static int submit_load(int ms, char uids[WORKFLOWS][WEFT_UUID_LEN + 1])
     for (int i = 0; i < WORKFLOWS; i++) {
         char *def;
         if (i % 2 == 0) {
-            def = weft_xasprintf(
-                "{\"name\":\"chain\",\"activities\":["
-                "{\"name\":\"c1\",\"task\":\"sleep\",\"params\":{\"ms\":%d}},"
-                "{\"name\":\"c2\",\"task\":\"sleep\",\"depends_on\":[\"c1\"],\"params\":{\"ms\":%d}},"
-                "{\"name\":\"c3\",\"task\":\"sleep\",\"depends_on\":[\"c2\"],\"params\":{\"ms\":%d}},"
-                "{\"name\":\"c4\",\"task\":\"sleep\",\"depends_on\":[\"c3\"],\"params\":{\"ms\":%d}}"
-                "]}",
-                ms, ms, ms, ms);
+            def = weft_xasprintf("{\"name\":\"chain\",\"activities\":["
+                                 "{\"name\":\"c1\",\"task\":\"sleep\",\"params\":{\"ms\":%d}},"
+                                 "{\"name\":\"c2\",\"task\":\"sleep\",\"depends_on\":[\"c1\"],"
+                                 "\"params\":{\"ms\":%d}},"
+                                 "{\"name\":\"c3\",\"task\":\"sleep\",\"depends_on\":[\"c2\"],"
+                                 "\"params\":{\"ms\":%d}},"
+                                 "{\"name\":\"c4\",\"task\":\"sleep\",\"depends_on\":[\"c3\"],"
+                                 "\"params\":{\"ms\":%d}}"
+                                 "]}",
+                                 ms, ms, ms, ms);
             activities += 4;
         } else {
             char leaves[1024] = "";
@@ -127,9 +129,11 @@ static handoff_trace_report read_trace(int due)
     handoff_trace_report r;
     char err[256];
     cr_assert(handoff_trace_read(trace_path, &r, err, sizeof err), "%s", err);
-    fprintf(stderr, "handoff_shards: handoffs %ld of %d workflows over shards 0..3: %ld %ld %ld %ld; overlaps %ld\n",
-                r.handoffs, (int)r.workflows, r.per_shard[0], r.per_shard[1], r.per_shard[2],
-                r.per_shard[3], r.overlaps);
+    fprintf(stderr,
+            "handoff_shards: handoffs %ld of %d workflows over shards 0..3: %ld %ld %ld %ld; "
+            "overlaps %ld\n",
+            r.handoffs, (int)r.workflows, r.per_shard[0], r.per_shard[1], r.per_shard[2],
+            r.per_shard[3], r.overlaps);
     cr_expect_geq(r.handoffs, due, "every activity was handed off");
     cr_expect_eq(r.workflows, WORKFLOWS);
     cr_expect_eq(r.overlaps, 0, "%s", r.first_overlap);
@@ -146,8 +150,9 @@ Test(handoff_shards, four_shards_spread_the_workflows_and_keep_each_ones_handoff
     expect_all_completed(uids);
     handoff_trace_report r = read_trace(due);
     long p0 = handoff_trace_of_pid(&r, primary[0]), p1 = handoff_trace_of_pid(&r, primary[1]);
-    fprintf(stderr, "handoff_shards: handoffs by process: shards 0,1 %ld, shards 2,3 %ld, standby %ld\n", p0, p1,
-                handoff_trace_of_pid(&r, standby));
+    fprintf(stderr,
+            "handoff_shards: handoffs by process: shards 0,1 %ld, shards 2,3 %ld, standby %ld\n",
+            p0, p1, handoff_trace_of_pid(&r, standby));
     cr_expect_eq(p0, r.per_shard[0] + r.per_shard[1], "shards 0 and 1 ran on their process");
     cr_expect_eq(p1, r.per_shard[2] + r.per_shard[3], "shards 2 and 3 ran on their process");
     cr_expect_eq(handoff_trace_of_pid(&r, standby), 0, "the standby stayed idle");
@@ -172,8 +177,9 @@ Test(handoff_shards, a_killed_shard_consumer_is_replaced_by_its_standby_with_not
     expect_all_completed(uids);
     handoff_trace_report r = read_trace(due);
     long taken = handoff_trace_of_pid(&r, standby);
-    fprintf(stderr, "handoff_shards: kill -9 of shards 0,1 after %ld handoffs; the standby then ran %ld\n", before,
-                taken);
+    fprintf(stderr,
+            "handoff_shards: kill -9 of shards 0,1 after %ld handoffs; the standby then ran %ld\n",
+            before, taken);
     if (r.per_shard[0] + r.per_shard[1] > 0)
         cr_expect_gt(taken, 0, "the standby took over shards 0 and 1");
     cr_expect(harness_alive(primary[1]), "the handoff of shards 2,3 runs");

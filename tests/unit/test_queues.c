@@ -56,10 +56,14 @@ Test(queues, handoff_queues_are_told_from_the_others)
 {
     static const char *const yes[] = {"workflow_handoff", "workflow_handoff.1",
                                       "workflow_handoff.63"};
-    static const char *const no[] = {"workflow_handoff.0",  "workflow_handoff.64",
-                                     "workflow_handoff.",   "workflow_handoff.01",
-                                     "workflow_handoff.1x", "workflow_handoffs",
-                                     "default",             "weft.tasks.workflow_handoff"};
+    static const char *const no[] = {"workflow_handoff.0",
+                                     "workflow_handoff.64",
+                                     "workflow_handoff.",
+                                     "workflow_handoff.01",
+                                     "workflow_handoff.1x",
+                                     "workflow_handoffs",
+                                     "default",
+                                     "weft.tasks.workflow_handoff"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         cr_assert(weft_queue_is_handoff(yes[i]), "%s", yes[i]);
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
