@@ -106,11 +106,12 @@ join() {
     if members "$n" | grep -qx "$first"; then return 0; fi
     node "$n"
     log "node $n: joining $first"
-    rmqctl_t 60 -q stop_app >/dev/null \
-        && rmqctl_t 60 -q reset >/dev/null \
-        && rmqctl_t 60 -q join_cluster "$first" >/dev/null \
-        && rmqctl_t 60 -q start_app >/dev/null \
-        || die "node $n could not join $first (log: $RMQ_LOG)"
+    local out="$RMQ_DIR/log/join.log"
+    { rmqctl_t 60 -q stop_app \
+        && rmqctl_t 60 -q reset \
+        && rmqctl_t 60 -q join_cluster "$first" \
+        && rmqctl_t 60 -q start_app; } >"$out" 2>&1 \
+        || { show_log_tail "$out"; die "node $n could not join $first (log: $RMQ_LOG)"; }
 }
 
 cluster_start() {
