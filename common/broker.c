@@ -525,8 +525,11 @@ weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_
     /* RabbitMQ applies a prefetch to each consumer of a channel unless it is global, which it
      * reads as shared by the channel's consumers ("Consumer Prefetch"): one limit for all the
      * queues, as one consumer of one queue had. A single queue keeps the per-consumer form,
-     * which every queue type takes. */
-    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, nqueues > 1);
+     * which every queue type takes. Quorum queues refuse a consumer on a channel with a
+     * global prefetch: there each queue gets the limit, and a worker of several queues may
+     * hold one message of each while it runs one (README "RabbitMQ cluster"). */
+    bool global = nqueues > 1 && b->queue_type != WEFT_QUEUE_QUORUM;
+    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, global);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     for (size_t i = 0; !st && i < nqueues; i++)
         st = ensure_tasks_queue(b, queues[i], err);
