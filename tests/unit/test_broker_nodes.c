@@ -25,31 +25,32 @@ static void parse_refused(const char *list, const char *says)
     weft_broker_nodes_finish(&nodes);
 }
 
+/* list parses to exactly the n URLs of want, in order. */
+static void parses_to(const char *list, size_t n, const char *const want[])
+{
+    weft_broker_nodes nodes = parse_ok(list);
+    cr_assert_eq(nodes.n, n, "'%s': %zu nodes", list, nodes.n);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_str_eq(nodes.urls[i], want[i], "'%s': node %zu", list, i + 1);
+    weft_broker_nodes_finish(&nodes);
+}
+
 Test(broker_nodes, one_url_is_one_node)
 {
-    weft_broker_nodes nodes = parse_ok("amqps://u:s3cret@mq:5671/v");
-    cr_assert_eq(nodes.n, 1);
-    cr_assert_str_eq(nodes.urls[0], "amqps://u:s3cret@mq:5671/v");
-    weft_broker_nodes_finish(&nodes);
+    parses_to("amqps://u:s3cret@mq:5671/v", 1, (const char *[]){"amqps://u:s3cret@mq:5671/v"});
 }
 
 Test(broker_nodes, commas_separate_the_nodes_in_order_and_spaces_around_them_go)
 {
-    weft_broker_nodes nodes =
-        parse_ok("amqp://u:p@10.0.0.1:5672, amqp://u:p@10.0.0.2:5672 ,\tamqps://u:p@mq3/v ");
-    cr_assert_eq(nodes.n, 3);
-    cr_assert_str_eq(nodes.urls[0], "amqp://u:p@10.0.0.1:5672");
-    cr_assert_str_eq(nodes.urls[1], "amqp://u:p@10.0.0.2:5672");
-    cr_assert_str_eq(nodes.urls[2], "amqps://u:p@mq3/v");
-    weft_broker_nodes_finish(&nodes);
+    parses_to("amqp://u:p@10.0.0.1:5672, amqp://u:p@10.0.0.2:5672 ,\tamqps://u:p@mq3/v ", 3,
+              (const char *[]){"amqp://u:p@10.0.0.1:5672", "amqp://u:p@10.0.0.2:5672",
+                               "amqps://u:p@mq3/v"});
 }
 
 Test(broker_nodes, a_comma_in_a_password_is_written_percent_encoded)
 {
-    weft_broker_nodes nodes = parse_ok("amqp://u:a%2Cb@mq1,amqp://u:a%2Cb@mq2");
-    cr_assert_eq(nodes.n, 2);
-    cr_assert_str_eq(nodes.urls[1], "amqp://u:a%2Cb@mq2");
-    weft_broker_nodes_finish(&nodes);
+    parses_to("amqp://u:a%2Cb@mq1,amqp://u:a%2Cb@mq2", 2,
+              (const char *[]){"amqp://u:a%2Cb@mq1", "amqp://u:a%2Cb@mq2"});
 }
 
 Test(broker_nodes, an_empty_list_or_item_is_refused_by_its_position)
