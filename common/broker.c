@@ -50,7 +50,7 @@ struct weft_broker {
     char *where; /* host:port for messages */
     bool healthy;
     weft_queue_type queue_type; /* what declare_topology declares */
-    uint64_t next_seq; /* publish sequence number of the next publish */
+    uint64_t next_seq;          /* publish sequence number of the next publish */
     uint64_t *unconfirmed;
     size_t nunconfirmed, capunconfirmed;
     bool confirm_failed;

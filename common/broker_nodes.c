@@ -50,13 +50,12 @@ weft_status weft_broker_nodes_parse(const char *list, weft_broker_nodes *nodes, 
         char *url = weft_xstrndup(p, len);
         if (!url_parses(url)) {
             free(url);
-            return total == 1
-                       ? weft_err_set(err, WEFT_EINVAL,
-                                      "WEFT_AMQP_URL is not an amqp:// or amqps:// URL")
-                       : weft_err_set(err, WEFT_EINVAL,
-                                      "WEFT_AMQP_URL: node %zu of %zu is not an amqp:// or "
-                                      "amqps:// URL",
-                                      pos, total);
+            return total == 1 ? weft_err_set(err, WEFT_EINVAL,
+                                             "WEFT_AMQP_URL is not an amqp:// or amqps:// URL")
+                              : weft_err_set(err, WEFT_EINVAL,
+                                             "WEFT_AMQP_URL: node %zu of %zu is not an amqp:// or "
+                                             "amqps:// URL",
+                                             pos, total);
         }
         nodes->urls = weft_xrealloc(nodes->urls, (nodes->n + 1) * sizeof *nodes->urls);
         nodes->urls[nodes->n++] = url;

@@ -559,8 +559,9 @@ static weft_status floor_queue(const char *url, weft_queue_type type, bool delet
                 ? (amqp_table_entry_t){.key = amqp_cstring_bytes("x-queue-type"),
                                        .value = {.kind = AMQP_FIELD_KIND_UTF8,
                                                  .value = {.bytes = amqp_cstring_bytes("quorum")}}}
-                : (amqp_table_entry_t){.key = amqp_cstring_bytes("x-max-priority"),
-                                       .value = {.kind = AMQP_FIELD_KIND_I32, .value = {.i32 = 10}}};
+                : (amqp_table_entry_t){
+                      .key = amqp_cstring_bytes("x-max-priority"),
+                      .value = {.kind = AMQP_FIELD_KIND_I32, .value = {.i32 = 10}}};
         amqp_table_t args = {1, &arg};
         amqp_queue_declare(conn, FLOOR_CHANNEL, amqp_cstring_bytes(FLOOR_QUEUE), 0, 1, 0, 0, args);
         st = amqp_check(amqp_get_rpc_reply(conn), "queue.declare " FLOOR_QUEUE, err);

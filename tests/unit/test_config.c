@@ -84,8 +84,8 @@ Test(config, another_queue_type_is_refused_with_the_allowed_ones)
         weft_config cfg;
         weft_err err = {0};
         cr_assert_eq(weft_config_init(&cfg, &err), WEFT_EINVAL, "'%s' accepted", refused[i]);
-        cr_assert(strstr(err.msg, "WEFT_QUEUE_TYPE") && strstr(err.msg, "classic or quorum"),
-                  "%s", err.msg);
+        cr_assert(strstr(err.msg, "WEFT_QUEUE_TYPE") && strstr(err.msg, "classic or quorum"), "%s",
+                  err.msg);
         weft_config_finish(&cfg);
     }
 }
