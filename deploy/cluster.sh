@@ -201,8 +201,8 @@ main_cluster() {
             cluster_stop
             log "deleting $CLUSTER_DIR"
             rm -rf -- "$CLUSTER_DIR" ;;
-        -h|--help|help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2 ;;
-        *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//' >&2; return 2 ;;
+        -h|--help|help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2 ;;
+        *) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2; return 2 ;;
     esac
 }
 
