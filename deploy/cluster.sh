@@ -14,8 +14,8 @@
 #   rabbitmqctl N ARGS... rabbitmqctl against node N
 #
 # Environment: WEFT_CLUSTER_STATE_DIR (<repo>/deploy/.state-cluster), WEFT_CLUSTER_NODES (3),
-# WEFT_CLUSTER_AMQP_PORT (5790: node N listens on it + N - 1), WEFT_CLUSTER_DIST_PORT
-# (25790, likewise), WEFT_CLUSTER_EPMD_PORT (4490, one epmd for all nodes),
+# WEFT_CLUSTER_AMQP_PORT (5770: node N listens on it + N - 1), WEFT_CLUSTER_DIST_PORT
+# (25770, likewise), WEFT_CLUSTER_EPMD_PORT (4470, one epmd for all nodes),
 # WEFT_AMQP_PASSWORD (guest's password, as services.sh). Node N is weftcN@localhost.
 #
 # `env` prints WEFT_AMQP_URL as the comma-separated list of every node's URL and
@@ -24,11 +24,11 @@
 set -euo pipefail
 
 NODES="${WEFT_CLUSTER_NODES:-3}"
-BASE_AMQP="${WEFT_CLUSTER_AMQP_PORT:-5790}"
-BASE_DIST="${WEFT_CLUSTER_DIST_PORT:-25790}"
+BASE_AMQP="${WEFT_CLUSTER_AMQP_PORT:-5770}"
+BASE_DIST="${WEFT_CLUSTER_DIST_PORT:-25770}"
 # services.sh reads these when it is sourced: node 1's ports, the cluster's epmd
 export WEFT_AMQP_PORT="$BASE_AMQP" WEFT_RABBIT_DIST_PORT="$BASE_DIST"
-export WEFT_EPMD_PORT="${WEFT_CLUSTER_EPMD_PORT:-4490}"
+export WEFT_EPMD_PORT="${WEFT_CLUSTER_EPMD_PORT:-4470}"
 unset WEFT_TLS_DIR
 # shellcheck source=deploy/services.sh
 . "$(dirname "$0")/services.sh"
