@@ -39,10 +39,13 @@ CREATE INDEX weft_workflow_children ON weft_workflow (parent_uid)
 -- max_parallel is 0 for a workflow that cannot reach its cap (no more activities than it):
 -- nothing is counted for it, and its handoffs pay nothing. inflight and held are counted
 -- only when it is not 0.
+-- held_next: no held activity has a lower idx, so the search for the next one starts there
+-- and never walks the index entries of those released before it.
 ALTER TABLE weft_workflow
   ADD COLUMN max_parallel integer NOT NULL DEFAULT 0,
   ADD COLUMN inflight integer NOT NULL DEFAULT 0,
-  ADD COLUMN held integer NOT NULL DEFAULT 0;
+  ADD COLUMN held integer NOT NULL DEFAULT 0,
+  ADD COLUMN held_next integer NOT NULL DEFAULT 0;
 
 CREATE INDEX weft_activity_held ON weft_activity (workflow_uid, idx)
   WHERE status = 'pending' AND unmet = 0 AND map_parent IS NULL;
@@ -99,13 +102,15 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
   v_status text; v_act_status text; v_downstream integer[]; v_name text;
   v_error text; v_remaining integer; v_state record; v_i integer; v_ready boolean;
   v_map_parent integer; v_m record; v_p record;
-  v_cap integer; v_inflight integer; v_held integer; v_wait boolean; v_n integer;
+  v_cap integer; v_inflight integer; v_held integer; v_held_next integer; v_wait boolean;
+  v_n integer;
  BEGIN
   -- Lock the workflow row first (resume locks it first too) and count the activity as
   -- terminal at once, the common case; a stale or duplicate message gives it back.
   UPDATE weft_workflow w SET remaining = w.remaining - 1, updated_at = now()
-   WHERE w.uid = p_wf RETURNING w.status, w.remaining, w.max_parallel, w.inflight, w.held
-   INTO v_status, v_remaining, v_cap, v_inflight, v_held;
+   WHERE w.uid = p_wf
+   RETURNING w.status, w.remaining, w.max_parallel, w.inflight, w.held, w.held_next
+   INTO v_status, v_remaining, v_cap, v_inflight, v_held, v_held_next;
   IF NOT FOUND THEN
    o_outcome := 'unknown_workflow'; RETURN NEXT; RETURN;
   END IF;
@@ -208,20 +213,21 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
      d.status = 'pending' AND d.unmet = 0
     INTO o_uid, o_attempt, o_priority, v_ready, v_wait;
     IF v_ready THEN v_inflight := v_inflight + 1; RETURN NEXT; END IF;
-    IF v_wait THEN v_held := v_held + 1; END IF;
+    IF v_wait THEN v_held := v_held + 1; v_held_next := least(v_held_next, v_i); END IF;
    END LOOP;
    -- room under the cap: release held ones, in definition order
    IF v_cap > 0 AND v_held > 0 AND v_inflight < v_cap AND v_status = 'running' THEN
     v_n := 0;
-    FOR o_uid, o_attempt, o_priority IN
+    FOR o_uid, o_attempt, o_priority, v_i IN
      WITH r AS (SELECT h.idx FROM weft_activity h
-       WHERE h.workflow_uid = p_wf AND h.status = 'pending' AND h.unmet = 0
-       AND h.map_parent IS NULL ORDER BY h.idx LIMIT v_cap - v_inflight)
+       WHERE h.workflow_uid = p_wf AND h.idx >= v_held_next AND h.status = 'pending'
+       AND h.unmet = 0 AND h.map_parent IS NULL ORDER BY h.idx LIMIT v_cap - v_inflight)
      UPDATE weft_activity d SET status = 'queued', queued_at = now() FROM r
       WHERE d.workflow_uid = p_wf AND d.idx = r.idx
-      RETURNING d.uid, d.attempt, d.priority
+      RETURNING d.uid, d.attempt, d.priority, d.idx
     LOOP
      v_n := v_n + 1;
+     v_held_next := greatest(v_held_next, v_i + 1);
      RETURN NEXT;
     END LOOP;
     v_inflight := v_inflight + v_n; v_held := v_held - v_n;
@@ -241,7 +247,8 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
    v_status := 'failed';
   END IF;
   IF v_cap > 0 THEN
-   UPDATE weft_workflow w SET inflight = v_inflight, held = v_held WHERE w.uid = p_wf;
+   UPDATE weft_workflow w SET inflight = v_inflight, held = v_held, held_next = v_held_next
+    WHERE w.uid = p_wf;
   END IF;
   IF v_remaining = 0 AND v_act_status = 'completed' AND v_status = 'running' THEN
    UPDATE weft_workflow w SET status = 'completed', finished_at = now(),

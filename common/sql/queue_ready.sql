@@ -21,7 +21,8 @@ counts AS (
   UPDATE weft_workflow x SET inflight = (SELECT n FROM busy) + (SELECT count(*) FROM q),
     held = (SELECT count(*) FROM weft_activity h WHERE h.workflow_uid = $1
             AND h.status = 'pending' AND h.unmet = 0 AND h.map_parent IS NULL)
-           - (SELECT count(*) FROM q)
+           - (SELECT count(*) FROM q),
+    held_next = 0
   FROM w WHERE x.uid = $1 AND w.cap > 0
   RETURNING 1)
 SELECT uid, attempt, priority, queue FROM weft_activity
