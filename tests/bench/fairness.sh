@@ -9,19 +9,10 @@
 set -euo pipefail
 build=$1 big=${2:-10000} rounds=${3:-3}
 weft=$build/entry/weft
-work=$(mktemp -d /tmp/weft-fairness-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-export WEFT_LOG_LEVEL=warn WEFT_MAX_ACTIVITIES=$((big + 1)) WEFT_MAX_MESSAGE_BYTES=16777216
-"$build/entry/weft-entry" & pids+=($!)
-"$build/handoff/weft-handoff" & pids+=($!)
-"$build/activity/weft-activity" --concurrency 4 & pids+=($!)
-sleep 1
+. "$(dirname "$0")/consumers.sh"
+work=$(mktemp -d /tmp/weft-fairness-XXXXXX) bench_work=$work
+export WEFT_MAX_ACTIVITIES=$((big + 1)) WEFT_MAX_MESSAGE_BYTES=16777216
+bench_start "$build" --concurrency 4
 cat > "$work/small.json" <<'JSON'
 {"name": "fair_small", "activities": [
   {"name": "one", "task": "noop"},

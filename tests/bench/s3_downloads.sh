@@ -3,25 +3,27 @@
 # max_parallel 1 and then 4, timed from the workflows' own durations; then one s3.get of a
 # 200 MB object, with the peak resident memory (VmHWM) of the task process that streamed
 # it and of weft-activity itself. Against a local S3-compatible server (moto, from
-# WEFT_S3_PYTHON or the python3 on PATH) that this script starts and seeds. Uses the services
+# WEFT_S3_PYTHON or the python3 on PATH) that this script starts and seeds, behind
+# throttle_relay.py: 20 MB/s per connection and 20 ms to first byte, as a distant S3 is to
+# one stream (on loopback one stream is as fast as the machine, and parallelism shows
+# nothing but the two cores). Uses the services
 # of the environment (WEFT_AMQP_URL, WEFT_DATABASE_URL, WEFT_REDIS_URL) and the binaries of
 # BUILD_DIR. Usage: s3_downloads.sh BUILD_DIR [ROUNDS (2)]
 set -euo pipefail
 build=$1 rounds=${2:-2}
 weft=$build/entry/weft
 python=${WEFT_S3_PYTHON:-python3}
-work=$(mktemp -d /tmp/weft-s3-bench-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/consumers.sh"
+work=$(mktemp -d /tmp/weft-s3-bench-XXXXXX) bench_work=$work
 port=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$python" -m moto.server -H 127.0.0.1 -p "$port" > "$work/s3.log" 2>&1 & pids+=($!)
+"$python" -m moto.server -H 127.0.0.1 -p "$port" > "$work/s3.log" 2>&1 & bench_pids+=($!)
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-export WEFT_S3_ENDPOINT="http://127.0.0.1:$port" AWS_REGION=us-east-1
+relay=$("$python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkfifo "$work/relay.in"
+"$python" "$(dirname "$0")/throttle_relay.py" "$relay" "$port" 20 20 < "$work/relay.in" & bench_pids+=($!)
+exec 7> "$work/relay.in" # the relay runs while this stays open
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$relay") 2>/dev/null && break; sleep 0.1; done
+export WEFT_S3_ENDPOINT="http://127.0.0.1:$relay" AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
 "$python" - "$WEFT_S3_ENDPOINT" <<'PY'
 import os, sys, boto3
@@ -33,12 +35,9 @@ for i in range(8):
 big = os.urandom(1024 * 1024) * 200
 s3.put_object(Bucket="bench", Key="big/200mb.bin", Body=big)
 PY
-export WEFT_LOG_LEVEL=warn WEFT_DATA_DIR="$work/data"
+export WEFT_DATA_DIR="$work/data"
 mkdir -p "$WEFT_DATA_DIR"
-"$build/entry/weft-entry" & pids+=($!)
-"$build/handoff/weft-handoff" & pids+=($!)
-"$build/activity/weft-activity" --concurrency 4 & activity=$!; pids+=($activity)
-sleep 1
+bench_start "$build" --concurrency 4
 map_def() { # MAX_PARALLEL
   cat <<JSON
 {"name": "s3_bench_$1", "activities": [
@@ -63,8 +62,9 @@ cat > "$work/big.json" <<'JSON'
   {"name": "get", "task": "s3.get", "params": {"bucket": "bench", "key": "big/200mb.bin"}}]}
 JSON
 # the task processes' high-water marks start low: replace them with fresh ones first
-kill "$activity"; wait "$activity" 2>/dev/null || true
-"$build/activity/weft-activity" --concurrency 1 & activity=$!; pids+=($activity)
+kill "$bench_activity"; wait "$bench_activity" 2>/dev/null || true
+WEFT_LOG_LEVEL=warn "$build/activity/weft-activity" --concurrency 1 & activity=$!
+bench_pids+=($activity)
 sleep 1
 uid=$("$weft" submit "$work/big.json" | tail -n 1)
 out=$("$weft" wait "$uid" --timeout 600)
