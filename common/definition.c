@@ -32,7 +32,7 @@ typedef struct {
     char s[SHOW_MAX * 4 + 4];
 } shown;
 
-static const char *const top_fields[] = {"name", "activities", NULL};
+static const char *const top_fields[] = {"name", "activities", "max_parallel", NULL};
 static const char *const activity_fields[] = {
     "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue",
     "heartbeat_s", "map", "concurrency", NULL};
@@ -654,7 +654,11 @@ weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
 
     weft_definition *def = weft_xcalloc(1, sizeof *def);
     def->name = weft_xstrdup(json_string_value(name));
-    st = parse_activities(json_object_get(doc, "activities"), w.s, limits, tasks, def, err);
+    def->max_parallel = WEFT_DEFAULT_WORKFLOW_PARALLEL;
+    st = int_field(doc, "max_parallel", "max_parallel", 1, (long long)limits->max_activities,
+                   &def->max_parallel, w.s, err);
+    if (st == WEFT_OK)
+        st = parse_activities(json_object_get(doc, "activities"), w.s, limits, tasks, def, err);
     if (st == WEFT_OK)
         st = weft_dag_check_acyclic(def, err);
     if (st)
