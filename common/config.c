@@ -79,6 +79,21 @@ static weft_status env_url(const char *var, const char *dflt, char **out, weft_e
     return WEFT_OK;
 }
 
+weft_status weft_config_queue_type(weft_queue_type *out, weft_err *err)
+{
+    const char *v = getenv("WEFT_QUEUE_TYPE");
+    if (!v || !*v || strcmp(v, "classic") == 0)
+        *out = WEFT_QUEUE_CLASSIC;
+    else if (strcmp(v, "quorum") == 0)
+        *out = WEFT_QUEUE_QUORUM;
+    else
+        return weft_err_set(err, WEFT_EINVAL,
+                            "WEFT_QUEUE_TYPE: '%.64s' is not a queue type weft declares "
+                            "(classic or quorum)",
+                            v);
+    return WEFT_OK;
+}
+
 weft_status weft_config_init(weft_config *cfg, weft_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -96,7 +111,9 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->task_timeout_s = DEFAULT_TASK_TIMEOUT_S;
     cfg->handoff_shards = 1;
 
-    weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
+    weft_status st = weft_config_queue_type(&cfg->queue_type, err);
+    if (!st)
+        st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
     if (!st)
         st = env_url("WEFT_DATABASE_URL", DEFAULT_DATABASE_URL, &cfg->database_url, err);
     if (!st)
@@ -262,7 +279,9 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
 const char *weft_config_help(void)
 {
     return "Environment:\n"
-           "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL ")\n"
+           "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL "),\n"
+           "                       or a cluster's node URLs separated by commas\n"
+           "  WEFT_QUEUE_TYPE      classic (default) or quorum (replicated on a cluster)\n"
            "  WEFT_AMQP_CACERT     CA file that verifies an amqps:// broker\n"
            "  WEFT_DATABASE_URL    libpq connection string or URI\n"
            "  WEFT_REDIS_URL       redis://[:password@]host:port/db\n"

@@ -23,6 +23,11 @@
 # --smoke, which then reports itself skipped), WEFT_BENCH_HANDOFF_SHARDS (or
 # WEFT_HANDOFF_SHARDS: the handoff shards of every weft process, 1; the one weft-handoff
 # serves them all, README: Sharded handoff).
+#
+# WEFT_BENCH_CLUSTER=1: weft runs on a RabbitMQ cluster of three nodes with quorum queues
+# (deploy/cluster.sh; ports WEFT_BENCH_CLUSTER_AMQP_PORT 5750-5752, WEFT_BENCH_CLUSTER_DIST_PORT
+# 25750-25752, WEFT_BENCH_CLUSTER_EPMD_PORT 4459), Celery stays on the single node: the
+# figures are the cluster's, to set beside a run without it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,7 +113,16 @@ cleanup() {
     local p
     for p in "${pid_of[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pid_of[@]}"; do wait "$p" 2>/dev/null || true; done
+    [ "$on_cluster" != 1 ] || cluster stop || true
     services stop || true
+}
+on_cluster=${WEFT_BENCH_CLUSTER:-0}
+cluster() {
+    env WEFT_CLUSTER_STATE_DIR="$WEFT_STATE_DIR/cluster" \
+        WEFT_CLUSTER_AMQP_PORT="${WEFT_BENCH_CLUSTER_AMQP_PORT:-5750}" \
+        WEFT_CLUSTER_DIST_PORT="${WEFT_BENCH_CLUSTER_DIST_PORT:-25750}" \
+        WEFT_CLUSTER_EPMD_PORT="${WEFT_BENCH_CLUSTER_EPMD_PORT:-4459}" \
+        "$repo/deploy/cluster.sh" "$@" 8>&-
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -116,12 +130,18 @@ trap 'exit 130' INT TERM
 # A fresh state each run: no workflow, message or queue left by an earlier one. Without
 # services.sh's marker the folder holds no services, only what this script wrote there.
 if [ -e "$WEFT_STATE_DIR/.weft-state" ]; then
+    [ ! -d "$WEFT_STATE_DIR/cluster" ] || cluster stop
     services wipe
 else
     rm -rf "$WEFT_STATE_DIR/logs"
 fi
 services start
 eval "$(services env)"
+if [ "$on_cluster" = 1 ]; then
+    cluster start
+    eval "$(cluster env)" # weft's URL is the cluster's nodes, its queues quorum queues
+    log "weft on the cluster: $WEFT_AMQP_URL, WEFT_QUEUE_TYPE=$WEFT_QUEUE_TYPE"
+fi
 logs=$WEFT_STATE_DIR/logs
 results=$WEFT_STATE_DIR/results.jsonl
 mkdir -p "$logs"

@@ -14,6 +14,7 @@ static const char *const config_vars[] = {
     "WEFT_REDIS_URL",  "WEFT_REDIS_URL_FILE",    "WEFT_DATA_DIR",       "WEFT_LOG_LEVEL",
     "WEFT_LOG_FORMAT", "WEFT_MAX_MESSAGE_BYTES", "WEFT_MAX_ACTIVITIES", "WEFT_TASK_TIMEOUT_S",
     "WEFT_HANDOFF_SHARDS",
+    "WEFT_QUEUE_TYPE",
 };
 
 static void clean_environment(void)
@@ -60,7 +61,34 @@ Test(config, empty_environment_gives_the_documented_defaults)
     cr_assert_eq(cfg.sweep_interval_s, 30);
     cr_assert_eq(cfg.sweep_after_s, 120);
     cr_assert_eq(cfg.task_timeout_s, 3600);
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_CLASSIC);
     weft_config_finish(&cfg);
+}
+
+Test(config, queue_type_is_classic_or_quorum)
+{
+    setenv("WEFT_QUEUE_TYPE", "quorum", 1);
+    weft_config cfg = init_ok();
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_QUORUM);
+    weft_config_finish(&cfg);
+    setenv("WEFT_QUEUE_TYPE", "classic", 1);
+    cfg = init_ok();
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_CLASSIC);
+    weft_config_finish(&cfg);
+}
+
+Test(config, another_queue_type_is_refused_with_the_allowed_ones)
+{
+    static const char *const refused[] = {"stream", "Quorum", "quorum ", "classic,quorum"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        setenv("WEFT_QUEUE_TYPE", refused[i], 1);
+        weft_config cfg;
+        weft_err err = {0};
+        cr_assert_eq(weft_config_init(&cfg, &err), WEFT_EINVAL, "'%s' accepted", refused[i]);
+        cr_assert(strstr(err.msg, "WEFT_QUEUE_TYPE") && strstr(err.msg, "classic or quorum"), "%s",
+                  err.msg);
+        weft_config_finish(&cfg);
+    }
 }
 
 Test(config, urls_and_data_dir_come_from_the_environment)
