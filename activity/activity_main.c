@@ -90,7 +90,8 @@ static void *worker_main(void *arg)
                          .ack_after_s = w->cfg->ack_after_s,
                          .gate = w->gate,
                          .lock = lock,
-                         .global = w->global};
+                         .global = w->global,
+                         .handoff_shards = w->cfg->handoff_shards};
         weft_consumer c = {.name = name,
                            .queues = w->queues,
                            .nqueues = w->nqueues,

@@ -1,7 +1,9 @@
 #include "broker.h"
 
 #include "alloc.h"
+#include "broker_nodes.h"
 #include "clock.h"
+#include "config.h"
 #include "log.h"
 #include "stop.h"
 #include "telemetry.h"
@@ -47,7 +49,8 @@ struct weft_broker {
     amqp_connection_state_t conn;
     char *where; /* host:port for messages */
     bool healthy;
-    uint64_t next_seq; /* publish sequence number of the next publish */
+    weft_queue_type queue_type; /* what declare_topology declares */
+    uint64_t next_seq;          /* publish sequence number of the next publish */
     uint64_t *unconfirmed;
     size_t nunconfirmed, capunconfirmed;
     bool confirm_failed;
@@ -61,7 +64,8 @@ struct weft_broker {
     int prefetch;
     amqp_bytes_t *consumer_tags; /* owned copies, one per queue; NULL while paused or not
                                     consuming */
-    char **declared;             /* owned: the weft.tasks.* queues this connection declared */
+    char **declared;             /* owned: the weft.tasks.* and handoff shard queues this
+                                    connection declared */
     size_t ndeclared;
     void (*wait_hook)(void *arg);
     void *wait_arg;
@@ -138,25 +142,97 @@ static amqp_table_entry_t entry_bool(const char *key, bool value)
                  (amqp_field_value_t){.kind = AMQP_FIELD_KIND_BOOLEAN, .value.boolean = value});
 }
 
-static weft_status declare(weft_broker *b, const char *queue, amqp_table_entry_t *args, int nargs,
-                           weft_err *err)
+/* The kinds of queue weft declares, each with its arguments (queue_args). */
+typedef enum {
+    Q_DEAD,    /* weft.dead: where poison messages rest */
+    Q_ENTRY,   /* workflow_entry */
+    Q_TASKS,   /* `default` and the weft.tasks.* queues: attempts, by priority */
+    Q_HANDOFF, /* workflow_handoff: one active consumer */
+    Q_RETRY,   /* weft.retry.<ms>: `default`'s retries wait their TTL, then go to `default` */
+    Q_DELAY,   /* weft.delay.<ms>: a weft.tasks.* queue's retries, back by their routing key */
+} queue_kind;
+
+#define QUEUE_MAX_ARGS 7
+
+/* The one place queue arguments are made: they must be identical in every process, or the
+ * broker answers 406 PRECONDITION_FAILED. ttl_ms is the TTL of a Q_RETRY or Q_DELAY queue.
+ * Returns how many of args[QUEUE_MAX_ARGS] it filled.
+ *
+ * Quorum queues (WEFT_QUEUE_TYPE=quorum) differ in three ways. They have no priorities (the
+ * broker refuses x-max-priority for them in 3.10): a message's priority is then ignored and
+ * attempts run in the order they were queued. They dead-letter at least once (the message
+ * stays until its dead-letter queue confirmed it: a retry leaving its delay queue is never
+ * dropped on the way, as a classic queue may), which RabbitMQ allows only with overflow
+ * reject-publish; weft sets no length limit, so overflow never happens. And they have no
+ * delivery limit unless a policy sets one, as classic queues. */
+static int queue_args(const weft_broker *b, queue_kind kind, int ttl_ms,
+                      amqp_table_entry_t args[QUEUE_MAX_ARGS])
 {
-    amqp_table_t table = {nargs, args};
+    bool quorum = b->queue_type == WEFT_QUEUE_QUORUM;
+    int n = 0;
+    if (quorum)
+        args[n++] = entry_str("x-queue-type", "quorum");
+    if (kind == Q_DEAD)
+        return n;
+    args[n++] = entry_str("x-dead-letter-exchange", "");
+    if (kind != Q_DELAY)
+        args[n++] = entry_str("x-dead-letter-routing-key",
+                              kind == Q_RETRY ? WEFT_QUEUE_DEFAULT : WEFT_QUEUE_DEAD);
+    if (quorum) {
+        args[n++] = entry_str("x-dead-letter-strategy", "at-least-once");
+        args[n++] = entry_str("x-overflow", "reject-publish");
+    }
+    if (kind == Q_TASKS && !quorum)
+        args[n++] = entry_int("x-max-priority", WEFT_MAX_PRIORITY);
+    if (kind == Q_HANDOFF)
+        args[n++] = entry_bool("x-single-active-consumer", true);
+    if (kind == Q_RETRY || kind == Q_DELAY)
+        args[n++] = entry_int("x-message-ttl", ttl_ms);
+    return n;
+}
+
+/* A 406 on a declare: the queue exists with other arguments. The usual cause is a change of
+ * WEFT_QUEUE_TYPE over existing queues, which no reconnect fixes: WEFT_EINVAL, saying what to
+ * do. */
+static weft_status declare_refused(weft_broker *b, const char *queue, const char *detail,
+                                   weft_err *err)
+{
+    b->healthy = false;
+    if (strstr(detail, "'x-queue-type'"))
+        return weft_err_set(err, WEFT_EINVAL,
+                            "broker %s: queue '%s' exists as another queue type than "
+                            "WEFT_QUEUE_TYPE=%s declares, and a queue's type cannot change: "
+                            "set WEFT_QUEUE_TYPE back, or stop every weft process, drain and "
+                            "delete weft's queues (README \"RabbitMQ cluster\") and start "
+                            "again (%s)",
+                            b->where, queue,
+                            b->queue_type == WEFT_QUEUE_QUORUM ? "quorum" : "classic", detail);
+    return weft_err_set(err, WEFT_EINVAL,
+                        "broker %s: queue '%s' exists with other arguments than this weft "
+                        "declares (another weft version, or a queue made by hand): %s",
+                        b->where, queue, detail);
+}
+
+static weft_status declare_kind(weft_broker *b, const char *queue, queue_kind kind, int ttl_ms,
+                                weft_err *err)
+{
+    amqp_table_entry_t args[QUEUE_MAX_ARGS];
+    amqp_table_t table = {queue_args(b, kind, ttl_ms, args), args};
     amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 0, 1, 0, 0, table);
-    weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "declaring a queue", err);
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(b->conn);
+    if (r.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        amqp_channel_close_t *c = r.reply.decoded;
+        if (c->reply_code == AMQP_PRECONDITION_FAILED) {
+            char detail[256];
+            snprintf(detail, sizeof detail, "%.*s", (int)c->reply_text.len,
+                     (char *)c->reply_text.bytes);
+            return declare_refused(b, queue, detail, err);
+        }
+    }
+    weft_status st = check_reply(b, r, "declaring a queue", err);
     if (st)
         weft_err_prefix(err, "queue '%s': ", queue);
     return st;
-}
-
-/* The arguments of every queue that carries attempts: `default` and the weft.tasks.* queues
- * (DESIGN §9: declared like `default`). */
-#define TASKS_QUEUE_NARGS 3
-static void tasks_queue_args(amqp_table_entry_t args[TASKS_QUEUE_NARGS])
-{
-    args[0] = entry_str("x-dead-letter-exchange", "");
-    args[1] = entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD);
-    args[2] = entry_int("x-max-priority", WEFT_MAX_PRIORITY);
 }
 
 /* The delay bucket of a weft.tasks.* queue's retries: a fanout exchange and a queue, both
@@ -176,9 +252,7 @@ static weft_status declare_delay_bucket(weft_broker *b, int ms, weft_err *err)
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "declaring an exchange", err);
     if (st)
         return weft_err_prefix(err, "exchange '%s': ", name);
-    amqp_table_entry_t args[] = {entry_str("x-dead-letter-exchange", ""),
-                                 entry_int("x-message-ttl", ms)};
-    st = declare(b, name, args, 2, err);
+    st = declare_kind(b, name, Q_DELAY, ms, err);
     if (st)
         return st;
     amqp_queue_bind(b->conn, CHANNEL, amqp_cstring_bytes(name), amqp_cstring_bytes(name),
@@ -187,52 +261,42 @@ static weft_status declare_delay_bucket(weft_broker *b, int ms, weft_err *err)
     return st ? weft_err_prefix(err, "queue '%s': ", name) : WEFT_OK;
 }
 
-/* The one place the topology is declared: arguments must be identical in every process, or
- * the broker answers 406 PRECONDITION_FAILED. The weft.tasks.* queues are declared on first
- * use (ensure_tasks_queue), with the arguments of `default`. */
+/* Declares the topology (queue_args says with what). The weft.tasks.* queues are declared on
+ * first use (ensure_queue), as `default`, and so are handoff shards 1.. as
+ * `workflow_handoff`. */
 static weft_status declare_topology(weft_broker *b, weft_err *err)
 {
-    amqp_table_entry_t entry_args[] = {entry_str("x-dead-letter-exchange", ""),
-                                       entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD)};
-    amqp_table_entry_t default_args[TASKS_QUEUE_NARGS];
-    tasks_queue_args(default_args);
-    amqp_table_entry_t handoff_args[] = {entry_str("x-dead-letter-exchange", ""),
-                                         entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEAD),
-                                         entry_bool("x-single-active-consumer", true)};
-    weft_status st = declare(b, WEFT_QUEUE_DEAD, NULL, 0, err);
+    weft_status st = declare_kind(b, WEFT_QUEUE_DEAD, Q_DEAD, 0, err);
     if (!st)
-        st = declare(b, WEFT_QUEUE_ENTRY, entry_args, 2, err);
+        st = declare_kind(b, WEFT_QUEUE_ENTRY, Q_ENTRY, 0, err);
     if (!st)
-        st = declare(b, WEFT_QUEUE_DEFAULT, default_args, TASKS_QUEUE_NARGS, err);
+        st = declare_kind(b, WEFT_QUEUE_DEFAULT, Q_TASKS, 0, err);
     if (!st)
-        st = declare(b, WEFT_QUEUE_HANDOFF, handoff_args, 3, err);
+        st = declare_kind(b, WEFT_QUEUE_HANDOFF, Q_HANDOFF, 0, err);
     for (size_t i = 0; !st && i < N_BUCKETS; i++) {
         char name[64];
         snprintf(name, sizeof name, WEFT_QUEUE_RETRY_PREFIX "%d", delay_buckets[i]);
-        amqp_table_entry_t retry_args[] = {
-            entry_str("x-dead-letter-exchange", ""),
-            entry_str("x-dead-letter-routing-key", WEFT_QUEUE_DEFAULT),
-            entry_int("x-message-ttl", delay_buckets[i])};
-        st = declare(b, name, retry_args, 3, err);
+        st = declare_kind(b, name, Q_RETRY, delay_buckets[i], err);
         if (!st)
             st = declare_delay_bucket(b, delay_buckets[i], err);
     }
     return st;
 }
 
-/* Declares a weft.tasks.* queue once per connection before anything is published to it or
- * consumed from it: a publish to a queue nobody declared yet would come back unroutable, and
- * a retry dead-lettered towards it would be dropped. Other queues need nothing. */
-static weft_status ensure_tasks_queue(weft_broker *b, const char *queue, weft_err *err)
+/* Declares a weft.tasks.* queue, or a handoff shard other than shard 0, once per connection
+ * before anything is published to it or consumed from it: a publish to a queue nobody
+ * declared yet would come back unroutable, and a retry dead-lettered towards it would be
+ * dropped. Other queues need nothing. */
+static weft_status ensure_queue(weft_broker *b, const char *queue, weft_err *err)
 {
-    if (strncmp(queue, WEFT_QUEUE_TASKS_PREFIX, strlen(WEFT_QUEUE_TASKS_PREFIX)) != 0)
+    bool tasks = strncmp(queue, WEFT_QUEUE_TASKS_PREFIX, strlen(WEFT_QUEUE_TASKS_PREFIX)) == 0;
+    bool shard = !tasks && strcmp(queue, WEFT_QUEUE_HANDOFF) != 0 && weft_queue_is_handoff(queue);
+    if (!tasks && !shard)
         return WEFT_OK;
     for (size_t i = 0; i < b->ndeclared; i++)
         if (strcmp(b->declared[i], queue) == 0)
             return WEFT_OK;
-    amqp_table_entry_t args[TASKS_QUEUE_NARGS];
-    tasks_queue_args(args);
-    weft_status st = declare(b, queue, args, TASKS_QUEUE_NARGS, err);
+    weft_status st = declare_kind(b, queue, tasks ? Q_TASKS : Q_HANDOFF, 0, err);
     if (st)
         return st;
     b->declared = weft_xrealloc(b->declared, (b->ndeclared + 1) * sizeof *b->declared);
@@ -283,17 +347,18 @@ static weft_status open_failed(weft_broker *b, int rc, const char *host, const c
     return fail(b, err, "connect", amqp_error_string2(rc));
 }
 
-weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
-                                weft_broker **out, weft_err *err)
+/* One node: url parses (weft_broker_nodes_parse checked it). *reached: the node let this
+ * connection in, so what failed after is the cluster's answer, the same on every node. */
+static weft_status connect_node(const char *url, const char *cacert, int heartbeat_s,
+                                weft_queue_type type, weft_broker **out, bool *reached,
+                                weft_err *err)
 {
     *out = NULL;
+    *reached = false;
     char *buf = weft_xstrdup(url);
     struct amqp_connection_info info;
     amqp_default_connection_info(&info);
-    if (amqp_parse_url(buf, &info) != AMQP_STATUS_OK) {
-        free(buf);
-        return weft_err_set(err, WEFT_EINVAL, "WEFT_AMQP_URL is not an amqp:// or amqps:// URL");
-    }
+    amqp_parse_url(buf, &info);
     /* "amqp://host/" parses to an empty vhost, which RabbitMQ does not have; people who
      * write it mean the default vhost "/" */
     if (!info.vhost || !*info.vhost)
@@ -302,6 +367,7 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     b->where = weft_xasprintf("%s:%d", info.host, info.port);
     b->conn = amqp_new_connection();
     b->next_seq = 1;
+    b->queue_type = type;
     const char *ca = info.ssl ? tls_ca_file(cacert) : NULL;
     const char *ca_from = cacert ? "WEFT_AMQP_CACERT" : "OpenSSL's default: set WEFT_AMQP_CACERT";
     amqp_socket_t *sock = info.ssl ? amqp_ssl_socket_new(b->conn) : amqp_tcp_socket_new(b->conn);
@@ -332,6 +398,7 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     }
     free(buf);
     if (!st) {
+        *reached = true;
         amqp_channel_open(b->conn, CHANNEL);
         st = check_reply(b, amqp_get_rpc_reply(b->conn), "opening a channel", err);
     }
@@ -344,6 +411,63 @@ weft_status weft_broker_connect(const char *url, const char *cacert, int heartbe
     if (st)
         weft_broker_destroy(b);
     *out = st ? NULL : b;
+    return st;
+}
+
+/* Two failures in one message, within err's room: "first; second". */
+static void join_errors(weft_err *into, const weft_err *next)
+{
+    if (!into->msg[0]) {
+        *into = *next;
+        return;
+    }
+    size_t len = strlen(into->msg), room = sizeof into->msg - len;
+    if (room > 3)
+        snprintf(into->msg + len, room, "; %.*s", (int)(room - 3), next->msg);
+}
+
+weft_status weft_broker_connect(const char *url, const char *cacert, int heartbeat_s,
+                                weft_broker **out, weft_err *err)
+{
+    *out = NULL;
+    weft_queue_type type;
+    weft_status st = weft_config_queue_type(&type, err);
+    if (st)
+        return st;
+    weft_broker_nodes nodes;
+    st = weft_broker_nodes_parse(url, &nodes, err);
+    if (st) {
+        weft_broker_nodes_finish(&nodes);
+        return st;
+    }
+    /* Every node in turn, from the one last reached. Refused configuration (WEFT_EINVAL) on
+     * one node is reported as such only when every node refuses it (one node's certificate is
+     * no reason to ignore the others), or at once when the node let us in and refused what
+     * the whole cluster shares (the topology). */
+    size_t first = weft_broker_nodes_first(&nodes);
+    weft_err all = {0};
+    bool all_config = true;
+    for (size_t k = 0; k < nodes.n; k++) {
+        size_t i = (first + k) % nodes.n;
+        weft_err one = {0};
+        bool reached;
+        st = connect_node(nodes.urls[i], cacert, heartbeat_s, type, out, &reached, &one);
+        if (!st) {
+            weft_broker_nodes_reached(&nodes, i);
+            if (k)
+                WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
+                         "broker: connected to node %zu of %zu (%s) after %s", i + 1, nodes.n,
+                         (*out)->where, all.msg);
+            break;
+        }
+        all_config = all_config && st == WEFT_EINVAL;
+        join_errors(&all, &one);
+        if (reached && st == WEFT_EINVAL)
+            break;
+    }
+    if (st)
+        st = weft_err_set(err, all_config ? WEFT_EINVAL : WEFT_EAMQP, "%s", all.msg);
+    weft_broker_nodes_finish(&nodes);
     return st;
 }
 
@@ -406,11 +530,14 @@ weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_
     /* RabbitMQ applies a prefetch to each consumer of a channel unless it is global, which it
      * reads as shared by the channel's consumers ("Consumer Prefetch"): one limit for all the
      * queues, as one consumer of one queue had. A single queue keeps the per-consumer form,
-     * which every queue type takes. */
-    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, nqueues > 1);
+     * which every queue type takes. Quorum queues refuse a consumer on a channel with a
+     * global prefetch: there each queue gets the limit, and a worker of several queues may
+     * hold one message of each while it runs one (README "RabbitMQ cluster"). */
+    bool global = nqueues > 1 && b->queue_type != WEFT_QUEUE_QUORUM;
+    amqp_basic_qos(b->conn, CHANNEL, 0, (uint16_t)prefetch, global);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "setting prefetch", err);
     for (size_t i = 0; !st && i < nqueues; i++)
-        st = ensure_tasks_queue(b, queues[i], err);
+        st = ensure_queue(b, queues[i], err);
     if (st)
         return st;
     free_consumer_tags(b);
@@ -477,14 +604,15 @@ static void track_unconfirmed(weft_broker *b)
 }
 
 /* Publishes to exchange (NULL: the default exchange) under routing key `key`: on the default
- * exchange, the queue of that name, declared first when it is a weft.tasks.* one. */
+ * exchange, the queue of that name, declared first when it is a weft.tasks.* one or a handoff
+ * shard. */
 static weft_status publish_to(weft_broker *b, const char *exchange, const char *key,
                               const char *body, size_t len, int priority, amqp_table_t *headers,
                               const char *message_id, weft_err *err)
 {
     if (!b->healthy)
         return fail(b, err, "publish", "connection is down");
-    weft_status st = exchange ? WEFT_OK : ensure_tasks_queue(b, key, err);
+    weft_status st = exchange ? WEFT_OK : ensure_queue(b, key, err);
     if (st)
         return st;
     char id[WEFT_UUID_LEN + 1];
@@ -548,7 +676,7 @@ weft_status weft_broker_publish_delayed(weft_broker *b, const char *queue, const
         return publish(b, name, body, len, priority, NULL, NULL, err);
     }
     /* the retry is dead-lettered to its queue when it expires: that queue must exist then */
-    weft_status st = ensure_tasks_queue(b, queue, err);
+    weft_status st = ensure_queue(b, queue, err);
     if (st)
         return st;
     snprintf(name, sizeof name, WEFT_QUEUE_DELAY_PREFIX "%d", bucket);
@@ -951,6 +1079,11 @@ weft_status weft_broker_dead_letter(weft_broker *b, const weft_delivery *d, cons
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err)
 {
+    /* a handoff shard no one has used yet is empty, and a passive declare of a queue that
+     * does not exist would close the channel */
+    weft_status est = weft_queue_is_handoff(queue) ? ensure_queue(b, queue, err) : WEFT_OK;
+    if (est)
+        return est;
     amqp_queue_declare_ok_t *ok = amqp_queue_declare(b->conn, CHANNEL, amqp_cstring_bytes(queue), 1,
                                                      0, 0, 0, amqp_empty_table);
     weft_status st = check_reply(b, amqp_get_rpc_reply(b->conn), "inspecting a queue", err);

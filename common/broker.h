@@ -68,7 +68,7 @@ void weft_broker_destroy(weft_broker *b);
 
 /* Starts consuming queues (borrowed, nqueues >= 1) with manual acks, one consumer per queue
  * under tags the broker picks, and at most prefetch deliveries unacknowledged across all of
- * them. A weft.tasks.* queue is declared first. The consumers end with the connection.
+ * them. A weft.tasks.* queue or a handoff shard is declared first. The consumers end with the connection.
  * WEFT_EAMQP on failure. */
 weft_status weft_broker_consume(weft_broker *b, const char *const *queues, size_t nqueues,
                                 int prefetch, weft_err *err);
@@ -136,7 +136,8 @@ weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err);
 /* Puts the message back on its queue (requeue) or drops it to the queue's DLX. */
 weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err);
 
-/* Messages ready in queue and its consumer count (a passive declare). */
+/* Messages ready in queue and its consumer count (a passive declare; a handoff shard is
+ * declared first, as for a publish). */
 weft_status weft_broker_queue_info(weft_broker *b, const char *queue, uint32_t *messages,
                                    uint32_t *consumers, weft_err *err);
 

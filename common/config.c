@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "http_server.h"
+#include "queues.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -78,6 +79,21 @@ static weft_status env_url(const char *var, const char *dflt, char **out, weft_e
     return WEFT_OK;
 }
 
+weft_status weft_config_queue_type(weft_queue_type *out, weft_err *err)
+{
+    const char *v = getenv("WEFT_QUEUE_TYPE");
+    if (!v || !*v || strcmp(v, "classic") == 0)
+        *out = WEFT_QUEUE_CLASSIC;
+    else if (strcmp(v, "quorum") == 0)
+        *out = WEFT_QUEUE_QUORUM;
+    else
+        return weft_err_set(err, WEFT_EINVAL,
+                            "WEFT_QUEUE_TYPE: '%.64s' is not a queue type weft declares "
+                            "(classic or quorum)",
+                            v);
+    return WEFT_OK;
+}
+
 weft_status weft_config_init(weft_config *cfg, weft_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -93,8 +109,11 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->ack_after_s = DEFAULT_ACK_AFTER_S;
     cfg->sweep_batch = DEFAULT_SWEEP_BATCH;
     cfg->task_timeout_s = DEFAULT_TASK_TIMEOUT_S;
+    cfg->handoff_shards = 1;
 
-    weft_status st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
+    weft_status st = weft_config_queue_type(&cfg->queue_type, err);
+    if (!st)
+        st = env_url("WEFT_AMQP_URL", DEFAULT_AMQP_URL, &cfg->amqp_url, err);
     if (!st)
         st = env_url("WEFT_DATABASE_URL", DEFAULT_DATABASE_URL, &cfg->database_url, err);
     if (!st)
@@ -122,7 +141,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
                 {"WEFT_TASK_TIMEOUT_S", "task-timeout"},
                 {"WEFT_TASKS_FILE", "tasks"},
                 {"WEFT_METRICS_ADDR", "metrics"},
-                {"WEFT_HTTP_ADDR", "http"}};
+                {"WEFT_HTTP_ADDR", "http"},
+                {"WEFT_HANDOFF_SHARDS", "handoff-shards"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -146,6 +166,39 @@ bool weft_config_is_switch(const char *name)
     return strcmp(name, "allow-unknown-tasks") == 0;
 }
 
+/* weft-handoff's choice of shards: --shard K[,K...] adds shards, --shards all takes every
+ * one (whether K exists among --handoff-shards is for weft-handoff to say, once all flags
+ * are read). */
+static weft_status serve_flag(weft_config *cfg, const char *name, const char *value, weft_err *err)
+{
+    if (strcmp(name, "shards") == 0) {
+        if (!value || strcmp(value, "all") != 0)
+            return weft_err_set(err, WEFT_EINVAL,
+                                "--shards takes 'all' (serve every handoff shard); the number "
+                                "of shards is --handoff-shards N (WEFT_HANDOFF_SHARDS)");
+        cfg->handoff_serve = 0;
+        return WEFT_OK;
+    }
+    const char *p = value ? value : "";
+    uint64_t mask = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long k = strtol(p, &end, 10);
+        if (end == p || errno || k < 0 || k >= WEFT_HANDOFF_SHARDS_MAX || (*end && *end != ','))
+            return weft_err_set(err, WEFT_EINVAL,
+                                "--shard takes shard numbers 0..%d, comma-separated (\"0\", "
+                                "\"2,3\"), not '%s'",
+                                WEFT_HANDOFF_SHARDS_MAX - 1, value ? value : "");
+        mask |= UINT64_C(1) << k;
+        if (!*end) {
+            cfg->handoff_serve |= mask;
+            return WEFT_OK;
+        }
+        p = end + 1;
+    }
+}
+
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err)
 {
     long v;
@@ -163,6 +216,7 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"lease", 3, 86400, offsetof(weft_config, lease_s)},
         {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
         {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
+        {"handoff-shards", 1, WEFT_HANDOFF_SHARDS_MAX, offsetof(weft_config, handoff_shards)},
     };
     if (weft_config_is_switch(name)) {
         if (value)
@@ -196,6 +250,8 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         *slot = weft_xstrdup(value);
         return WEFT_OK;
     }
+    if (strcmp(name, "shard") == 0 || strcmp(name, "shards") == 0)
+        return serve_flag(cfg, name, value, err);
     if (strcmp(name, "max-message-bytes") == 0) {
         if (!weft_parse_int(value, 1024, 256L * 1024 * 1024, &v))
             return weft_err_set(err, WEFT_EINVAL, "max message bytes must be 1024..268435456");
@@ -223,7 +279,9 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
 const char *weft_config_help(void)
 {
     return "Environment:\n"
-           "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL ")\n"
+           "  WEFT_AMQP_URL        amqp:// or amqps:// URL (default " DEFAULT_AMQP_URL "),\n"
+           "                       or a cluster's node URLs separated by commas\n"
+           "  WEFT_QUEUE_TYPE      classic (default) or quorum (replicated on a cluster)\n"
            "  WEFT_AMQP_CACERT     CA file that verifies an amqps:// broker\n"
            "  WEFT_DATABASE_URL    libpq connection string or URI\n"
            "  WEFT_REDIS_URL       redis://[:password@]host:port/db\n"
@@ -239,6 +297,8 @@ const char *weft_config_help(void)
            "  WEFT_METRICS_ADDR    --metrics HOST:PORT: Prometheus /metrics, /healthz\n"
            "  WEFT_HTTP_ADDR       --http HOST:PORT: weft-entry's HTTP API, dashboard\n"
            "  WEFT_API_TOKEN_FILE  the API's bearer token, in a file (with --http)\n"
+           "  WEFT_HANDOFF_SHARDS  --handoff-shards N: handoff queues, 1..64 (default 1); the\n"
+           "                       same N in every weft-entry, weft-activity, weft-handoff\n"
            "  WEFT_TASK_TIMEOUT_S  limit of an attempt whose activity sets no timeout_s\n"
            "                       (default " STR(DEFAULT_TASK_TIMEOUT_S) "; 0: none)\n";
 }

@@ -9,9 +9,18 @@
 #include "status.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+
+/* The type of weft's queues (WEFT_QUEUE_TYPE). classic: the default, today's topology, for
+ * one broker node. quorum: every queue replicated by Raft over the nodes of a RabbitMQ
+ * cluster, so a node's loss loses no message; no priorities (README "RabbitMQ cluster").
+ * Every process of one system must use the same type: a queue's type never changes once
+ * declared. */
+typedef enum { WEFT_QUEUE_CLASSIC, WEFT_QUEUE_QUORUM } weft_queue_type;
 
 typedef struct {
-    char *amqp_url;     /* owned; WEFT_AMQP_URL or the file named by WEFT_AMQP_URL_FILE */
+    char *amqp_url;     /* owned; WEFT_AMQP_URL or the file named by WEFT_AMQP_URL_FILE: one
+                           URL, or the comma-separated URLs of a cluster's nodes (broker.h) */
     char *amqp_cacert;  /* owned; WEFT_AMQP_CACERT (CA file for amqps://), NULL when unset */
     char *database_url; /* owned; WEFT_DATABASE_URL or WEFT_DATABASE_URL_FILE */
     char *redis_url;    /* owned; WEFT_REDIS_URL or WEFT_REDIS_URL_FILE */
@@ -20,6 +29,7 @@ typedef struct {
     char *metrics_addr; /* owned; WEFT_METRICS_ADDR or --metrics HOST:PORT, NULL: no endpoint */
     char *http_addr;    /* owned; WEFT_HTTP_ADDR or --http HOST:PORT (weft-entry's API) */
     char *token_file;   /* owned; WEFT_API_TOKEN_FILE (the API's token), NULL when unset */
+    weft_queue_type queue_type; /* WEFT_QUEUE_TYPE */
     weft_log_level log_level;
     weft_log_format log_format;
     weft_limits limits;
@@ -33,6 +43,13 @@ typedef struct {
     int ack_after_s;      /* an attempt running this long acknowledges its message early */
     int task_timeout_s;   /* limit of an attempt whose activity sets no timeout_s; 0 = none */
     bool allow_unknown_tasks; /* weft-entry: skip the check of definitions' task types */
+    /* WEFT_HANDOFF_SHARDS or --handoff-shards, 1..WEFT_HANDOFF_SHARDS_MAX (queues.h): how many
+     * handoff queues the workflows are spread over. Every process that publishes or consumes
+     * handoffs must be given the same number. */
+    int handoff_shards;
+    /* weft-handoff --shard K[,K...]: bit k set for each shard it serves; 0 (the default, or
+     * --shards all): every shard. Checked against handoff_shards by weft-handoff. */
+    uint64_t handoff_serve;
 } weft_config;
 
 /* Fills cfg (caller's memory) with defaults, then the environment. WEFT_EINVAL names the
@@ -40,10 +57,15 @@ typedef struct {
 weft_status weft_config_init(weft_config *cfg, weft_err *err);
 void weft_config_finish(weft_config *cfg);
 
+/* WEFT_QUEUE_TYPE from the environment into *out: classic when unset or empty. WEFT_EINVAL,
+ * naming the variable and the allowed values, for anything else. The broker reads it at each
+ * connect, so that every process of one environment declares the same topology. */
+weft_status weft_config_queue_type(weft_queue_type *out, weft_err *err);
+
 /* Applies one of the shared flags (--log-level, --log-format, --prefetch, --concurrency,
  * --grace, --max-message-bytes, --max-activities, --sweep-interval, --sweep-after,
- * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, --metrics, --http, and the
- * switch --allow-unknown-tasks) given as name without dashes and its value (NULL for a
+ * --sweep-batch, --lease, --ack-after, --task-timeout, --tasks, --metrics, --http,
+ * --handoff-shards, --shard, --shards, and the switch --allow-unknown-tasks) given as name without dashes and its value (NULL for a
  * switch). Returns WEFT_ENOTFOUND for a flag it does not know (the caller may handle it),
  * WEFT_EINVAL for a bad value or a value given to a switch. */
 weft_status weft_config_flag(weft_config *cfg, const char *name, const char *value, weft_err *err);

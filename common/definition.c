@@ -32,17 +32,16 @@ typedef struct {
     char s[SHOW_MAX * 4 + 4];
 } shown;
 
-static const char *const top_fields[] = {"name", "activities", NULL};
+static const char *const top_fields[] = {"name", "activities", "max_parallel", NULL};
 static const char *const activity_fields[] = {
     "name", "task", "params", "depends_on", "retry", "timeout_s", "priority", "queue",
     "heartbeat_s", "map", "concurrency", NULL};
 static const char *const concurrency_fields[] = {"key", "limit", NULL};
 static const char *const map_fields[] = {"over", "max_parallel", NULL};
 
-/* How deep inline child definitions may nest: a definition is data, and a deeply nested
- * one is a mistake (or an attack on the stack), not a design. */
+/* How deep inline child definitions may nest (depth, below, counts them): a definition is
+ * data, and a deeply nested one is a mistake (or an attack on the stack), not a design. */
 #define MAX_CHILD_DEPTH 8
-static _Thread_local int child_depth;
 static const char *const retry_fields[] = {"max_retries", "initial_delay_ms", "backoff",
                                            "max_delay_ms", NULL};
 
@@ -350,11 +349,14 @@ static weft_status parse_heartbeat(const json_t *a, const char *where, weft_acti
  * name first. */
 static weft_status parse_composition(const json_t *a, const char *where,
                                      const weft_limits *limits, const weft_task_registry *tasks,
-                                     weft_activity_def *out, weft_err *err);
+                                     int depth, weft_activity_def *out, weft_err *err);
+static weft_status parse_definition(const json_t *doc, const weft_limits *limits,
+                                    const weft_task_registry *tasks, int depth,
+                                    weft_definition **out, weft_err *err);
 
 static weft_status parse_activity(const json_t *a, size_t i, const weft_limits *limits,
-                                  const weft_task_registry *tasks, weft_activity_def *out,
-                                  weft_err *err)
+                                  const weft_task_registry *tasks, int depth,
+                                  weft_activity_def *out, weft_err *err)
 {
     weft_status st;
     where_buf w;
@@ -431,7 +433,7 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_limits *
         return st;
     if ((st = parse_heartbeat(a, w.s, out, err)))
         return st;
-    return parse_composition(a, w.s, limits, tasks, out, err);
+    return parse_composition(a, w.s, limits, tasks, depth, out, err);
 }
 
 /* `map` (DESIGN §11): {"over": KEY, "max_parallel": N}, N defaulting to
@@ -439,7 +441,7 @@ static weft_status parse_activity(const json_t *a, size_t i, const weft_limits *
  * definition, "version": N}, an inline one validated here like the workflow itself. */
 static weft_status parse_composition(const json_t *a, const char *where,
                                      const weft_limits *limits, const weft_task_registry *tasks,
-                                     weft_activity_def *out, weft_err *err)
+                                     int depth, weft_activity_def *out, weft_err *err)
 {
     char d[64];
     weft_status st;
@@ -489,13 +491,11 @@ static weft_status parse_composition(const json_t *a, const char *where,
     if (version)
         return weft_err_set(err, WEFT_EINVAL,
                             "%s: version applies to a stored definition, not an inline one", pw);
-    if (child_depth >= MAX_CHILD_DEPTH)
+    if (depth >= MAX_CHILD_DEPTH)
         return weft_err_set(err, WEFT_EINVAL, "%s: inline child definitions nest deeper than %d",
                             pw, MAX_CHILD_DEPTH);
     weft_definition *child;
-    child_depth++;
-    st = weft_definition_parse(def, limits, tasks, &child, err);
-    child_depth--;
+    st = parse_definition(def, limits, tasks, depth + 1, &child, err);
     weft_definition_destroy(child);
     if (st)
         weft_err_prefix(err, "%s: definition: ", pw);
@@ -579,7 +579,7 @@ static weft_status resolve_deps(const json_t *acts, weft_definition *def, const 
 
 static weft_status parse_activities(const json_t *acts, const char *where,
                                     const weft_limits *limits, const weft_task_registry *tasks,
-                                    weft_definition *def, weft_err *err)
+                                    int depth, weft_definition *def, weft_err *err)
 {
     char d[64];
     if (!acts)
@@ -599,7 +599,8 @@ static weft_status parse_activities(const json_t *acts, const char *where,
     def->n = n;
     weft_status st = WEFT_OK;
     for (size_t i = 0; i < n && !st; i++)
-        st = parse_activity(json_array_get(acts, i), i, limits, tasks, &def->activities[i], err);
+        st = parse_activity(json_array_get(acts, i), i, limits, tasks, depth, &def->activities[i],
+                            err);
     if (st)
         return st;
 
@@ -636,6 +637,14 @@ weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
                                   const weft_task_registry *tasks, weft_definition **out,
                                   weft_err *err)
 {
+    return parse_definition(doc, limits, tasks, 0, out, err);
+}
+
+/* depth: how many inline child definitions this one is nested in. */
+static weft_status parse_definition(const json_t *doc, const weft_limits *limits,
+                                    const weft_task_registry *tasks, int depth,
+                                    weft_definition **out, weft_err *err)
+{
     weft_limits defaults = WEFT_LIMITS_DEFAULT;
     char d[64];
     where_buf w;
@@ -654,7 +663,12 @@ weft_status weft_definition_parse(const json_t *doc, const weft_limits *limits,
 
     weft_definition *def = weft_xcalloc(1, sizeof *def);
     def->name = weft_xstrdup(json_string_value(name));
-    st = parse_activities(json_object_get(doc, "activities"), w.s, limits, tasks, def, err);
+    def->max_parallel = WEFT_DEFAULT_WORKFLOW_PARALLEL;
+    st = int_field(doc, "max_parallel", "max_parallel", 1, (long long)limits->max_activities,
+                   &def->max_parallel, w.s, err);
+    if (st == WEFT_OK)
+        st = parse_activities(json_object_get(doc, "activities"), w.s, limits, tasks, depth, def,
+                              err);
     if (st == WEFT_OK)
         st = weft_dag_check_acyclic(def, err);
     if (st)

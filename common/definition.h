@@ -46,6 +46,10 @@ typedef struct {
     char *name;                    /* owned */
     weft_activity_def *activities; /* owned array of n */
     size_t n;
+    /* fairness (DESIGN §10): at most this many of its activities queued or running at once,
+     * the ready ones beyond it held until others finish; WEFT_DEFAULT_WORKFLOW_PARALLEL when
+     * the definition gives none */
+    int max_parallel;
 } weft_definition;
 
 /* The default retry policy (DESIGN §3). */

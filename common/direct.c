@@ -51,8 +51,8 @@ static weft_status lt_publish(weft_transport *t, const char *queue, const char *
     local_msg *m = make(body, len, priority);
     if (strcmp(queue, WEFT_QUEUE_ENTRY) == 0)
         m->queue = Q_ENTRY;
-    else if (strcmp(queue, WEFT_QUEUE_HANDOFF) == 0)
-        m->queue = Q_HANDOFF;
+    else if (weft_queue_is_handoff(queue))
+        m->queue = Q_HANDOFF; /* one process serves every handoff shard, in arrival order */
     else if (weft_queue_is_tasks(queue))
         m->queue = Q_DEFAULT; /* one process serves every routing queue */
     else {

@@ -78,6 +78,16 @@ static weft_status publish_attempt(weft_engine *e, const char *queue, const char
     return st;
 }
 
+/* Sends the handoff of an attempt to its workflow's handoff shard (queues.h): the one way a
+ * handoff is published, so all of a workflow's handoffs meet on one queue. */
+static weft_status publish_handoff(weft_engine *e, const char *wf, const char *act, int attempt,
+                                   weft_err *err)
+{
+    char queue[WEFT_QUEUE_HANDOFF_MAX];
+    return publish_attempt(e, weft_queue_handoff(wf, e->handoff_shards, queue), wf, act, attempt, 0,
+                           err);
+}
+
 /* Sends an attempt to the AMQP queue of its activity's routing queue (queues.h). */
 static weft_status dispatch_attempt(weft_engine *e, const char *queue, const char *wf,
                                     const char *act, int attempt, int priority, weft_err *err)
@@ -113,8 +123,7 @@ static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispa
     for (size_t i = 0; i < l->n; i++) {
         const weft_dispatch *d = &l->items[i];
         weft_status st =
-            d->handoff ? publish_attempt(e, WEFT_QUEUE_HANDOFF, d->workflow_uid, d->uid, d->attempt,
-                                         0, err)
+            d->handoff ? publish_handoff(e, d->workflow_uid, d->uid, d->attempt, err)
                        : dispatch_attempt(e, d->queue, wf, d->uid, d->attempt, d->priority, err);
         if (st)
             return st;
@@ -130,8 +139,7 @@ weft_status weft_engine_dispatch_all(weft_engine *e, const char *wf, const weft_
 
 weft_status weft_engine_publish_handoff(weft_engine *e, const weft_attempt_msg *m, weft_err *err)
 {
-    weft_status st =
-        publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0, err);
+    weft_status st = publish_handoff(e, m->workflow_uid, m->activity_uid, m->attempt, err);
     return st ? st : e->transport->flush(e->transport, err);
 }
 
@@ -360,8 +368,7 @@ static weft_status record_failure(weft_engine *e, const weft_attempt_msg *m, con
     }
     WEFT_LOG(WEFT_LOG_WARN, m->workflow_uid, m->activity_uid, "attempt %d failed for good%s: %s",
              m->attempt, retry ? " (no retry: the workflow no longer runs)" : "", error);
-    st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid, m->attempt, 0,
-                         err);
+    st = publish_handoff(e, m->workflow_uid, m->activity_uid, m->attempt, err);
     return st ? st : e->transport->flush(e->transport, err);
 }
 
@@ -385,8 +392,7 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
     if (same && !s->handed_off &&
         (s->status == WEFT_ACTIVITY_COMPLETED || s->status == WEFT_ACTIVITY_FAILED)) {
         /* done but maybe never handed off: the first run died between commit and publish */
-        weft_status st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m->workflow_uid, m->activity_uid,
-                                         m->attempt, 0, err);
+        weft_status st = publish_handoff(e, m->workflow_uid, m->activity_uid, m->attempt, err);
         return st ? st : e->transport->flush(e->transport, err);
     }
     if (s->status == WEFT_ACTIVITY_RETRYING && s->workflow_running &&
@@ -761,8 +767,7 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
         if (st == WEFT_ESTALE)
             st = WEFT_OK; /* someone else settled this attempt: nothing to hand off */
         else if (!st)
-            st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m.workflow_uid, m.activity_uid, m.attempt,
-                                 0, err);
+            st = publish_handoff(e, m.workflow_uid, m.activity_uid, m.attempt, err);
         if (!st)
             st = e->transport->flush(e->transport, err);
     } else {
@@ -791,8 +796,7 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
         WEFT_LOG(WEFT_LOG_DEBUG, m.workflow_uid, m.activity_uid,
                  "workflow locked by another holder: handoff of attempt %d requeued at the back",
                  m.attempt);
-        st = publish_attempt(e, WEFT_QUEUE_HANDOFF, m.workflow_uid, m.activity_uid, m.attempt, 0,
-                             err);
+        st = publish_handoff(e, m.workflow_uid, m.activity_uid, m.attempt, err);
         return st ? st : e->transport->flush(e->transport, err);
     }
     if (st)
@@ -827,8 +831,9 @@ static weft_status resend(weft_engine *e, bool attempts, const weft_dispatch_lis
 {
     for (size_t i = 0; i < l->n; i++) {
         const weft_dispatch *d = &l->items[i];
-        char amqp[WEFT_QUEUE_AMQP_MAX];
-        const char *queue = attempts ? weft_queue_amqp(d->queue, amqp) : WEFT_QUEUE_HANDOFF;
+        char amqp[WEFT_QUEUE_AMQP_MAX]; /* room for a handoff shard's name too */
+        const char *queue = attempts ? weft_queue_amqp(d->queue, amqp)
+                                     : weft_queue_handoff(d->workflow_uid, e->handoff_shards, amqp);
         if (i < SWEEP_LOG_ITEMS)
             WEFT_LOG(WEFT_LOG_WARN, d->workflow_uid, d->uid, "sweep: attempt %d re-sent to %s (%s)",
                      d->attempt, queue, why);

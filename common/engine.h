@@ -36,6 +36,9 @@ typedef struct {
     /* borrowed, may be NULL: the cache of the limits across all workers (global_limit.h),
      * enforced in Redis through `lock` (NULL: not enforced) */
     struct weft_global_limits *global;
+    /* WEFT_HANDOFF_SHARDS (queues.h): the handoff queues a workflow's handoffs are spread
+     * over, the same in every process (0 counts as 1) */
+    int handoff_shards;
 } weft_engine;
 
 /* The lease of a running attempt when none is configured. */

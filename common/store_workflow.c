@@ -26,16 +26,27 @@ static json_t *int_list(const size_t *v, size_t n)
     return a;
 }
 
+/* The cap a workflow of def is created with: 0 when it has no more activities than its
+ * max_parallel, which it then cannot reach (nothing is counted for it: migration 10). */
+static int workflow_cap(const weft_definition *def)
+{
+    return def->max_parallel > 0 && def->n > (size_t)def->max_parallel ? def->max_parallel : 0;
+}
+
 /* The activities as the rows WEFT_SQL_CREATE_ACTIVITIES reads, with their dependents and
- * whether they are ready at the start. */
-static json_t *activity_rows(const weft_definition *def)
+ * whether they are queued at the start: the ready ones, up to the workflow's cap in
+ * definition order; *queued and *held (ready beyond the cap) count them. */
+static json_t *activity_rows(const weft_definition *def, size_t *queued, size_t *held)
 {
     size_t **down, *ndown;
     weft_dag_downstream(def, &down, &ndown);
     size_t *ready = weft_xcalloc(def->n, sizeof *ready);
     bool *is_ready = weft_xcalloc(def->n, sizeof *is_ready);
     size_t nready = weft_dag_ready(def, NULL, ready);
-    for (size_t i = 0; i < nready; i++)
+    size_t cap = workflow_cap(def) ? (size_t)workflow_cap(def) : nready;
+    *queued = nready < cap ? nready : cap;
+    *held = nready - *queued;
+    for (size_t i = 0; i < *queued; i++)
         is_ready[ready[i]] = true;
     json_t *rows = json_array();
     for (size_t i = 0; i < def->n; i++) {
@@ -100,14 +111,19 @@ weft_status weft_store_insert_workflow(weft_store *s, const char *uid, const wef
     *existed = false;
     char *doc_text = json_dumps(doc, JSON_COMPACT);
     char *inputs_text = json_dumps(inputs, JSON_COMPACT);
-    json_t *rows = activity_rows(def);
+    size_t queued, held;
+    json_t *rows = activity_rows(def, &queued, &held);
     char *rows_text = json_dumps(rows, JSON_COMPACT);
     json_decref(rows);
-    char total[24];
+    char total[24], cap[24], inflight[24], held_text[24];
     snprintf(total, sizeof total, "%zu", def->n);
+    snprintf(cap, sizeof cap, "%d", workflow_cap(def));
+    snprintf(inflight, sizeof inflight, "%zu", queued);
+    snprintf(held_text, sizeof held_text, "%zu", held);
 
     PGresult *r = NULL;
-    const char *p[] = {uid, def->name, doc_text, inputs_text, total, parent_uid, parent_activity};
+    const char *p[] = {uid,         def->name,       doc_text, inputs_text, total,
+                       parent_uid,  parent_activity, cap,      inflight,    held_text};
     weft_status st = weft_store_run(s, WEFT_SQL_CREATE_WORKFLOW, p, &r, err);
     if (!st) {
         *existed = PQntuples(r) == 0;

@@ -14,6 +14,10 @@
 #define WEFT_MAX_NAME_LEN 64
 /* A map's instances queued or running at once when its definition gives no max_parallel. */
 #define WEFT_DEFAULT_MAP_PARALLEL 100
+/* A workflow's activities queued or running at once when its definition gives no
+ * max_parallel: a few hundred keeps every worker busy while leaving room in the queues for
+ * the workflows submitted after a big one. */
+#define WEFT_DEFAULT_WORKFLOW_PARALLEL 200
 /* Longest retry delay a policy may ask for: the longest delay queue. */
 #define WEFT_MAX_DELAY_LIMIT_MS 3600000.0
 

@@ -16,7 +16,7 @@
 #
 # Environment: WEFT_STATE_DIR (default <repo>/deploy/.state), WEFT_AMQP_PORT
 # (5682), WEFT_RABBIT_DIST_PORT (25682), WEFT_EPMD_PORT (4379), WEFT_REDIS_PORT
-# (6389), WEFT_PG_PORT (5442).
+# (6389), WEFT_PG_PORT (5442), WEFT_RABBIT_NODE (weft@localhost).
 # Optional, all unset by default:
 #   WEFT_TLS_DIR          folder with ca.pem, server.pem, server.key: RabbitMQ gets a
 #                         TLS listener on WEFT_AMQPS_PORT (WEFT_AMQP_PORT + 1), Postgres
@@ -38,7 +38,7 @@ RMQ_DIST_PORT="${WEFT_RABBIT_DIST_PORT:-25682}"
 EPMD_PORT="${WEFT_EPMD_PORT:-4379}"
 REDIS_PORT="${WEFT_REDIS_PORT:-6389}"
 PG_PORT="${WEFT_PG_PORT:-5442}"
-RMQ_NODE="weft@localhost"
+RMQ_NODE="${WEFT_RABBIT_NODE:-weft@localhost}"
 LOOPBACK=127.0.0.1
 TLS_DIR="${WEFT_TLS_DIR:-}"
 AMQPS_PORT="${WEFT_AMQPS_PORT:-$((AMQP_PORT + 1))}"
@@ -929,4 +929,7 @@ main() {
     esac
 }
 
-main "$@"
+# deploy/cluster.sh sources this file for its helpers and runs its own main.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
+fi

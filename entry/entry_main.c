@@ -73,7 +73,8 @@ int main(int argc, char **argv)
                          .catalog = catalog,
                          .limits = cfg.limits,
                          .worker = worker,
-                         .data_dir = cfg.data_dir};
+                         .data_dir = cfg.data_dir,
+                         .handoff_shards = cfg.handoff_shards};
         weft_consumer c = {.name = "entry",
                            .queues = (const char *const[]){WEFT_QUEUE_ENTRY},
                            .nqueues = 1,

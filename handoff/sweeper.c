@@ -5,6 +5,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "log.h"
+#include "queues.h"
 #include "runtime.h"
 #include "stop.h"
 
@@ -56,7 +57,11 @@ static weft_status sweep_once(const weft_config *cfg, weft_engine *e, weft_broke
 {
     weft_status st = WEFT_OK;
     uint32_t dispatches = ready_in(b, WEFT_QUEUE_DEFAULT, &st, err);
-    uint32_t handoffs = ready_in(b, WEFT_QUEUE_HANDOFF, &st, err);
+    uint32_t handoffs = 0;
+    for (int k = 0; k < cfg->handoff_shards; k++) {
+        char shard[WEFT_QUEUE_HANDOFF_MAX];
+        handoffs += ready_in(b, weft_queue_handoff_name(k, shard), &st, err);
+    }
     if (st)
         return st;
     weft_sweep_opts o = {.older_than_s = cfg->sweep_after_s,
@@ -64,8 +69,9 @@ static weft_status sweep_once(const weft_config *cfg, weft_engine *e, weft_broke
                          .dispatch_backlog = dispatches > 0,
                          .handoff_backlog = handoffs > 0};
     WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL,
-             "sweep: %u ready in %s, %u in %s: re-sending what waited over %d s and %d s",
-             dispatches, WEFT_QUEUE_DEFAULT, handoffs, WEFT_QUEUE_HANDOFF,
+             "sweep: %u ready in %s, %u in %s (%d shards): re-sending what waited over %d s"
+             " and %d s",
+             dispatches, WEFT_QUEUE_DEFAULT, handoffs, WEFT_QUEUE_HANDOFF, cfg->handoff_shards,
              o.older_than_s * (o.dispatch_backlog ? WEFT_SWEEP_BACKLOG_FACTOR : 1),
              o.older_than_s * (o.handoff_backlog ? WEFT_SWEEP_BACKLOG_FACTOR : 1));
     weft_sweep_report r;
@@ -104,7 +110,10 @@ static void *sweeper_main(void *arg)
     char token[WEFT_LOCK_TOKEN_LEN + 1] = "";
     weft_broker *b = NULL;
     weft_broker_transport t;
-    weft_engine e = {.store = store, .limits = cfg->limits, .worker = worker};
+    weft_engine e = {.store = store,
+                     .limits = cfg->limits,
+                     .worker = worker,
+                     .handoff_shards = cfg->handoff_shards};
     while (store && lock && !weft_stop_requested) {
         wait_interval(&b, cfg->sweep_interval_s * 1000);
         if (weft_stop_requested || !lead(lock, cfg->sweep_interval_s, token))

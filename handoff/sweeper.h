@@ -6,8 +6,8 @@
  * Redis, leased for three intervals, and a process that does not hold it skips the sweep.
  * A leader that dies is replaced within three intervals.
  *
- * Before each sweep the leader asks the broker how many messages `default` and
- * workflow_handoff hold ready: work queued long ago behind a backlog is waiting, not lost,
+ * Before each sweep the leader asks the broker how many messages `default` and the handoff
+ * shards (all of them, queues.h) hold ready: work queued long ago behind a backlog is waiting, not lost,
  * so only much older work is re-sent then (weft_sweep_opts). */
 #ifndef WEFT_SWEEPER_H
 #define WEFT_SWEEPER_H

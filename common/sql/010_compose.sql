@@ -1,4 +1,5 @@
--- Migration 10: composition (DESIGN §11): map activities and their instances, child workflows.
+-- Migration 10: composition (DESIGN §11): map activities and their instances, child workflows;
+-- and fairness (DESIGN §10): a cap on a workflow's activities queued or running at once.
 -- Released: never edit; a change of schema is a new migration.
 --
 -- A map activity, once ready, is expanded by the worker that claims it: one instance row per
@@ -29,6 +30,25 @@ ALTER TABLE weft_workflow
 
 CREATE INDEX weft_workflow_children ON weft_workflow (parent_uid)
   WHERE parent_uid IS NOT NULL;
+
+-- Fairness. A workflow of more activities than its max_parallel never has more than that many
+-- queued, running or retrying at once (map instances aside: their map's max_parallel bounds
+-- them), so a 10,000-activity fan-out does not put 10,000 messages in front of every workflow
+-- submitted after it. The ready ones beyond the cap are held: pending with no unmet
+-- dependency, released by the handoff (in definition order) as running ones finish.
+-- max_parallel is 0 for a workflow that cannot reach its cap (no more activities than it):
+-- nothing is counted for it, and its handoffs pay nothing. inflight and held are counted
+-- only when it is not 0.
+-- held_next: no held activity has a lower idx, so the search for the next one starts there
+-- and never walks the index entries of those released before it.
+ALTER TABLE weft_workflow
+  ADD COLUMN max_parallel integer NOT NULL DEFAULT 0,
+  ADD COLUMN inflight integer NOT NULL DEFAULT 0,
+  ADD COLUMN held integer NOT NULL DEFAULT 0,
+  ADD COLUMN held_next integer NOT NULL DEFAULT 0;
+
+CREATE INDEX weft_activity_held ON weft_activity (workflow_uid, idx)
+  WHERE status = 'pending' AND unmet = 0 AND map_parent IS NULL;
 
 -- Settles the parent activity of child workflow p_child once the child is terminal: completed
 -- gives the activity the child's output, failed or canceled fails it for good (PERMANENT: the
@@ -82,11 +102,15 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
   v_status text; v_act_status text; v_downstream integer[]; v_name text;
   v_error text; v_remaining integer; v_state record; v_i integer; v_ready boolean;
   v_map_parent integer; v_m record; v_p record;
+  v_cap integer; v_inflight integer; v_held integer; v_held_next integer; v_wait boolean;
+  v_n integer;
  BEGIN
   -- Lock the workflow row first (resume locks it first too) and count the activity as
   -- terminal at once, the common case; a stale or duplicate message gives it back.
   UPDATE weft_workflow w SET remaining = w.remaining - 1, updated_at = now()
-   WHERE w.uid = p_wf RETURNING w.status, w.remaining INTO v_status, v_remaining;
+   WHERE w.uid = p_wf
+   RETURNING w.status, w.remaining, w.max_parallel, w.inflight, w.held, w.held_next
+   INTO v_status, v_remaining, v_cap, v_inflight, v_held, v_held_next;
   IF NOT FOUND THEN
    o_outcome := 'unknown_workflow'; RETURN NEXT; RETURN;
   END IF;
@@ -171,21 +195,43 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
    RETURN NEXT; RETURN;
   END IF;
 
+  -- this activity no longer counts against the cap
+  v_inflight := v_inflight - 1;
   IF v_act_status = 'completed' THEN
    -- One key lookup per dependent: with both key columns given by equality the plan is a
    -- unique index probe whatever the statistics say. SET expressions see the old row:
-   -- unmet = 1 means "about to reach 0".
+   -- unmet = 1 means "about to reach 0"; one that reaches it with the cap full is held.
    FOREACH v_i IN ARRAY v_downstream LOOP
+    v_wait := v_cap > 0 AND v_inflight >= v_cap;
     UPDATE weft_activity d SET unmet = d.unmet - 1,
      status = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'
-      THEN 'queued' ELSE d.status END,
+      AND NOT v_wait THEN 'queued' ELSE d.status END,
      queued_at = CASE WHEN d.unmet = 1 AND d.status = 'pending' AND v_status = 'running'
-      THEN now() ELSE d.queued_at END
+      AND NOT v_wait THEN now() ELSE d.queued_at END
     WHERE d.workflow_uid = p_wf AND d.idx = v_i
-    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0
-    INTO o_uid, o_attempt, o_priority, v_ready;
-    IF v_ready THEN RETURN NEXT; END IF;
+    RETURNING d.uid, d.attempt, d.priority, d.status = 'queued' AND d.unmet = 0,
+     d.status = 'pending' AND d.unmet = 0
+    INTO o_uid, o_attempt, o_priority, v_ready, v_wait;
+    IF v_ready THEN v_inflight := v_inflight + 1; RETURN NEXT; END IF;
+    IF v_wait THEN v_held := v_held + 1; v_held_next := least(v_held_next, v_i); END IF;
    END LOOP;
+   -- room under the cap: release held ones, in definition order
+   IF v_cap > 0 AND v_held > 0 AND v_inflight < v_cap AND v_status = 'running' THEN
+    v_n := 0;
+    FOR o_uid, o_attempt, o_priority, v_i IN
+     WITH r AS (SELECT h.idx FROM weft_activity h
+       WHERE h.workflow_uid = p_wf AND h.idx >= v_held_next AND h.status = 'pending'
+       AND h.unmet = 0 AND h.map_parent IS NULL ORDER BY h.idx LIMIT v_cap - v_inflight)
+     UPDATE weft_activity d SET status = 'queued', queued_at = now() FROM r
+      WHERE d.workflow_uid = p_wf AND d.idx = r.idx
+      RETURNING d.uid, d.attempt, d.priority, d.idx
+    LOOP
+     v_n := v_n + 1;
+     v_held_next := greatest(v_held_next, v_i + 1);
+     RETURN NEXT;
+    END LOOP;
+    v_inflight := v_inflight + v_n; v_held := v_held - v_n;
+   END IF;
   ELSIF v_status = 'running' THEN
    -- Failed for good: everything not yet running is canceled, waiting maps and child
    -- activities (running without a lease) with it, as nothing else would settle them.
@@ -199,6 +245,10 @@ CREATE OR REPLACE FUNCTION weft_handoff(p_wf uuid, p_act uuid, p_attempt integer
     remaining = w.remaining - (SELECT count(*) FROM c) WHERE w.uid = p_wf;
    PERFORM pg_notify('weft_workflow', p_wf::text);
    v_status := 'failed';
+  END IF;
+  IF v_cap > 0 THEN
+   UPDATE weft_workflow w SET inflight = v_inflight, held = v_held, held_next = v_held_next
+    WHERE w.uid = p_wf;
   END IF;
   IF v_remaining = 0 AND v_act_status = 'completed' AND v_status = 'running' THEN
    UPDATE weft_workflow w SET status = 'completed', finished_at = now(),

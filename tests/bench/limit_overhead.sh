@@ -9,17 +9,9 @@ set -euo pipefail
 build=$1 rounds=${2:-3} workflows=${3:-100}
 weft=$build/entry/weft
 bench=$build/tests/bench/weft_bench
-pids=()
-cleanup() {
-  "$weft" limit clear noop >/dev/null 2>&1 || true
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
-WEFT_LOG_LEVEL=warn "$build/entry/weft-entry" & pids+=($!)
-WEFT_LOG_LEVEL=warn "$build/handoff/weft-handoff" & pids+=($!)
-WEFT_LOG_LEVEL=warn "$build/activity/weft-activity" --concurrency 4 & pids+=($!)
-sleep 1
+. "$(dirname "$0")/consumers.sh"
+trap '"$weft" limit clear noop >/dev/null 2>&1 || true; bench_cleanup' EXIT
+bench_start "$build" --concurrency 4
 "$weft" limit clear noop >/dev/null 2>&1 || true
 "$bench" chains 20 4 noop >/dev/null # warm-up: connections, plans, task processes
 declare -A runs=([none]="" [limit]="")

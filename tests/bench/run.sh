@@ -20,7 +20,14 @@
 # sets it), WEFT_BENCH_ACTIVITY_CONCURRENCY (2), WEFT_BENCH_CELERY_CONCURRENCY (2),
 # WEFT_BENCH_REPEAT (runs of chains and fan-in, median reported: 3, 1 with --smoke),
 # WEFT_BENCH_LOCK_WAIT (seconds to wait for another run of this checkout: 600, 60 with
-# --smoke, which then reports itself skipped).
+# --smoke, which then reports itself skipped), WEFT_BENCH_HANDOFF_SHARDS (or
+# WEFT_HANDOFF_SHARDS: the handoff shards of every weft process, 1; the one weft-handoff
+# serves them all, README: Sharded handoff).
+#
+# WEFT_BENCH_CLUSTER=1: weft runs on a RabbitMQ cluster of three nodes with quorum queues
+# (deploy/cluster.sh; ports WEFT_BENCH_CLUSTER_AMQP_PORT 5750-5752, WEFT_BENCH_CLUSTER_DIST_PORT
+# 25750-25752, WEFT_BENCH_CLUSTER_EPMD_PORT 4459), Celery stays on the single node: the
+# figures are the cluster's, to set beside a run without it.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -44,6 +51,8 @@ export WEFT_EPMD_PORT=${WEFT_BENCH_EPMD_PORT:-4389}
 export WEFT_REDIS_PORT=${WEFT_BENCH_REDIS_PORT:-6399}
 export WEFT_PG_PORT=${WEFT_BENCH_PG_PORT:-5452}
 activity_concurrency=${WEFT_BENCH_ACTIVITY_CONCURRENCY:-2}
+# the same number of handoff shards in every weft process, the driver's ready check included
+export WEFT_HANDOFF_SHARDS=${WEFT_BENCH_HANDOFF_SHARDS:-${WEFT_HANDOFF_SHARDS:-1}}
 celery_concurrency=${WEFT_BENCH_CELERY_CONCURRENCY:-2}
 # 10,000 activities (100,000 with --long) are over the default limits of 10,000 activities
 # and 1 MiB per message; the consumers and the driver read the same variables.
@@ -104,7 +113,16 @@ cleanup() {
     local p
     for p in "${pid_of[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pid_of[@]}"; do wait "$p" 2>/dev/null || true; done
+    [ "$on_cluster" != 1 ] || cluster stop || true
     services stop || true
+}
+on_cluster=${WEFT_BENCH_CLUSTER:-0}
+cluster() {
+    env WEFT_CLUSTER_STATE_DIR="$WEFT_STATE_DIR/cluster" \
+        WEFT_CLUSTER_AMQP_PORT="${WEFT_BENCH_CLUSTER_AMQP_PORT:-5750}" \
+        WEFT_CLUSTER_DIST_PORT="${WEFT_BENCH_CLUSTER_DIST_PORT:-25750}" \
+        WEFT_CLUSTER_EPMD_PORT="${WEFT_BENCH_CLUSTER_EPMD_PORT:-4459}" \
+        "$repo/deploy/cluster.sh" "$@" 8>&-
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -112,12 +130,18 @@ trap 'exit 130' INT TERM
 # A fresh state each run: no workflow, message or queue left by an earlier one. Without
 # services.sh's marker the folder holds no services, only what this script wrote there.
 if [ -e "$WEFT_STATE_DIR/.weft-state" ]; then
+    [ ! -d "$WEFT_STATE_DIR/cluster" ] || cluster stop
     services wipe
 else
     rm -rf "$WEFT_STATE_DIR/logs"
 fi
 services start
 eval "$(services env)"
+if [ "$on_cluster" = 1 ]; then
+    cluster start
+    eval "$(cluster env)" # weft's URL is the cluster's nodes, its queues quorum queues
+    log "weft on the cluster: $WEFT_AMQP_URL, WEFT_QUEUE_TYPE=$WEFT_QUEUE_TYPE"
+fi
 logs=$WEFT_STATE_DIR/logs
 results=$WEFT_STATE_DIR/results.jsonl
 mkdir -p "$logs"
@@ -206,7 +230,7 @@ py_tasks=$here/py_tasks.json
 start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
 start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
     --tasks "$py_tasks"
-start weft-handoff "$build/handoff/weft-handoff"
+start weft-handoff "$build/handoff/weft-handoff" --shards all
 if [ "$mode" != long ]; then
     # prefork as asked; gossip, mingle and heartbeats off: cluster chatter the bench
     # does not need, and which would only add noise to an idle worker
@@ -220,6 +244,7 @@ on_weft ready
 [ "$mode" = long ] || on_celery ready
 [ "$failures" = 0 ] || die "the consumers did not come up (see $logs)"
 record host load "phase=\"start\"" "loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+record host handoff "shards=$WEFT_HANDOFF_SHARDS"
 record host build "dir=\"$build\"" \
     "commit=\"$(git -C "$repo" describe --always --dirty 2>/dev/null || echo unknown)\""
 sleep 1 # let start-up allocations settle before reading the idle RSS

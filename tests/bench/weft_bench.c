@@ -355,14 +355,27 @@ static weft_status check_size(const bench *b, size_t activities, weft_err *err)
 
 /* ------------------------------------------------------------------ commands --- */
 
+/* The queues whose consumers must be up: the entry, `default` and every handoff shard
+ * (WEFT_HANDOFF_SHARDS, read as the consumers read it). */
+static size_t ready_queues(const bench *b, char names[][WEFT_QUEUE_AMQP_MAX])
+{
+    size_t n = 0;
+    snprintf(names[n++], WEFT_QUEUE_AMQP_MAX, "%s", WEFT_QUEUE_ENTRY);
+    snprintf(names[n++], WEFT_QUEUE_AMQP_MAX, "%s", WEFT_QUEUE_DEFAULT);
+    for (int k = 0; k < b->cfg.handoff_shards; k++)
+        weft_queue_handoff_name(k, names[n++]);
+    return n;
+}
+
 static int cmd_ready(bench *b)
 {
-    static const char *const queues[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF};
+    char queues[2 + WEFT_HANDOFF_SHARDS_MAX][WEFT_QUEUE_AMQP_MAX];
+    size_t nqueues = ready_queues(b, queues);
     json_t *res = result_new("ready");
     weft_err err = {0};
     weft_status st = WEFT_OK;
     double t0 = weft_clock_s();
-    for (size_t i = 0; !st && i < sizeof queues / sizeof queues[0];) {
+    for (size_t i = 0; !st && i < nqueues;) {
         uint32_t consumers = 0;
         st = weft_broker_queue_info(b->broker, queues[i], NULL, &consumers, &err);
         if (!st && consumers > 0)
@@ -566,10 +579,11 @@ static weft_status amqp_check(amqp_rpc_reply_t r, const char *what, weft_err *er
 
 /* Declares (or deletes) the floor's queue over a short connection of its own: weft_broker
  * declares weft's topology only. The queue is durable with x-max-priority 10, like
- * `default`, the queue the handoff consumer publishes to. */
-static weft_status floor_queue(const char *url, bool delete, weft_err *err)
+ * `default`, the queue the handoff consumer publishes to (a quorum queue, as `default`, under
+ * WEFT_QUEUE_TYPE=quorum), on the first node WEFT_AMQP_URL lists. */
+static weft_status floor_queue(const char *url, weft_queue_type type, bool delete, weft_err *err)
 {
-    char *buf = weft_xstrdup(url);
+    char *buf = weft_xstrndup(url, strcspn(url, ","));
     struct amqp_connection_info info;
     amqp_default_connection_info(&info);
     if (amqp_parse_url(buf, &info) != AMQP_STATUS_OK || info.ssl) {
@@ -595,8 +609,14 @@ static weft_status floor_queue(const char *url, bool delete, weft_err *err)
         amqp_queue_delete(conn, FLOOR_CHANNEL, amqp_cstring_bytes(FLOOR_QUEUE), 0, 0);
         st = amqp_check(amqp_get_rpc_reply(conn), "queue.delete " FLOOR_QUEUE, err);
     } else if (!st) {
-        amqp_table_entry_t arg = {.key = amqp_cstring_bytes("x-max-priority"),
-                                  .value = {.kind = AMQP_FIELD_KIND_I32, .value = {.i32 = 10}}};
+        amqp_table_entry_t arg =
+            type == WEFT_QUEUE_QUORUM
+                ? (amqp_table_entry_t){.key = amqp_cstring_bytes("x-queue-type"),
+                                       .value = {.kind = AMQP_FIELD_KIND_UTF8,
+                                                 .value = {.bytes = amqp_cstring_bytes("quorum")}}}
+                : (amqp_table_entry_t){
+                      .key = amqp_cstring_bytes("x-max-priority"),
+                      .value = {.kind = AMQP_FIELD_KIND_I32, .value = {.i32 = 10}}};
         amqp_table_t args = {1, &arg};
         amqp_queue_declare(conn, FLOOR_CHANNEL, amqp_cstring_bytes(FLOOR_QUEUE), 0, 1, 0, 0, args);
         st = amqp_check(amqp_get_rpc_reply(conn), "queue.declare " FLOOR_QUEUE, err);
@@ -619,7 +639,7 @@ static weft_status floor_publishes(bench *b, size_t ops, double *us, weft_err *e
     weft_uuid_new(m.activity_uid);
     size_t len;
     char *body = weft_msg_encode_attempt(&m, &len);
-    weft_status st = floor_queue(b->cfg.amqp_url, false, err);
+    weft_status st = floor_queue(b->cfg.amqp_url, b->cfg.queue_type, false, err);
     for (size_t i = 0; !st && i < ops; i++) {
         double t0 = weft_clock_s();
         st = weft_broker_publish(b->broker, FLOOR_QUEUE, body, len, 0, err);
@@ -628,7 +648,7 @@ static weft_status floor_publishes(bench *b, size_t ops, double *us, weft_err *e
         us[i] = (weft_clock_s() - t0) * 1e6;
     }
     if (!st)
-        st = floor_queue(b->cfg.amqp_url, true, err);
+        st = floor_queue(b->cfg.amqp_url, b->cfg.queue_type, true, err);
     free(body);
     return st;
 }

@@ -16,9 +16,18 @@
  *   WEFT_FAULTS_DUPLICATE_PUBLISH=1
  *                       every publish of the broker transport happens twice, as an
  *                       at-least-once broker may deliver a message; the engine must not
- *                       notice (the `duplicates` scenario). */
+ *                       notice (the `duplicates` scenario).
+ *   WEFT_FAULTS_HANDOFF_TRACE=PATH
+ *                       each handoff appends "<workflow_uid> <shard> <start_ns> <end_ns>
+ *                       <pid>" (CLOCK_MONOTONIC, one clock for every process of the machine) to
+ *                       PATH once weft_engine_handoff returned WEFT_OK, so a test can check
+ *                       that no two handoffs of one workflow overlapped, across processes
+ *                       and shards (test_handoff_shards, the handoff_shard_kill scenario). */
 #include "alloc.h"
 #include "broker_transport.h"
+#include "engine.h"
+#include "message.h"
+#include "queues.h"
 #include "tasks.h"
 
 #include <errno.h>
@@ -27,12 +36,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void __real_weft_tasks_register_builtin(weft_task_registry *r);
 void __wrap_weft_tasks_register_builtin(weft_task_registry *r);
 void __real_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
 void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
+weft_status __real_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
+weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 
 /* ---- test.record_sleep ---- */
 
@@ -139,4 +151,39 @@ void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b)
         t->base.publish = publish_twice;
         t->base.publish_delayed = publish_delayed_twice;
     }
+}
+
+/* ---- the handoff trace ---- */
+
+static int64_t monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err)
+{
+    const char *path = getenv("WEFT_FAULTS_HANDOFF_TRACE");
+    if (!path || !*path)
+        return __real_weft_engine_handoff(e, body, len, err);
+    int64_t start = monotonic_ns();
+    weft_status st = __real_weft_engine_handoff(e, body, len, err);
+    int64_t end = monotonic_ns();
+    weft_attempt_msg m;
+    weft_err derr;
+    if (st || weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, &derr))
+        return st;
+    char line[160];
+    int n = snprintf(line, sizeof line, "%s %d %lld %lld %d\n", m.workflow_uid,
+                     weft_queue_handoff_shard(m.workflow_uid, e->handoff_shards), (long long)start,
+                     (long long)end, (int)getpid());
+    /* one write to an O_APPEND file: lines of concurrent handoffs stay whole */
+    int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        if (write(fd, line, (size_t)n) != n)
+            abort(); /* a trace with holes would pass a check it should fail */
+        close(fd);
+    }
+    return st;
 }

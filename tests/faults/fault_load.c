@@ -26,12 +26,20 @@
  *       x-weft-reason header (and that the bodies add up to B bytes, i.e. came unchanged);
  *       prints the count and the most common reasons. Exit 1 when a check fails.
  *   fault_load queues
- *       prints the ready messages of the main queues, for the diagnosis of a stuck run.
+ *       prints the ready messages of the main queues (every handoff shard of
+ *       WEFT_HANDOFF_SHARDS), for the diagnosis of a stuck run.
+ *   fault_load handoff-trace --trace FILE
+ *       reads the handoff trace of fault-weft-handoff (handoff_trace.h) and prints
+ *       "handoffs N workflows W shards_used S overlaps O", then "shard K N" per shard and
+ *       "pid P N" per process that ran handoffs, and the first overlap if any. Exit 1 when
+ *       two handoffs of one workflow overlapped in time.
  *
  * Connection URLs come from the environment as for the binaries (WEFT_AMQP_URL). */
 #include "alloc.h"
 #include "broker.h"
 #include "clock.h"
+#include "config.h"
+#include "handoff_trace.h"
 #include "message.h"
 #include "uuid.h"
 #include "weft_limits.h"
@@ -71,6 +79,7 @@ typedef struct {
     long long bytes; /* -1: not checked */
     int timeout_s;
     const char *kinds; /* hostile: only the kinds whose names contain one of these words */
+    const char *trace; /* handoff-trace: the trace file of fault-weft-handoff */
 } options;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -770,21 +779,54 @@ static int cmd_dead_check(const options *o)
     return ok ? 0 : 1;
 }
 
+static void print_queue(weft_broker *b, const char *queue, bool first)
+{
+    uint32_t messages = 0, consumers = 0;
+    weft_err err = {0};
+    if (weft_broker_queue_info(b, queue, &messages, &consumers, &err) != WEFT_OK)
+        die("queue info: %s", err.msg);
+    printf("%s%s=%u (consumers %u)", first ? "" : " ", queue, messages, consumers);
+}
+
 static int cmd_queues(void)
 {
-    static const char *const all[] = {WEFT_QUEUE_ENTRY, WEFT_QUEUE_DEFAULT, WEFT_QUEUE_HANDOFF,
-                                      WEFT_QUEUE_DEAD};
+    weft_config cfg;
+    weft_err err = {0};
+    if (weft_config_init(&cfg, &err) != WEFT_OK)
+        die("%s", err.msg);
+    int shards = cfg.handoff_shards;
+    weft_config_finish(&cfg);
     weft_broker *b = connect_broker();
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        uint32_t messages = 0, consumers = 0;
-        weft_err err = {0};
-        if (weft_broker_queue_info(b, all[i], &messages, &consumers, &err) != WEFT_OK)
-            die("queue info: %s", err.msg);
-        printf("%s%s=%u (consumers %u)", i ? " " : "", all[i], messages, consumers);
+    print_queue(b, WEFT_QUEUE_ENTRY, true);
+    print_queue(b, WEFT_QUEUE_DEFAULT, false);
+    for (int k = 0; k < shards; k++) {
+        char q[WEFT_QUEUE_HANDOFF_MAX];
+        print_queue(b, weft_queue_handoff_name(k, q), false);
     }
+    print_queue(b, WEFT_QUEUE_DEAD, false);
     printf("\n");
     weft_broker_destroy(b);
     return 0;
+}
+
+static int cmd_handoff_trace(const options *o)
+{
+    if (!o->trace)
+        die("handoff-trace needs --trace FILE");
+    handoff_trace_report r;
+    char err[256];
+    if (!handoff_trace_read(o->trace, &r, err, sizeof err))
+        die("%s", err);
+    printf("handoffs %ld workflows %ld shards_used %d overlaps %ld\n", r.handoffs, r.workflows,
+           r.shards_used, r.overlaps);
+    for (int k = 0; k < WEFT_HANDOFF_SHARDS_MAX; k++)
+        if (r.per_shard[k])
+            printf("shard %d %ld\n", k, r.per_shard[k]);
+    for (int i = 0; i < r.npids; i++)
+        printf("pid %d %ld\n", (int)r.pids[i], r.per_pid[i]);
+    if (r.overlaps)
+        printf("first overlap: %s\n", r.first_overlap);
+    return r.overlaps ? 1 : 0;
 }
 
 /* -------------------------------------------------------------------- main --- */
@@ -875,6 +917,8 @@ static void parse(int argc, char **argv, options *o)
             o->kinds = v;
         else if (strcmp(f, "--timeout") == 0)
             o->timeout_s = int_arg(f, v);
+        else if (strcmp(f, "--trace") == 0)
+            o->trace = v;
         else
             die("unknown flag %s", f);
     }
@@ -886,7 +930,7 @@ static void parse(int argc, char **argv, options *o)
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        die("usage: fault_load submit|hostile|dead-drain|dead-check|queues [flags]");
+        die("usage: fault_load submit|hostile|dead-drain|dead-check|queues|handoff-trace [flags]");
     options o;
     parse(argc, argv, &o);
     const char *cmd = argv[1];
@@ -900,5 +944,7 @@ int main(int argc, char **argv)
         return cmd_dead_check(&o);
     if (strcmp(cmd, "queues") == 0)
         return cmd_queues();
+    if (strcmp(cmd, "handoff-trace") == 0)
+        return cmd_handoff_trace(&o);
     die("unknown command %s", cmd);
 }

@@ -19,6 +19,8 @@
 #   WEFT_FAULTS_STATE_DIR    services' state, logs and data (<repo>/tests/faults/.state)
 #   WEFT_FAULTS_AMQP_PORT (5702), WEFT_FAULTS_RABBIT_DIST_PORT (25702),
 #   WEFT_FAULTS_EPMD_PORT (4399), WEFT_FAULTS_REDIS_PORT (6409), WEFT_FAULTS_PG_PORT (5462)
+#   WEFT_FAULTS_CLUSTER_AMQP_PORT (5740: rabbitmq_cluster's three nodes on 5740-5742),
+#   WEFT_FAULTS_CLUSTER_DIST_PORT (25740), WEFT_FAULTS_CLUSTER_EPMD_PORT (4439)
 #   WEFT_FAULTS_LOAD         the driver (default <build>/tests/faults/fault_load)
 #   WEFT_FAULTS_SCALE        multiplies the load (default 1, --soak 5)
 #   WEFT_FAULTS_DRAIN_S      drain timeout per scenario (default 120, --soak 600)
@@ -45,7 +47,7 @@ REPO="$(cd "$FAULTS_DIR/../.." && pwd)"
 
 ALL_SCENARIOS=(activity_kill handoff_standby handoff_restart entry_kill rabbitmq_restart
                postgres_restart redis_restart duplicates hostile sigterm disk_alarm consumer_timeout
-               handoff_sigstop refused_dispatch)
+               handoff_sigstop refused_dispatch handoff_shard_kill rabbitmq_cluster)
 
 usage() {
     awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
@@ -106,6 +108,13 @@ export WEFT_REDIS_PORT="${WEFT_FAULTS_REDIS_PORT:-6409}"
 export WEFT_PG_PORT="${WEFT_FAULTS_PG_PORT:-5462}"
 unset WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL WEFT_FAULTS_DUPLICATE_PUBLISH
 SERVICES="$REPO/deploy/services.sh"
+# rabbitmq_cluster's own RabbitMQ cluster (deploy/cluster.sh), beside the suite's services
+CLUSTER="$REPO/deploy/cluster.sh"
+CLUSTER_ENV=(WEFT_CLUSTER_STATE_DIR="$WEFT_STATE_DIR/cluster" WEFT_CLUSTER_NODES=3
+             WEFT_CLUSTER_AMQP_PORT="${WEFT_FAULTS_CLUSTER_AMQP_PORT:-5740}"
+             WEFT_CLUSTER_DIST_PORT="${WEFT_FAULTS_CLUSTER_DIST_PORT:-25740}"
+             WEFT_CLUSTER_EPMD_PORT="${WEFT_FAULTS_CLUSTER_EPMD_PORT:-4439}")
+CLUSTER_UP=0
 
 say() { printf 'faults: %s\n' "$*" >&2; }
 now_ms() { date +%s%3N; }
@@ -147,11 +156,13 @@ start() {
     STARTED+=($!)
 }
 
-# wait_ready ROLE...: each has logged that it consumes (all its threads), or died
+# wait_ready ROLE...: each has logged that it consumes (all its threads: READY_LINES[ROLE]
+# lines where set), or died
+declare -A READY_LINES=()
 wait_ready() {
     local role want got deadline=$((SECONDS + 30))
     for role in "$@"; do
-        want=1
+        want=${READY_LINES[$role]:-1}
         [[ "$role" == activity-* ]] && want=$ACTIVITY_CONCURRENCY
         while :; do
             got=$(awk '/^=== /{n=0} /consuming/{n++} END{print n+0}' "$SC_LOGS/$role.log")
@@ -232,6 +243,7 @@ cleanup() {
     disk_alarm_clear
     refuse_clear
     consumer_timeout_restore
+    cluster_down
     "$SERVICES" stop >/dev/null 2>&1 || true
 }
 
@@ -964,6 +976,130 @@ sc_consumer_timeout() {
     [ "$timedout" = 0 ] || SC_FAILS+=("consumer_timeout closed $timedout channels")
 }
 
+# 13. Four handoff shards (WEFT_HANDOFF_SHARDS=4): handoff-a serves shards 0 and 1, handoff-b
+# shards 2 and 3, handoff-s all four as their hot standby (subscribed last, so idle). Each
+# round kill -9's the active consumer of shards 0 and 1 and starts it again, a standby now:
+# odd rounds handoff-a (handoff-s takes over), even rounds handoff-s (handoff-a takes back).
+# The trace of fault-weft-handoff (WEFT_FAULTS_HANDOFF_TRACE) shows when each handoff ran.
+HANDOFF_SHARDS=4
+sc_handoff_shard_kill() {
+    local trace="$SC_DATA/handoffs.trace"
+    CONSUMER_ENV+=("WEFT_HANDOFF_SHARDS=$HANDOFF_SHARDS" "WEFT_FAULTS_HANDOFF_TRACE=$trace")
+    local -A args=([handoff-a]="--shard 0,1" [handoff-b]="--shard 2,3" [handoff-s]="--shards all")
+    READY_LINES=([handoff-a]=2 [handoff-b]=2 [handoff-s]=$HANDOFF_SHARDS)
+    start entry "$BIN_ENTRY"
+    local role i
+    for role in handoff-a handoff-b handoff-s; do
+        # shellcheck disable=SC2086 # the flags of the role, split on purpose
+        start "$role" "$BIN_HANDOFF" "${SWEEP[@]}" ${args[$role]}
+        wait_ready "$role" || return 1
+    done
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+    done
+    wait_ready entry activity-1 activity-2 activity-3 || return 1
+    SHARD_STANDBY_PID=${PID[handoff-s]}
+    submit || return 1
+    local r victim
+    for r in $(seq 1 $ROUNDS); do
+        wait_round "$r"
+        victim=$([ $((r % 2)) = 1 ] && echo handoff-a || echo handoff-s)
+        kill9 "$victim"
+        note "round $r: kill -9 of $victim, the active consumer of shards 0 and 1 ($(wc -l <"$trace") handoffs done)"
+        # shellcheck disable=SC2086
+        start "$victim" "$BIN_HANDOFF" "${SWEEP[@]}" ${args[$victim]}
+        wait_ready "$victim" || return 1
+    done
+    drain
+    READY_LINES=()
+}
+
+# The trace: no two handoffs of one workflow overlapped, the load spread over the shards, and
+# the first standby ran handoffs once it took over.
+check_handoff_shard_kill() {
+    local out rc=0 overlaps used standby
+    out=$(WEFT_HANDOFF_SHARDS=$HANDOFF_SHARDS "$LOAD" handoff-trace --trace "$SC_DATA/handoffs.trace" 2>&1) || rc=$?
+    overlaps=$(awk '$1 == "handoffs" { print $8 }' <<<"$out")
+    used=$(awk '$1 == "handoffs" { print $6 }' <<<"$out")
+    standby=$(awk -v p="${SHARD_STANDBY_PID:-none}" '$1 == "pid" && $2 == p { print $3 }' <<<"$out")
+    printf '%s:   %s\n' "$SC" "$(awk '$1 == "handoffs"' <<<"$out"); per shard: $(awk '$1 == "shard" { printf "%s%s=%s", n++ ? " " : "", $2, $3 }' <<<"$out"); the first standby ran ${standby:-0}"
+    [ -n "$overlaps" ] || { SC_FAILS+=("cannot read the handoff trace: $out"); return; }
+    [ "$rc" = 0 ] && [ "$overlaps" = 0 ] || SC_FAILS+=("$overlaps handoffs overlapped another of their workflow: $(grep '^first overlap' <<<"$out")")
+    [ "$used" -ge 2 ] || SC_FAILS+=("the handoffs used $used shard(s) of $HANDOFF_SHARDS")
+    [ "${standby:-0}" -gt 0 ] || SC_FAILS+=("the standby never took over")
+}
+# 13. a RabbitMQ cluster of three nodes (deploy/cluster.sh) and weft's queues as quorum
+# queues: every consumer lists the three nodes, each starting from another one; at 20 % of
+# the load node 1 — where the queues were declared, so the leader of each — is killed -9 and
+# stays down. Its consumers reconnect to the other nodes, each queue elects a new leader
+# from its replicas, and nothing is lost. The load's planned TRANSIENT failures wait in the
+# quorum delay queues; malformed messages published after the kill must rest in weft.dead
+# with their reason.
+cluster() { env "${CLUSTER_ENV[@]}" "$CLUSTER" "$@" 8>&-; }
+cluster_down() {
+    [ "$CLUSTER_UP" = 1 ] || return 0
+    cluster stop >>"$WEFT_STATE_DIR/cluster.log" 2>&1
+    CLUSTER_UP=0
+}
+# node_urls K: the nodes' URLs, from node K on
+node_urls() {
+    local all n i out=()
+    all="$(cluster env | sed -n 's/^export WEFT_AMQP_URL=//p')"
+    IFS=, read -r -a n <<<"$all"
+    for i in 0 1 2; do out+=("${n[($1 - 1 + i) % 3]}"); done
+    (IFS=,; echo "${out[*]}")
+}
+CLUSTER_HOSTILE=30
+sc_rabbitmq_cluster() {
+    local t0 i
+    t0=$(now_ms)
+    CLUSTER_UP=1
+    { cluster wipe && cluster start; } >>"$SC_LOGS/cluster.log" 2>&1 \
+        || { SC_FAILS+=("deploy/cluster.sh start failed (see $SC_LOGS/cluster.log)"); return 1; }
+    note "the cluster of 3 started in $(( $(now_ms) - t0 )) ms"
+    # the driver, the probes and diagnose reach the cluster from node 1 on, like the consumers
+    export WEFT_QUEUE_TYPE=quorum WEFT_AMQP_URL
+    WEFT_AMQP_URL="$(node_urls 1)"
+    CONSUMER_ENV+=(WEFT_QUEUE_TYPE=quorum)
+    # entry and handoff from node 1 (entry first: its declarations put every leader there)
+    CONSUMER_ENV+=(WEFT_AMQP_URL="$(node_urls 1)")
+    start entry "$BIN_ENTRY"
+    wait_ready entry || return 1
+    start handoff "$BIN_HANDOFF" "${SWEEP[@]}"
+    local roles=(handoff)
+    for i in $(seq 1 $ACTIVITY_PROCS); do
+        CONSUMER_ENV+=(WEFT_AMQP_URL="$(node_urls "$i")")
+        start "activity-$i" "$BIN_ACTIVITY" --concurrency $ACTIVITY_CONCURRENCY
+        roles+=("activity-$i")
+    done
+    wait_ready "${roles[@]}" || return 1
+    local types
+    types=$(cluster rabbitmqctl 2 -q list_queues name type --no-table-headers 2>/dev/null \
+        | awk '$2 != "quorum" { n++ } END { print n + 0 }')
+    [ "$types" = 0 ] || SC_FAILS+=("$types of the cluster's queues are not quorum queues")
+    submit || return 1
+    wait_progress 0.2
+    t0=$(now_ms)
+    cluster kill-node 1 >>"$SC_LOGS/cluster.log" 2>&1 \
+        || { SC_FAILS+=("could not kill node 1"); return 1; }
+    note "node 1 killed -9 at $(terminal_count) of $LOAD_N workflows terminal; it stays down"
+    local out sent check rc=0
+    out=$("$LOAD" hostile --count "$CLUSTER_HOSTILE" \
+        --kinds "not JSON,invalid UTF-8,wrong shape,unknown uid" 2>>"$SC_LOGS/driver.log") \
+        || { SC_FAILS+=("the hostile messages could not be published on the 2 nodes left"); return 1; }
+    read -r _ sent _ _ <<<"$out"
+    drain
+    note "drained $(( ($(now_ms) - t0) / 1000 )) s after the kill"
+    check=$("$LOAD" dead-check --expect "$sent" --timeout 30 2>>"$SC_LOGS/driver.log") || rc=$?
+    note "malformed: $sent published after the kill; weft.dead: $check"
+    [ "$rc" = 0 ] || SC_FAILS+=("weft.dead: expected $sent messages with x-weft-reason, got: $check")
+    local moved
+    moved=$(cat "$SC_LOGS"/*.log | grep -c 'broker: connected to node')
+    note "$moved reconnects went to another node than the one first tried"
+    [ "$moved" -gt 0 ] || SC_FAILS+=("no consumer reconnected to another node: node 1's loss tested nothing")
+}
+after_rabbitmq_cluster() { cluster_down; }
+
 # ------------------------------------------------------------------- main ---
 
 # The whole run is one function, parsed before it starts: editing this file during a run
@@ -986,6 +1122,7 @@ main() {
     fi
     eval "$("$SERVICES" env)"
     export WEFT_AMQP_URL WEFT_DATABASE_URL WEFT_REDIS_URL
+    local single_amqp_url="$WEFT_AMQP_URL"
 
     # a snapshot of the binaries: every scenario runs the same ones, even when the build is
     # relinked meanwhile. The consumers are the suite's builds of them (fault_hooks.c).
@@ -1018,6 +1155,9 @@ main() {
         SC_FAILS=()
         NOTES=()
         CONSUMER_ENV=(WEFT_DATA_DIR="$SC_DATA")
+        # the suite's single node, unless a scenario says otherwise for itself
+        WEFT_AMQP_URL="$single_amqp_url"
+        unset WEFT_QUEUE_TYPE
         mkdir -p "$SC_LOGS" "$SC_DATA"
         : >"$SC_UIDS"
         say "== $SC"
@@ -1044,6 +1184,7 @@ main() {
         else
             printf '%s: ok\n' "$SC"
         fi
+        declare -F "after_$SC" >/dev/null && "after_$SC"
     done
 
     total=$(( ($(now_ms) - T0) / 1000 ))

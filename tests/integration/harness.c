@@ -174,7 +174,7 @@ pid_t harness_start_fixture(const char *script, const char *arg, int *port)
     return pid;
 }
 
-static void stop_one(pid_t pid, const char *name)
+void harness_stop_one(pid_t pid, const char *name)
 {
     if (pid <= 0)
         return;
@@ -195,9 +195,9 @@ static void stop_one(pid_t pid, const char *name)
 
 void harness_stop(harness_procs *p)
 {
-    stop_one(p->entry, "weft-entry");
-    stop_one(p->activity, "weft-activity");
-    stop_one(p->handoff, "weft-handoff");
+    harness_stop_one(p->entry, "weft-entry");
+    harness_stop_one(p->activity, "weft-activity");
+    harness_stop_one(p->handoff, "weft-handoff");
     memset(p, 0, sizeof *p);
 }
 

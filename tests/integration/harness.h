@@ -28,6 +28,9 @@ void harness_start_logged(harness_procs *p, int activity_concurrency, const char
 pid_t harness_start_fixture(const char *script, const char *arg, int *port);
 /* SIGTERM to each, then waits; asserts each exited 0. */
 void harness_stop(harness_procs *p);
+/* SIGTERM to pid (nothing for pid <= 0), then waits; expects it exited 0 within 15 s (name,
+ * borrowed, says who in the message), else kills it. */
+void harness_stop_one(pid_t pid, const char *name);
 /* Starts one binary ("weft-entry", ...) with extra args (NULL-terminated). */
 pid_t harness_spawn(const char *binary, const char *const *args);
 /* harness_spawn with the binary's stderr (its log) appended to log_path (borrowed). */

@@ -51,6 +51,17 @@ static json_t *status_json(const char *uid)
     return o;
 }
 
+/* Submits def with inputs (JSON text or NULL) and waits for it to complete (asserted);
+ * *w is the caller's to finish. */
+static void run_completed(const char *def, const char *inputs, double timeout_s,
+                          char uid[WEFT_UUID_LEN + 1], weft_workflow_info *w)
+{
+    harness_submit(def, inputs, uid);
+    harness_wait(uid, timeout_s, w);
+    cr_assert_eq(w->status, WEFT_WORKFLOW_COMPLETED, "workflow %s: %s", uid,
+                 w->error ? w->error : "");
+}
+
 /* Asserts that the one value sql (one parameter, uid) reads is want. */
 static void expect_sql(const char *sql, const char *uid, const char *want, const char *why)
 {
@@ -75,10 +86,10 @@ static const char *child_of(json_t *acts, const char *name)
 
 Test(compose, a_stored_child_runs_with_the_merged_input_and_gives_its_output_to_the_parent)
 {
-    char *file = harness_write_temp(
-        "{\"name\":\"compose_kid\",\"activities\":["
-        "{\"name\":\"first\",\"task\":\"noop\",\"params\":{\"from_kid\":1}},"
-        "{\"name\":\"last\",\"task\":\"noop\",\"depends_on\":[\"first\"]}]}");
+    char *file =
+        harness_write_temp("{\"name\":\"compose_kid\",\"activities\":["
+                           "{\"name\":\"first\",\"task\":\"noop\",\"params\":{\"from_kid\":1}},"
+                           "{\"name\":\"last\",\"task\":\"noop\",\"depends_on\":[\"first\"]}]}");
     char *args = weft_xasprintf("define '%s'", file), *out = NULL;
     cr_assert_eq(weft(args, &out), 0, "weft define: %s", out);
     free(out);
@@ -86,15 +97,13 @@ Test(compose, a_stored_child_runs_with_the_merged_input_and_gives_its_output_to_
     unlink(file);
     free(file);
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"compose_parent\",\"activities\":["
-                   "{\"name\":\"prep\",\"task\":\"noop\",\"params\":{\"scan\":\"s-7\"}},"
-                   "{\"name\":\"kid\",\"task\":\"workflow\",\"depends_on\":[\"prep\"],"
-                   "\"params\":{\"definition\":\"compose_kid\"}},"
-                   "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"kid\"]}]}",
-                   "{\"who\":\"parent\"}", uid);
     weft_workflow_info w;
-    harness_wait(uid, 60, &w);
-    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "parent: %s", w.error ? w.error : "");
+    run_completed("{\"name\":\"compose_parent\",\"activities\":["
+                  "{\"name\":\"prep\",\"task\":\"noop\",\"params\":{\"scan\":\"s-7\"}},"
+                  "{\"name\":\"kid\",\"task\":\"workflow\",\"depends_on\":[\"prep\"],"
+                  "\"params\":{\"definition\":\"compose_kid\"}},"
+                  "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"kid\"]}]}",
+                  "{\"who\":\"parent\"}", 60, uid, &w);
     /* the child's output {last: ...} is the activity's output, merged downstream */
     json_t *last = json_object_get(json_object_get(w.output, "after"), "last");
     cr_assert(json_is_object(last), "after saw the child's output");
@@ -202,14 +211,14 @@ Test(compose, resuming_a_failed_parent_resumes_its_failed_child_instead_of_start
     int fd = mkstemp(flag);
     cr_assert(fd >= 0);
     close(fd);
-    char *def = weft_xasprintf(
-        "{\"name\":\"compose_resume\",\"activities\":["
-        "{\"name\":\"kid\",\"task\":\"workflow\",\"params\":{\"definition\":"
-        "{\"name\":\"flaky_kid\",\"activities\":["
-        "{\"name\":\"once\",\"task\":\"noop\"},"
-        "{\"name\":\"gate\",\"task\":\"fail\",\"depends_on\":[\"once\"],"
-        "\"params\":{\"while_file\":\"%s\",\"message\":\"flag is up\"}}]}}}]}",
-        flag);
+    char *def =
+        weft_xasprintf("{\"name\":\"compose_resume\",\"activities\":["
+                       "{\"name\":\"kid\",\"task\":\"workflow\",\"params\":{\"definition\":"
+                       "{\"name\":\"flaky_kid\",\"activities\":["
+                       "{\"name\":\"once\",\"task\":\"noop\"},"
+                       "{\"name\":\"gate\",\"task\":\"fail\",\"depends_on\":[\"once\"],"
+                       "\"params\":{\"while_file\":\"%s\",\"message\":\"flag is up\"}}]}}}]}",
+                       flag);
     char uid[WEFT_UUID_LEN + 1];
     harness_submit(def, NULL, uid);
     free(def);
@@ -282,15 +291,13 @@ Test(compose, a_map_of_12_never_runs_more_than_3_and_keeps_element_order)
     strcat(items, "]");
     char *inputs = weft_xasprintf("{\"files\":%s}", items);
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"compose_map\",\"activities\":["
-                   "{\"name\":\"each\",\"task\":\"sleep\","
-                   "\"map\":{\"over\":\"files\",\"max_parallel\":3}},"
-                   "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"each\"]}]}",
-                   inputs, uid);
-    free(inputs);
     weft_workflow_info w;
-    harness_wait(uid, 90, &w);
-    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "%s", w.error ? w.error : "");
+    run_completed("{\"name\":\"compose_map\",\"activities\":["
+                  "{\"name\":\"each\",\"task\":\"sleep\","
+                  "\"map\":{\"over\":\"files\",\"max_parallel\":3}},"
+                  "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"each\"]}]}",
+                  inputs, 90, uid, &w);
+    free(inputs);
     cr_assert_eq(w.total, 14, "2 activities and 12 instances: %d", w.total);
     /* `after` (noop) echoes its merged input, where the map's output {"items"} landed */
     json_t *got = json_object_get(json_object_get(w.output, "after"), "items");
@@ -320,9 +327,8 @@ Test(compose, a_map_of_12_never_runs_more_than_3_and_keeps_element_order)
     }
     cr_assert_lt(fin3, fin0, "element 3 finished before element 0");
     json_t *each = harness_activity(acts, "each");
-    cr_assert_eq(json_integer_value(json_object_get(json_object_get(each, "instances"),
-                                                    "completed")),
-                 12);
+    cr_assert_eq(
+        json_integer_value(json_object_get(json_object_get(each, "instances"), "completed")), 12);
     json_decref(acts);
     char *args = weft_xasprintf("status %s", uid), *out = NULL;
     cr_assert_eq(weft(args, &out), 0);
@@ -363,13 +369,11 @@ Test(compose, while_a_map_runs_status_shows_its_instances_grouped)
 Test(compose, an_empty_array_gives_no_items_and_the_workflow_goes_on)
 {
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"compose_empty\",\"activities\":["
-                   "{\"name\":\"each\",\"task\":\"sleep\",\"map\":{\"over\":\"files\"}},"
-                   "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"each\"]}]}",
-                   "{\"files\":[]}", uid);
     weft_workflow_info w;
-    harness_wait(uid, 30, &w);
-    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "%s", w.error ? w.error : "");
+    run_completed("{\"name\":\"compose_empty\",\"activities\":["
+                  "{\"name\":\"each\",\"task\":\"sleep\",\"map\":{\"over\":\"files\"}},"
+                  "{\"name\":\"after\",\"task\":\"noop\",\"depends_on\":[\"each\"]}]}",
+                  "{\"files\":[]}", 30, uid, &w);
     json_t *items = json_object_get(json_object_get(w.output, "after"), "items");
     cr_assert(json_is_array(items) && json_array_size(items) == 0, "{\"items\": []}");
     weft_workflow_info_finish(&w);
@@ -387,8 +391,8 @@ Test(compose, a_map_over_a_non_array_fails_permanent_naming_the_activity_and_key
     harness_submit("{\"name\":\"compose_nokey\",\"activities\":["
                    "{\"name\":\"each\",\"task\":\"sleep\",\"map\":{\"over\":\"files\"}}]}",
                    "{}", uid2);
-    harness_expect_failed(uid2, "each", 1, 30, "map over 'files': not an array",
-                          "no such key", NULL);
+    harness_expect_failed(uid2, "each", 1, 30, "map over 'files': not an array", "no such key",
+                          NULL);
 }
 
 Test(compose, an_instance_failing_for_good_after_its_retries_fails_the_map_and_cancels_the_rest)
@@ -406,8 +410,8 @@ Test(compose, an_instance_failing_for_good_after_its_retries_fails_the_map_and_c
     weft_workflow_info w;
     harness_wait(uid, 60, &w);
     cr_assert_eq(w.status, WEFT_WORKFLOW_FAILED);
-    cr_assert(strstr(w.error, "activity 'each' failed: instance each[0] failed: flaky"),
-              "%s", w.error);
+    cr_assert(strstr(w.error, "activity 'each' failed: instance each[0] failed: flaky"), "%s",
+              w.error);
     weft_workflow_info_finish(&w);
     json_t *acts = harness_activities(uid);
     json_t *bad = harness_activity(acts, "each[0]");
@@ -425,14 +429,12 @@ Test(compose, an_instance_failing_for_good_after_its_retries_fails_the_map_and_c
 Test(compose, a_map_of_child_workflows_runs_one_child_per_element)
 {
     char uid[WEFT_UUID_LEN + 1];
-    harness_submit("{\"name\":\"compose_map_kids\",\"activities\":["
-                   "{\"name\":\"kids\",\"task\":\"workflow\",\"map\":{\"over\":\"scans\","
-                   "\"max_parallel\":2},\"params\":{\"definition\":{\"name\":\"per_scan\","
-                   "\"activities\":[{\"name\":\"look\",\"task\":\"noop\"}]}}}]}",
-                   "{\"scans\":[\"s1\",\"s2\",\"s3\",\"s4\"]}", uid);
     weft_workflow_info w;
-    harness_wait(uid, 60, &w);
-    cr_assert_eq(w.status, WEFT_WORKFLOW_COMPLETED, "%s", w.error ? w.error : "");
+    run_completed("{\"name\":\"compose_map_kids\",\"activities\":["
+                  "{\"name\":\"kids\",\"task\":\"workflow\",\"map\":{\"over\":\"scans\","
+                  "\"max_parallel\":2},\"params\":{\"definition\":{\"name\":\"per_scan\","
+                  "\"activities\":[{\"name\":\"look\",\"task\":\"noop\"}]}}}]}",
+                  "{\"scans\":[\"s1\",\"s2\",\"s3\",\"s4\"]}", 60, uid, &w);
     json_t *items = json_object_get(json_object_get(w.output, "kids"), "items");
     cr_assert_eq(json_array_size(items), 4);
     for (size_t i = 0; i < 4; i++) {

@@ -13,6 +13,8 @@ static const char *const config_vars[] = {
     "WEFT_AMQP_URL",   "WEFT_AMQP_URL_FILE",     "WEFT_DATABASE_URL",   "WEFT_DATABASE_URL_FILE",
     "WEFT_REDIS_URL",  "WEFT_REDIS_URL_FILE",    "WEFT_DATA_DIR",       "WEFT_LOG_LEVEL",
     "WEFT_LOG_FORMAT", "WEFT_MAX_MESSAGE_BYTES", "WEFT_MAX_ACTIVITIES", "WEFT_TASK_TIMEOUT_S",
+    "WEFT_HANDOFF_SHARDS",
+    "WEFT_QUEUE_TYPE",
 };
 
 static void clean_environment(void)
@@ -59,7 +61,34 @@ Test(config, empty_environment_gives_the_documented_defaults)
     cr_assert_eq(cfg.sweep_interval_s, 30);
     cr_assert_eq(cfg.sweep_after_s, 120);
     cr_assert_eq(cfg.task_timeout_s, 3600);
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_CLASSIC);
     weft_config_finish(&cfg);
+}
+
+Test(config, queue_type_is_classic_or_quorum)
+{
+    setenv("WEFT_QUEUE_TYPE", "quorum", 1);
+    weft_config cfg = init_ok();
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_QUORUM);
+    weft_config_finish(&cfg);
+    setenv("WEFT_QUEUE_TYPE", "classic", 1);
+    cfg = init_ok();
+    cr_assert_eq(cfg.queue_type, WEFT_QUEUE_CLASSIC);
+    weft_config_finish(&cfg);
+}
+
+Test(config, another_queue_type_is_refused_with_the_allowed_ones)
+{
+    static const char *const refused[] = {"stream", "Quorum", "quorum ", "classic,quorum"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        setenv("WEFT_QUEUE_TYPE", refused[i], 1);
+        weft_config cfg;
+        weft_err err = {0};
+        cr_assert_eq(weft_config_init(&cfg, &err), WEFT_EINVAL, "'%s' accepted", refused[i]);
+        cr_assert(strstr(err.msg, "WEFT_QUEUE_TYPE") && strstr(err.msg, "classic or quorum"), "%s",
+                  err.msg);
+        weft_config_finish(&cfg);
+    }
 }
 
 Test(config, urls_and_data_dir_come_from_the_environment)
@@ -163,6 +192,10 @@ Test(config, bad_environment_value_is_refused_naming_the_variable_and_the_rule)
         {"WEFT_MAX_ACTIVITIES", "many", "WEFT_MAX_ACTIVITIES: max activities must be 1..10000000"},
         {"WEFT_TASK_TIMEOUT_S", "86401",
          "WEFT_TASK_TIMEOUT_S: --task-timeout must be a whole number in 0..86400"},
+        {"WEFT_HANDOFF_SHARDS", "0",
+         "WEFT_HANDOFF_SHARDS: --handoff-shards must be a whole number in 1..64"},
+        {"WEFT_HANDOFF_SHARDS", "65",
+         "WEFT_HANDOFF_SHARDS: --handoff-shards must be a whole number in 1..64"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         clean_environment();
@@ -394,4 +427,41 @@ Test(config, metrics_and_http_take_host_port_from_flags_and_environment)
     weft_config_finish(&cfg);
     unsetenv("WEFT_METRICS_ADDR");
     unsetenv("WEFT_API_TOKEN_FILE");
+}
+
+Test(config, handoff_shards_default_to_one_and_come_from_the_environment_or_the_flag)
+{
+    weft_config cfg = init_ok();
+    cr_assert_eq(cfg.handoff_shards, 1, "one shard: the topology of a single handoff queue");
+    cr_assert_eq(cfg.handoff_serve, 0, "every shard is served unless --shard names some");
+    weft_config_finish(&cfg);
+    setenv("WEFT_HANDOFF_SHARDS", "4", 1);
+    cfg = init_ok();
+    cr_assert_eq(cfg.handoff_shards, 4);
+    weft_err err = {0};
+    cr_assert_eq(weft_config_flag(&cfg, "handoff-shards", "64", &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(cfg.handoff_shards, 64, "the flag overrides the environment");
+    weft_config_finish(&cfg);
+}
+
+Test(config, shard_takes_a_list_of_shard_numbers_and_shards_takes_all)
+{
+    weft_config cfg = init_ok();
+    weft_err err = {0};
+    cr_assert_eq(weft_config_flag(&cfg, "shard", "2,3", &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(weft_config_flag(&cfg, "shard", "63", &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(cfg.handoff_serve, (UINT64_C(1) << 2) | (UINT64_C(1) << 3) | (UINT64_C(1) << 63));
+    cr_assert_eq(weft_config_flag(&cfg, "shards", "all", &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(cfg.handoff_serve, 0, "all: every shard");
+    static const char *const bad_shard[] = {"", "x", "-1", "64", "1,", ",1", "1;2", "01x"};
+    for (size_t i = 0; i < sizeof bad_shard / sizeof bad_shard[0]; i++) {
+        cr_assert_eq(weft_config_flag(&cfg, "shard", bad_shard[i], &err), WEFT_EINVAL,
+                     "--shard '%s' accepted", bad_shard[i]);
+        cr_assert(strstr(err.msg, "--shard takes shard numbers 0..63"), "%s", err.msg);
+    }
+    cr_assert_eq(weft_config_flag(&cfg, "shard", NULL, &err), WEFT_EINVAL);
+    cr_assert_eq(weft_config_flag(&cfg, "shards", "4", &err), WEFT_EINVAL);
+    cr_assert(strstr(err.msg, "--handoff-shards N"), "names the flag for a count: %s", err.msg);
+    cr_assert_eq(cfg.handoff_serve, 0, "a refused value changes nothing");
+    weft_config_finish(&cfg);
 }
