@@ -41,8 +41,10 @@
 #define WEFT_GLOBAL_LIMITS_CACHE_MS 1000
 /* How long an attempt a semaphore refused waits before it comes back. */
 #define WEFT_LIMIT_RETRY_MS 500
-/* An attempt back within this of its rate turn takes it (the delay queues are not exact). */
-#define WEFT_RATE_EARLY_MS 10
+/* How early before its rate turn an attempt back from the delay queue may take it: none, so
+ * that no two starts are ever closer than the rate's interval (one back too early goes round
+ * once more, a little late: a rate is a ceiling). */
+#define WEFT_RATE_EARLY_MS 0
 /* The longest concurrency key value (its text) a semaphore is named by. */
 #define WEFT_CONCURRENCY_VALUE_MAX 256
 
