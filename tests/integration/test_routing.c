@@ -229,7 +229,9 @@ Test(routing, a_misspelt_task_is_refused_with_the_known_types_unless_allowed)
               "%s", out);
     cr_expect(strstr(out, " gpu,") || strstr(out, " gpu)"), "the gpu worker's type is listed: %s",
               out);
-    cr_expect(strstr(out, "noop"), "%s", out);
+    /* the built-in types are listed too, unless the list was cut short: every test's task
+     * types stay registered in a shared database, and the list stops at a few hundred chars */
+    cr_expect(strstr(out, "noop") || strstr(out, " more)"), "%s", out);
     free(out);
     free(args);
 
