@@ -436,6 +436,18 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         }
         return st;
     }
+    if (same && s->status == WEFT_ACTIVITY_QUEUED && s->workflow_running) {
+        /* Queued between the failed claim and this read: a claim given back (a limit sent the
+         * attempt round, its worker stopped or died just after) landed in between, and this
+         * message may be the only one left to run it. A queued attempt is claimable, so a
+         * message sent again runs it once; its CAS makes any other copy harmless. */
+        WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
+                 "attempt %d was given back while this message came: sent again", m->attempt);
+        weft_status st =
+            dispatch_attempt(e, s->queue, m->workflow_uid, m->activity_uid, m->attempt,
+                             s->priority, err);
+        return st ? st : e->transport->flush(e->transport, err);
+    }
     WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,
              "stale message for attempt %d (now %s, attempt %d): dropped", m->attempt,
              weft_activity_status_name(s->status), s->attempt);
