@@ -406,7 +406,7 @@ static weft_status not_claimed(weft_engine *e, const weft_attempt_msg *m,
         return publish_retry(e, s->queue, m->workflow_uid, m->activity_uid, s->attempt, s->priority,
                              s->due_in_ms, err);
     }
-    if (same && s->waiting) {
+    if (same && s->awaiting) {
         /* a map waiting for its instances or an activity for its child: its message was
          * redelivered after the store said so; the sweeper re-sends what it dispatched */
         WEFT_LOG(WEFT_LOG_DEBUG, m->workflow_uid, m->activity_uid,

@@ -36,7 +36,7 @@ weft_status weft_store_activity_state(weft_store *s, const char *uid, weft_activ
     state->workflow_running = strcmp(PQgetvalue(r, 0, 11), "t") == 0;
     state->lease_expired = strcmp(PQgetvalue(r, 0, 12), "t") == 0;
     snprintf(state->queue, sizeof state->queue, "%s", PQgetvalue(r, 0, 13));
-    state->waiting = strcmp(PQgetvalue(r, 0, 14), "t") == 0;
+    state->awaiting = strcmp(PQgetvalue(r, 0, 14), "t") == 0;
     st = weft_store_activity_status(r, 0, 1, &state->status, err);
     PQclear(r);
     return st;

@@ -60,8 +60,8 @@ typedef struct {
     bool workflow_running; /* the workflow's status is running */
     bool lease_expired;    /* running, and its worker stopped renewing the lease */
     char queue[WEFT_MAX_NAME_LEN + 1]; /* the activity's routing queue (queues.h) */
-    bool waiting; /* running with no lease: a map waiting for its instances or an activity for
-                     its child workflow (store_compose.h) */
+    bool awaiting; /* running with no lease: a map waiting for its instances or an activity for
+                      its child workflow (store_compose.h) */
 } weft_activity_state;
 
 /* Compare-and-set queued → running, or retrying → running once the retry is due, for (uid,
