@@ -1040,6 +1040,12 @@ weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err)
     return rc == AMQP_STATUS_OK ? WEFT_OK : fail(b, err, "ack", amqp_error_string2(rc));
 }
 
+weft_status weft_broker_ack_through(weft_broker *b, uint64_t tag, weft_err *err)
+{
+    int rc = amqp_basic_ack(b->conn, CHANNEL, tag, 1);
+    return rc == AMQP_STATUS_OK ? WEFT_OK : fail(b, err, "ack", amqp_error_string2(rc));
+}
+
 weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err)
 {
     int rc = amqp_basic_reject(b->conn, CHANNEL, tag, requeue);

@@ -133,6 +133,8 @@ void weft_delivery_finish(weft_delivery *d);
 weft_status weft_broker_pump(weft_broker *b, int timeout_ms, weft_err *err);
 
 weft_status weft_broker_ack(weft_broker *b, uint64_t tag, weft_err *err);
+/* Acknowledges tag and every unsettled delivery before it on the channel, in one frame. */
+weft_status weft_broker_ack_through(weft_broker *b, uint64_t tag, weft_err *err);
 /* Puts the message back on its queue (requeue) or drops it to the queue's DLX. */
 weft_status weft_broker_reject(weft_broker *b, uint64_t tag, bool requeue, weft_err *err);
 

@@ -2,6 +2,7 @@
 
 #include "alloc.h"
 #include "http_server.h"
+#include "lock.h"
 #include "queues.h"
 
 #include <ctype.h>
@@ -29,6 +30,8 @@
 /* An hour: far above what the built-in tasks need, and a hung handler frees its worker (and
  * its message, which the broker would otherwise hold unacked) within it. */
 #define DEFAULT_TASK_TIMEOUT_S 3600
+/* handoffs per transaction: past a few dozen the commit saved is noise beside the work */
+#define DEFAULT_HANDOFF_BATCH 32
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -110,6 +113,7 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
     cfg->sweep_batch = DEFAULT_SWEEP_BATCH;
     cfg->task_timeout_s = DEFAULT_TASK_TIMEOUT_S;
     cfg->handoff_shards = 1;
+    cfg->handoff_batch = DEFAULT_HANDOFF_BATCH;
 
     weft_status st = weft_config_queue_type(&cfg->queue_type, err);
     if (!st)
@@ -142,7 +146,8 @@ weft_status weft_config_init(weft_config *cfg, weft_err *err)
                 {"WEFT_TASKS_FILE", "tasks"},
                 {"WEFT_METRICS_ADDR", "metrics"},
                 {"WEFT_HTTP_ADDR", "http"},
-                {"WEFT_HANDOFF_SHARDS", "handoff-shards"}};
+                {"WEFT_HANDOFF_SHARDS", "handoff-shards"},
+                {"WEFT_HANDOFF_BATCH", "handoff-batch"}};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i].var);
         if (v && *v && weft_config_flag(cfg, vars[i].flag, v, err) != WEFT_OK)
@@ -217,6 +222,7 @@ weft_status weft_config_flag(weft_config *cfg, const char *name, const char *val
         {"ack-after", 0, 86400, offsetof(weft_config, ack_after_s)},
         {"task-timeout", 0, 86400, offsetof(weft_config, task_timeout_s)},
         {"handoff-shards", 1, WEFT_HANDOFF_SHARDS_MAX, offsetof(weft_config, handoff_shards)},
+        {"handoff-batch", 1, WEFT_LOCK_MANY_MAX, offsetof(weft_config, handoff_batch)},
     };
     if (weft_config_is_switch(name)) {
         if (value)
@@ -299,6 +305,9 @@ const char *weft_config_help(void)
            "  WEFT_API_TOKEN_FILE  the API's bearer token, in a file (with --http)\n"
            "  WEFT_HANDOFF_SHARDS  --handoff-shards N: handoff queues, 1..64 (default 1); the\n"
            "                       same N in every weft-entry, weft-activity, weft-handoff\n"
+           "  WEFT_HANDOFF_BATCH   --handoff-batch N: weft-handoff's prefetch, and how many\n"
+           "                       handoffs it commits together, 1..64 (default "
+           STR(DEFAULT_HANDOFF_BATCH) ")\n"
            "  WEFT_TASK_TIMEOUT_S  limit of an attempt whose activity sets no timeout_s\n"
            "                       (default " STR(DEFAULT_TASK_TIMEOUT_S) "; 0: none)\n";
 }

@@ -47,6 +47,9 @@ typedef struct {
      * handoff queues the workflows are spread over. Every process that publishes or consumes
      * handoffs must be given the same number. */
     int handoff_shards;
+    /* WEFT_HANDOFF_BATCH or --handoff-batch, 1..WEFT_LOCK_MANY_MAX: weft-handoff's prefetch per
+     * shard, and the most handoffs it runs in one transaction (engine.h). 1: one at a time. */
+    int handoff_batch;
     /* weft-handoff --shard K[,K...]: bit k set for each shard it serves; 0 (the default, or
      * --shards all): every shard. Checked against handoff_shards by weft-handoff. */
     uint64_t handoff_serve;

@@ -8,6 +8,8 @@
 #include "stop.h"
 #include "telemetry.h"
 
+#include "alloc.h"
+
 #include <malloc.h>
 
 #define HEARTBEAT_S 30
@@ -44,6 +46,145 @@ static void outage_end(const weft_consumer *c, consumer_stats *stats)
     stats->outage_since = 0;
 }
 
+/* The state of one connection's serving loop, shared by its single and batched paths. */
+typedef struct {
+    const weft_consumer *c;
+    weft_broker *b;
+    weft_broker_transport t;
+    weft_backoff *backoff;
+    consumer_stats *stats;
+    int64_t healthy_from;
+} serving;
+
+/* Handles d (owned: finished here) by itself and settles it by the handler's status. Returns
+ * WEFT_OK to go on, else what serve returns (the connection is to be dropped). */
+static weft_status handle_one(serving *sv, weft_delivery *d)
+{
+    const weft_consumer *c = sv->c;
+    weft_err err = {0};
+    weft_status st;
+    double t0 = weft_clock_s();
+    if (d->oversize)
+        st = weft_err_set(&err, WEFT_ETOOBIG,
+                          "message of %zu bytes is over the limit of %zu bytes"
+                          " (WEFT_MAX_MESSAGE_BYTES); weft.dead keeps its first %zu bytes",
+                          d->oversize, c->max_message_bytes, d->len);
+    else {
+        weft_broker_transport_begin(&sv->t, d->tag);
+        st = c->handle(c->ctx, &sv->t.base, d, &err);
+    }
+    const char *queue = d->queue ? d->queue : c->queues[0];
+    weft_err aerr = {0};
+    weft_status ast;
+    if (sv->t.settled) {
+        /* acknowledged by the handler already (a long attempt, transport.h): nothing to
+         * settle, whatever the outcome — the store's lease took over; consume again */
+        if (st && st != WEFT_ESHUTDOWN)
+            WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: %s (message acknowledged earlier)", c->name,
+                     err.msg);
+        sv->t.settled = false;
+        ast = weft_stop_requested ? WEFT_OK : weft_broker_resume(sv->b, &aerr);
+        if (st == WEFT_OK)
+            weft_backoff_reset(sv->backoff);
+    } else if (st == WEFT_OK) {
+        ast = weft_broker_ack(sv->b, d->tag, &aerr);
+        weft_telemetry_message(queue, "acked");
+        weft_backoff_reset(sv->backoff);
+        outage_end(c, sv->stats);
+    } else if (st == WEFT_ESHUTDOWN) {
+        WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
+                 c->name);
+        ast = weft_broker_reject(sv->b, d->tag, true, &aerr);
+        weft_telemetry_message(queue, "requeued");
+    } else if (weft_status_is_poison(st)) {
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
+                 WEFT_QUEUE_DEAD, err.msg);
+        ast = weft_broker_dead_letter(sv->b, d, queue, err.msg, &aerr);
+        weft_telemetry_message(queue, "dead_lettered");
+        weft_backoff_reset(sv->backoff);
+    } else {
+        /* infrastructure: leave the message to the broker and slow down */
+        outage_begin(c, sv->stats, err.msg);
+        ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(sv->b, d->tag, true, &aerr);
+        weft_telemetry_message(queue, "requeued");
+        weft_delivery_finish(d);
+        if (ast)
+            return WEFT_EAMQP; /* the caller waits before reconnecting */
+        weft_stop_sleep_ms(weft_backoff_next(sv->backoff));
+        sv->healthy_from = weft_clock_ms();
+        return WEFT_OK;
+    }
+    bool big = d->len > RECONNECT_AFTER_BYTES;
+    weft_delivery_finish(d);
+    sv->stats->messages++;
+    sv->stats->busy_ms += (weft_clock_s() - t0) * 1000.0;
+    if (ast) {
+        outage_begin(c, sv->stats, aerr.msg);
+        return ast;
+    }
+    return big ? WEFT_ESTALE : WEFT_OK;
+}
+
+/* Adds to ds[1..) the deliveries already here, up to c->batch in all; stops at an oversize
+ * one (it is handled by itself). Returns how many ds holds. */
+static size_t gather(serving *sv, weft_delivery *ds)
+{
+    size_t n = 1;
+    while (n < (size_t)sv->c->batch && !ds[n - 1].oversize && !weft_stop_requested) {
+        weft_err err = {0};
+        /* a failure shows again, with its reason, at the next call that needs the broker */
+        if (weft_broker_next(sv->b, 0, &ds[n], &err))
+            break;
+        n++;
+    }
+    return n;
+}
+
+/* Handles ds[0..n) (owned: finished here) together with c->handle_batch and acknowledges
+ * them in one frame; when the batch fails, each is handled by itself (handle_one), which
+ * repeats safely what the batch may have done. Returns as handle_one does. */
+static weft_status handle_batch(serving *sv, weft_delivery *ds, size_t n)
+{
+    const weft_consumer *c = sv->c;
+    weft_err err = {0};
+    double t0 = weft_clock_s();
+    bool oversize = false;
+    for (size_t i = 0; i < n; i++)
+        oversize |= ds[i].oversize != 0;
+    /* settle is for one message: not offered to a batch */
+    weft_status (*settle)(weft_transport *, weft_err *) = sv->t.base.settle;
+    sv->t.base.settle = NULL;
+    weft_status st = oversize ? WEFT_ETOOBIG : c->handle_batch(c->ctx, &sv->t.base, ds, n, &err);
+    sv->t.base.settle = settle;
+    size_t i = 0;
+    if (st == WEFT_OK) {
+        weft_err aerr = {0};
+        weft_status ast = weft_broker_ack_through(sv->b, ds[n - 1].tag, &aerr);
+        bool big = false;
+        for (; i < n; i++) {
+            weft_telemetry_message(ds[i].queue ? ds[i].queue : c->queues[0], "acked");
+            big |= ds[i].len > RECONNECT_AFTER_BYTES;
+            weft_delivery_finish(&ds[i]);
+        }
+        sv->stats->messages += (long)n;
+        sv->stats->busy_ms += (weft_clock_s() - t0) * 1000.0;
+        weft_backoff_reset(sv->backoff);
+        outage_end(c, sv->stats);
+        if (ast)
+            outage_begin(c, sv->stats, aerr.msg);
+        return ast ? ast : big ? WEFT_ESTALE : WEFT_OK;
+    }
+    if (!oversize)
+        WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL, "%s: batch of %zu not done (%s): one at a time",
+                 c->name, n, err.msg);
+    weft_status rst = WEFT_OK;
+    for (; i < n && rst == WEFT_OK; i++)
+        rst = handle_one(sv, &ds[i]);
+    for (; i < n; i++) /* the connection is going: the broker redelivers these */
+        weft_delivery_finish(&ds[i]);
+    return rst;
+}
+
 /* Serves one connection until it fails or a stop is requested. The backoff series is not
  * restarted by a connection that merely opened (a message that keeps failing would then be
  * retried every few hundred ms for ever): only by a message handled, or by a connection that
@@ -57,25 +198,27 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
         outage_begin(c, stats, err.msg);
         return st;
     }
-    weft_broker_transport t;
-    weft_broker_transport_init(&t, b);
-    int64_t healthy_from = weft_clock_ms();
+    serving sv = {.c = c, .b = b, .backoff = backoff, .stats = stats};
+    weft_broker_transport_init(&sv.t, b);
+    sv.healthy_from = weft_clock_ms();
+    bool batching = c->handle_batch && c->batch > 1;
+    weft_delivery *ds = batching ? weft_xcalloc((size_t)c->batch, sizeof *ds) : NULL;
     long trimmed_at = stats->messages;
-    while (!weft_stop_requested) {
+    st = WEFT_OK;
+    while (!weft_stop_requested && st == WEFT_OK) {
         if (weft_broker_blocked(b)) {
             /* a resource alarm: take no message whose publishes the broker would not read; keep the
              * connection serviced until it clears */
             st = weft_broker_pump(b, POLL_MS, &err);
-            if (st) {
+            if (st)
                 outage_begin(c, stats, err.msg);
-                return st;
-            }
             continue;
         }
         weft_delivery d;
         st = weft_broker_next(b, POLL_MS, &d, &err);
         if (st == WEFT_ETIMEOUT) {
-            if (weft_clock_ms() - healthy_from >= WEFT_BACKOFF_MAX_MS)
+            st = WEFT_OK;
+            if (weft_clock_ms() - sv.healthy_from >= WEFT_BACKOFF_MAX_MS)
                 weft_backoff_reset(backoff);
             /* idle: hand the heap that a big workflow left behind back to the system, so an
              * idle consumer's RSS stays what it was before the burst */
@@ -87,71 +230,17 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
         }
         if (st) {
             outage_begin(c, stats, err.msg);
-            return st;
+            break;
         }
-        err.msg[0] = '\0';
-        double t0 = weft_clock_s();
-        if (d.oversize)
-            st = weft_err_set(&err, WEFT_ETOOBIG,
-                              "message of %zu bytes is over the limit of %zu bytes"
-                              " (WEFT_MAX_MESSAGE_BYTES); weft.dead keeps its first %zu bytes",
-                              d.oversize, c->max_message_bytes, d.len);
-        else {
-            weft_broker_transport_begin(&t, d.tag);
-            st = c->handle(c->ctx, &t.base, &d, &err);
+        size_t n = 1;
+        if (batching) {
+            ds[0] = d;
+            n = gather(&sv, ds);
         }
-        weft_err aerr = {0};
-        weft_status ast;
-        if (t.settled) {
-            /* acknowledged by the handler already (a long attempt, transport.h): nothing to
-             * settle, whatever the outcome — the store's lease took over; consume again */
-            if (st && st != WEFT_ESHUTDOWN)
-                WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: %s (message acknowledged earlier)",
-                         c->name, err.msg);
-            t.settled = false;
-            ast = weft_stop_requested ? WEFT_OK : weft_broker_resume(b, &aerr);
-            if (st == WEFT_OK)
-                weft_backoff_reset(backoff);
-        } else if (st == WEFT_OK) {
-            ast = weft_broker_ack(b, d.tag, &aerr);
-            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "acked");
-            weft_backoff_reset(backoff);
-            outage_end(c, stats);
-        } else if (st == WEFT_ESHUTDOWN) {
-            WEFT_LOG(WEFT_LOG_INFO, NULL, NULL, "%s: unfinished message returned to the broker",
-                     c->name);
-            ast = weft_broker_reject(b, d.tag, true, &aerr);
-            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "requeued");
-        } else if (weft_status_is_poison(st)) {
-            WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s: message rejected to %s: %s", c->name,
-                     WEFT_QUEUE_DEAD, err.msg);
-            ast = weft_broker_dead_letter(b, &d, d.queue ? d.queue : c->queues[0], err.msg, &aerr);
-            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "dead_lettered");
-            weft_backoff_reset(backoff);
-        } else {
-            /* infrastructure: leave the message to the broker and slow down */
-            outage_begin(c, stats, err.msg);
-            ast = st == WEFT_EAMQP ? WEFT_EAMQP : weft_broker_reject(b, d.tag, true, &aerr);
-            weft_telemetry_message(d.queue ? d.queue : c->queues[0], "requeued");
-            weft_delivery_finish(&d);
-            if (ast)
-                return WEFT_EAMQP; /* the caller waits before reconnecting */
-            weft_stop_sleep_ms(weft_backoff_next(backoff));
-            healthy_from = weft_clock_ms();
-            continue;
-        }
-        bool big = d.len > RECONNECT_AFTER_BYTES;
-        weft_delivery_finish(&d);
-        stats->messages++;
-        stats->busy_ms += (weft_clock_s() - t0) * 1000.0;
-        if (ast) {
-            outage_begin(c, stats, aerr.msg);
-            return ast;
-        }
-        if (big)
-            return WEFT_ESTALE;
+        st = n > 1 ? handle_batch(&sv, ds, n) : handle_one(&sv, &d);
     }
-    return WEFT_OK;
+    free(ds);
+    return st;
 }
 
 static void log_consuming(const weft_consumer *c)

@@ -13,6 +13,12 @@
 
 typedef weft_status (*weft_consumer_fn)(void *ctx, weft_transport *t, const weft_delivery *d,
                                         weft_err *err);
+/* Handles the n deliveries ds (borrowed, n >= 2, in the order they came) together. WEFT_OK:
+ * every one is done and they are acknowledged at once. Anything else: the consumer assumes
+ * none is, and hands each to the single handler in turn, which must find what the batch did
+ * of it and finish the rest (the handoff's duplicates do). t offers no settle. */
+typedef weft_status (*weft_consumer_batch_fn)(void *ctx, weft_transport *t,
+                                              const weft_delivery *ds, size_t n, weft_err *err);
 
 typedef struct {
     const char *name;          /* borrowed: for log lines ("entry", "activity-3") */
@@ -23,7 +29,11 @@ typedef struct {
     const char *amqp_cacert;  /* borrowed, may be NULL: see weft_broker_connect */
     size_t max_message_bytes; /* bodies over this go to weft.dead unread (0: no limit) */
     weft_consumer_fn handle;
-    void *ctx; /* passed to handle */
+    /* May be NULL. With batch > 1 (and prefetch >= batch) the deliveries already buffered
+     * when one arrives, up to batch in all, go to handle_batch together. */
+    weft_consumer_batch_fn handle_batch;
+    int batch;
+    void *ctx; /* passed to handle and handle_batch */
 } weft_consumer;
 
 /* Runs until weft_stop_requested (stop.h): it stops taking messages and returns after the

@@ -117,8 +117,8 @@ static weft_status publish_retry(weft_engine *e, const char *queue, const char *
 
 /* Publishes every dispatch to its queue (a parent's handoff to the handoff queue), then waits
  * for all confirms at once. */
-static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
-                                weft_err *err)
+static weft_status publish_dispatches(weft_engine *e, const char *wf, const weft_dispatch_list *l,
+                                      weft_err *err)
 {
     for (size_t i = 0; i < l->n; i++) {
         const weft_dispatch *d = &l->items[i];
@@ -128,7 +128,14 @@ static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispa
         if (st)
             return st;
     }
-    return e->transport->flush(e->transport, err);
+    return WEFT_OK;
+}
+
+static weft_status dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
+                                weft_err *err)
+{
+    weft_status st = publish_dispatches(e, wf, l, err);
+    return st ? st : e->transport->flush(e->transport, err);
 }
 
 weft_status weft_engine_dispatch_all(weft_engine *e, const char *wf, const weft_dispatch_list *l,
@@ -830,6 +837,98 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
         WEFT_LOG(WEFT_LOG_INFO, m.workflow_uid, NULL, "workflow %s",
                  weft_workflow_status_name(wf_status));
     weft_dispatch_list_finish(&l);
+    return st;
+}
+
+/* The workflow locks of a batch of handoffs: one per distinct workflow, under one token,
+ * renewed together while a flush waits. */
+typedef struct {
+    weft_engine *e;
+    char (*keys)[80];
+    const char **names; /* keys[i], for the lock calls */
+    int n;
+    char token[WEFT_LOCK_TOKEN_LEN + 1];
+} held_locks;
+
+static void renew_locks(void *arg)
+{
+    held_locks *h = arg;
+    weft_err err;
+    if (weft_lock_renew_many(h->e->lock, h->names, h->n, h->token, LOCK_LEASE_MS, &err))
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "%s", err.msg);
+}
+
+weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
+                                      const size_t *lens, size_t n, weft_err *err)
+{
+    if (n > WEFT_LOCK_MANY_MAX)
+        return weft_err_set(err, WEFT_EINVAL, "a batch of %zu handoffs is over %d", n,
+                            WEFT_LOCK_MANY_MAX);
+    weft_attempt_msg *m = weft_xcalloc(n, sizeof *m);
+    weft_handoff_item *items = weft_xcalloc(n, sizeof *items);
+    held_locks locks = {.e = e, .keys = weft_xcalloc(n, sizeof *locks.keys),
+                        .names = weft_xcalloc(n, sizeof *locks.names)};
+    weft_status st = WEFT_OK;
+    for (size_t i = 0; i < n && !st; i++) {
+        st = weft_msg_decode_attempt(bodies[i], lens[i], e->limits.max_message_bytes, &m[i], err);
+        items[i] = (weft_handoff_item){.workflow_uid = m[i].workflow_uid,
+                                       .uid = m[i].activity_uid,
+                                       .attempt = m[i].attempt};
+        bool seen = false;
+        for (int k = 0; k < locks.n && !seen; k++)
+            seen = strcmp(locks.keys[k] + sizeof "weft:lock:workflow:" - 1, m[i].workflow_uid) == 0;
+        if (!seen) {
+            snprintf(locks.keys[locks.n], sizeof locks.keys[0], "weft:lock:workflow:%s",
+                     m[i].workflow_uid);
+            locks.names[locks.n] = locks.keys[locks.n];
+            locks.n++;
+        }
+    }
+    double started = weft_clock_s();
+    /* no waiting for a lock here: a batch with a contended workflow goes one at a time,
+     * where a held lock sends that one message to the back of the queue */
+    bool locked = false;
+    if (!st && e->lock) {
+        st = weft_lock_acquire_many(e->lock, locks.names, locks.n, LOCK_LEASE_MS, locks.token,
+                                    err);
+        locked = st == WEFT_OK;
+        if (locked) {
+            e->transport->on_wait = renew_locks;
+            e->transport->on_wait_arg = &locks;
+        }
+    }
+    if (!st)
+        st = weft_store_handoff_batch(e->store, items, n, err);
+    for (size_t i = 0; i < n && !st; i++)
+        if (!items[i].stale)
+            st = publish_dispatches(e, items[i].workflow_uid, &items[i].dispatch, err);
+    if (!st)
+        st = e->transport->flush(e->transport, err);
+    for (size_t i = 0; i < n && !st; i++)
+        if (!items[i].stale && items[i].status == WEFT_WORKFLOW_FAILED)
+            st = weft_compose_cancel_children(e, items[i].workflow_uid, "failed", err);
+    if (locked) {
+        e->transport->on_wait = NULL;
+        e->transport->on_wait_arg = NULL;
+        weft_err uerr;
+        if (weft_lock_release_many_deferred(e->lock, locks.names, locks.n, locks.token, &uerr))
+            WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "workflow locks not released: %s", uerr.msg);
+    }
+    double took = weft_clock_s() - started;
+    for (size_t i = 0; i < n; i++) {
+        weft_workflow_status ws = items[i].status;
+        if (!st)
+            weft_telemetry_handoff(took);
+        if (!st && !items[i].stale &&
+            (ws == WEFT_WORKFLOW_COMPLETED || ws == WEFT_WORKFLOW_FAILED))
+            WEFT_LOG(WEFT_LOG_INFO, m[i].workflow_uid, NULL, "workflow %s",
+                     weft_workflow_status_name(ws));
+        weft_dispatch_list_finish(&items[i].dispatch);
+    }
+    free(locks.names);
+    free(locks.keys);
+    free(items);
+    free(m);
     return st;
 }
 

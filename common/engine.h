@@ -70,6 +70,17 @@ weft_status weft_engine_activity(weft_engine *e, const char *body, size_t len, b
 /* workflow_handoff: propagate a terminal attempt and decide the workflow's fate. */
 weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 
+/* The handoffs of n messages (bodies[i] of lens[i] bytes, borrowed; n <= 64) as one: every
+ * workflow's lock taken at once (without waiting), the handoffs one after another in one
+ * transaction (one commit), then every follow-up published and confirmed together. The
+ * handoffs of one workflow stay serialized: the batch runs them in order, one at a time.
+ * WEFT_OK: all of them done. Anything else: none may be taken as done (the transaction
+ * rolled back, or a lock was held, or a follow-up is unconfirmed): the caller handles each
+ * with weft_engine_handoff, which treats one this batch committed as a duplicate and
+ * re-sends what it dispatched. */
+weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
+                                      const size_t *lens, size_t n, weft_err *err);
+
 /* What one sweep is told about the broker and how far it may go. */
 typedef struct {
     int older_than_s; /* queued (or finished, for a handoff) longer than this: maybe lost */

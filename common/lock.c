@@ -28,16 +28,25 @@
 #define LOCK_COMMAND_TIMEOUT_MS 5000
 #define LOCK_POLL_FIRST_MS 2
 #define LOCK_POLL_MAX_MS 50
+/* a script's keys and arguments: the many-key calls' keys, token and lease */
+#define SCRIPT_MAX_ARGS (WEFT_LOCK_MANY_MAX + 2)
 
-/* KEYS[1] = lock key, ARGV[1] = token: delete only our own lock. */
+/* KEYS = lock keys, ARGV[1] = token: delete those that are still ours; returns how many. */
 static const char release_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) "
-    "else return 0 end";
+    "local n = 0 for _, k in ipairs(KEYS) do if redis.call('GET', k) == ARGV[1] then "
+    "n = n + redis.call('DEL', k) end end return n";
 
-/* KEYS[1] = lock key, ARGV[1] = token, ARGV[2] = lease ms: extend only our own lock. */
+/* KEYS = lock keys, ARGV[1] = token, ARGV[2] = lease ms: extend those that are still ours;
+ * returns how many. */
 static const char renew_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], "
-    "ARGV[2]) else return 0 end";
+    "local n = 0 for _, k in ipairs(KEYS) do if redis.call('GET', k) == ARGV[1] then "
+    "n = n + redis.call('PEXPIRE', k, ARGV[2]) end end return n";
+
+/* KEYS = lock keys, ARGV[1] = token, ARGV[2] = lease ms: all of them or none, at once
+ * (a script runs atomically): 0 when taken, else the 1-based index of the first one held. */
+static const char acquire_script[] =
+    "for i, k in ipairs(KEYS) do if redis.call('EXISTS', k) == 1 then return i end end "
+    "for _, k in ipairs(KEYS) do redis.call('SET', k, ARGV[1], 'PX', ARGV[2]) end return 0";
 
 typedef struct {
     const char *text;
@@ -55,6 +64,7 @@ struct weft_lock {
     redisContext *ctx;
     lock_script release;
     lock_script renew;
+    lock_script acquire;
     lock_script scripts[WEFT_LOCK_SCRIPTS]; /* weft_lock_eval's, by text pointer */
     bool auth_refused; /* the last connection failed on the credentials of the URL */
 
@@ -62,7 +72,8 @@ struct weft_lock {
     /* A release sent by weft_lock_release_deferred whose reply is still unread (at most
      * one): read before any other command goes out, so replies never get mixed up. */
     bool pending;
-    char pending_key[160];
+    char pending_key[160]; /* the first of its keys */
+    int pending_keys;      /* how many it releases */
 };
 
 /* ---- URL parsing ---- */
@@ -207,9 +218,9 @@ static void drain_pending(weft_lock *l)
         return;
     }
     redisReply *r = reply;
-    if (r->type == REDIS_REPLY_INTEGER && r->integer != 1)
-        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "lock '%s' lease expired before its release",
-                 l->pending_key);
+    if (r->type == REDIS_REPLY_INTEGER && r->integer != l->pending_keys)
+        WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "lock '%s'%s: lease expired before its release",
+                 l->pending_key, l->pending_keys > 1 ? " (or another of its batch)" : "");
     else if (r->type == REDIS_REPLY_ERROR) /* NOSCRIPT after a SCRIPT FLUSH: the lease ends it */
         WEFT_LOG(WEFT_LOG_WARN, NULL, NULL, "redis %s: release of lock '%s' failed: %.200s",
                  l->where, l->pending_key, r->str);
@@ -337,6 +348,8 @@ static weft_status ensure_connected(weft_lock *l, weft_err *err)
         s = load_script(l, &l->release, err);
     if (s == WEFT_OK)
         s = load_script(l, &l->renew, err);
+    if (s == WEFT_OK)
+        s = load_script(l, &l->acquire, err);
     if (s != WEFT_OK) {
         drop_connection(l);
         return s;
@@ -354,11 +367,11 @@ static weft_status run_script(weft_lock *l, lock_script *sc, const char *what, i
                               int nargs, const char *const *args, long long *out, int nout,
                               int *got, weft_err *err)
 {
-    const char *argv[3 + 8] = {NULL, NULL, NULL};
+    const char *argv[3 + SCRIPT_MAX_ARGS] = {NULL, NULL, NULL};
     char numkeys[8];
     snprintf(numkeys, sizeof numkeys, "%d", nkeys);
     argv[2] = numkeys;
-    for (int i = 0; i < nargs && i < 8; i++)
+    for (int i = 0; i < nargs && i < SCRIPT_MAX_ARGS; i++)
         argv[3 + i] = args[i];
     redisReply *r = NULL;
     if (sc->sha[0]) {
@@ -413,6 +426,7 @@ static weft_lock *lock_new(void)
     pthread_mutex_init(&l->mu, NULL);
     l->release.text = release_script;
     l->renew.text = renew_script;
+    l->acquire.text = acquire_script;
     return l;
 }
 
@@ -497,6 +511,15 @@ static weft_status check_key(const char *key, weft_err *err)
     return WEFT_OK;
 }
 
+/* A random token (hex, NUL-terminated): what makes a lock its holder's. */
+static void new_token(char token[WEFT_LOCK_TOKEN_LEN + 1])
+{
+    unsigned char raw[WEFT_LOCK_TOKEN_LEN / 2];
+    weft_random_bytes(raw, sizeof raw);
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(token + 2 * i, 3, "%02x", raw[i]);
+}
+
 /* One SET NX PX attempt: WEFT_OK when taken, WEFT_EBUSY when someone holds it. */
 static weft_status try_set(weft_lock *l, const char *key, const char *token, const char *lease,
                            weft_err *err)
@@ -532,10 +555,7 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
         return weft_err_set(err, WEFT_EINVAL, "lock '%s': lease must be > 0 ms, got %d", key,
                             lease_ms);
 
-    unsigned char raw[WEFT_LOCK_TOKEN_LEN / 2];
-    weft_random_bytes(raw, sizeof raw);
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(token + 2 * i, 3, "%02x", raw[i]);
+    new_token(token);
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms);
 
@@ -561,6 +581,58 @@ weft_status weft_lock_acquire(weft_lock *l, const char *key, int lease_ms, int w
     return s;
 }
 
+/* Checks the keys of a many-key call: 1 to WEFT_LOCK_MANY_MAX, none empty. */
+static weft_status check_keys(const char *const *keys, int n, weft_err *err)
+{
+    if (n < 1 || n > WEFT_LOCK_MANY_MAX)
+        return weft_err_set(err, WEFT_EINVAL, "locks: %d keys at once (1 to %d)", n,
+                            WEFT_LOCK_MANY_MAX);
+    for (int i = 0; i < n; i++) {
+        weft_status s = check_key(keys[i], err);
+        if (s != WEFT_OK)
+            return s;
+    }
+    return WEFT_OK;
+}
+
+/* A script's arguments: the keys, then token, then lease (when not NULL). */
+static int script_args(const char **args, const char *const *keys, int n, const char *token,
+                       const char *lease)
+{
+    int a = 0;
+    for (int i = 0; i < n; i++)
+        args[a++] = keys[i];
+    args[a++] = token ? token : "";
+    if (lease)
+        args[a++] = lease;
+    return a;
+}
+
+weft_status weft_lock_acquire_many(weft_lock *l, const char *const *keys, int n, int lease_ms,
+                                   char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err)
+{
+    weft_status s = check_keys(keys, n, err);
+    if (s != WEFT_OK)
+        return s;
+    new_token(token);
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
+    const char *args[SCRIPT_MAX_ARGS];
+    int nargs = script_args(args, keys, n, token, lease);
+    long long held = 0;
+    pthread_mutex_lock(&l->mu);
+    s = ensure_connected(l, err);
+    if (s == WEFT_OK)
+        s = run_script(l, &l->acquire, "acquire", n, nargs, args, &held, 1, NULL, err);
+    pthread_mutex_unlock(&l->mu);
+    if (s == WEFT_OK && held >= 1 && held <= n)
+        s = weft_err_set(err, WEFT_EBUSY, "lock '%s' is held by another holder",
+                         keys[held - 1]);
+    if (s != WEFT_OK)
+        token[0] = '\0';
+    return s;
+}
+
 weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, weft_err *err)
 {
     weft_status s = check_key(key, err);
@@ -581,10 +653,10 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
     return s;
 }
 
-weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char *token,
-                                       weft_err *err)
+weft_status weft_lock_release_many_deferred(weft_lock *l, const char *const *keys, int n,
+                                            const char *token, weft_err *err)
 {
-    weft_status s = check_key(key, err);
+    weft_status s = check_keys(keys, n, err);
     if (s != WEFT_OK)
         return s;
     pthread_mutex_lock(&l->mu);
@@ -592,18 +664,23 @@ weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char
     s = ensure_connected(l, err);
     bool deferred = false;
     if (s == WEFT_OK && l->release.sha[0]) {
-        /* EVALSHA written out now, so Redis frees the lock as soon as it reads it; only the
-         * reply waits. A NOSCRIPT answer (the server lost the script) leaves the lock to its
-         * lease, which drain_pending logs. */
-        const char *argv[] = {"EVALSHA", l->release.sha, "1", key, token ? token : ""};
+        /* EVALSHA written out now, so Redis frees the locks as soon as it reads it; only the
+         * reply waits. A NOSCRIPT answer (the server lost the script) leaves the locks to
+         * their lease, which drain_pending logs. */
+        const char *argv[3 + SCRIPT_MAX_ARGS] = {"EVALSHA", l->release.sha};
+        char numkeys[8];
+        snprintf(numkeys, sizeof numkeys, "%d", n);
+        argv[2] = numkeys;
+        int argc = 3 + script_args(argv + 3, keys, n, token, NULL);
         int done = 0;
-        if (redisAppendCommandArgv(l->ctx, 5, argv, NULL) == REDIS_OK) {
+        if (redisAppendCommandArgv(l->ctx, argc, argv, NULL) == REDIS_OK) {
             while (!done && redisBufferWrite(l->ctx, &done) == REDIS_OK)
                 ;
         }
         if (done) {
             l->pending = true;
-            snprintf(l->pending_key, sizeof l->pending_key, "%s", key);
+            l->pending_keys = n;
+            snprintf(l->pending_key, sizeof l->pending_key, "%s", keys[0]);
             deferred = true;
         } else {
             s = weft_err_set(err, WEFT_EREDIS, "redis %s: release: %s", l->where,
@@ -612,29 +689,43 @@ weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char
         }
     }
     pthread_mutex_unlock(&l->mu);
-    if (s == WEFT_OK && !deferred) /* no script SHA on this server: the plain way */
-        s = weft_lock_release(l, key, token, err);
+    for (int i = 0; s == WEFT_OK && !deferred && i < n; i++) /* no script SHA: the plain way */
+        s = weft_lock_release(l, keys[i], token, err);
+    return s;
+}
+
+weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char *token,
+                                       weft_err *err)
+{
+    return weft_lock_release_many_deferred(l, &key, 1, token, err);
+}
+
+weft_status weft_lock_renew_many(weft_lock *l, const char *const *keys, int n, const char *token,
+                                 int lease_ms, weft_err *err)
+{
+    weft_status s = check_keys(keys, n, err);
+    if (s != WEFT_OK)
+        return s;
+    char lease[16];
+    snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
+    const char *args[SCRIPT_MAX_ARGS];
+    int nargs = script_args(args, keys, n, token, lease);
+    long long renewed = 0;
+
+    pthread_mutex_lock(&l->mu);
+    s = ensure_connected(l, err);
+    if (s == WEFT_OK)
+        s = run_script(l, &l->renew, "renew", n, nargs, args, &renewed, 1, NULL, err);
+    pthread_mutex_unlock(&l->mu);
+
+    if (s == WEFT_OK && renewed != n)
+        s = weft_err_set(err, WEFT_ESTALE, "lock '%s'%s was not renewed: its lease had expired",
+                         keys[0], n > 1 ? " (or another of its batch)" : "");
     return s;
 }
 
 weft_status weft_lock_renew(weft_lock *l, const char *key, const char *token, int lease_ms,
                             weft_err *err)
 {
-    weft_status s = check_key(key, err);
-    if (s != WEFT_OK)
-        return s;
-    char lease[16];
-    snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
-    const char *args[] = {key, token ? token : "", lease};
-    long long renewed = 0;
-
-    pthread_mutex_lock(&l->mu);
-    s = ensure_connected(l, err);
-    if (s == WEFT_OK)
-        s = run_script(l, &l->renew, "renew", 1, 3, args, &renewed, 1, NULL, err);
-    pthread_mutex_unlock(&l->mu);
-
-    if (s == WEFT_OK && renewed != 1)
-        s = weft_err_set(err, WEFT_ESTALE, "lock '%s' was not renewed: its lease had expired", key);
-    return s;
+    return weft_lock_renew_many(l, &key, 1, token, lease_ms, err);
 }

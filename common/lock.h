@@ -53,6 +53,26 @@ weft_status weft_lock_release(weft_lock *l, const char *key, const char *token, 
 weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char *token,
                                        weft_err *err);
 
+/* The most keys one of the _many calls takes. */
+#define WEFT_LOCK_MANY_MAX 64
+
+/* Takes the n locks keys[0..n) (borrowed, 1 <= n <= WEFT_LOCK_MANY_MAX, distinct) at once
+ * for lease_ms, under one token written to token, without waiting: all of them, or none
+ * and WEFT_EBUSY naming the first one another holder has. One round trip (a script). For a
+ * caller that handles several workflows together (the handoff's batches). WEFT_EREDIS on a
+ * connection failure. */
+weft_status weft_lock_acquire_many(weft_lock *l, const char *const *keys, int n, int lease_ms,
+                                   char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err);
+
+/* weft_lock_release_deferred of the n locks keys (borrowed) that token took, in one command. */
+weft_status weft_lock_release_many_deferred(weft_lock *l, const char *const *keys, int n,
+                                            const char *token, weft_err *err);
+
+/* weft_lock_renew of the n locks keys (borrowed) that token took, in one command: WEFT_ESTALE
+ * when any of them was no longer held. */
+weft_status weft_lock_renew_many(weft_lock *l, const char *const *keys, int n, const char *token,
+                                 int lease_ms, weft_err *err);
+
 /* Extends key's lease to lease_ms from now, only when it still holds token (borrowed):
  * WEFT_OK, WEFT_ESTALE when it no longer did (the lease expired; someone may hold it now),
  * WEFT_EREDIS on a connection failure. */

@@ -218,15 +218,18 @@ static handoff_outcome parse_outcome(const char *name)
     return HANDOFF_NO_OUTCOME;
 }
 
-weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
-                               int attempt, weft_dispatch_list *dispatch,
+/* Runs the handoff statement of one attempt (run: inside the caller's transaction, else on
+ * its own) and reads its rows into dispatch and *workflow_status. */
+static weft_status handoff_one(weft_store *s, bool in_tx, const char *workflow_uid,
+                               const char *uid, int attempt, weft_dispatch_list *dispatch,
                                weft_workflow_status *workflow_status, weft_err *err)
 {
     char att[16];
     snprintf(att, sizeof att, "%d", attempt);
     const char *p[] = {workflow_uid, uid, att};
     PGresult *r;
-    weft_status st = weft_store_query(s, WEFT_SQL_HANDOFF, p, &r, err);
+    weft_status st = in_tx ? weft_store_run(s, WEFT_SQL_HANDOFF, p, &r, err)
+                           : weft_store_query(s, WEFT_SQL_HANDOFF, p, &r, err);
     if (st)
         return st;
     handoff_outcome outcome = HANDOFF_NO_OUTCOME;
@@ -269,6 +272,29 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
     }
     PQclear(r);
     return st;
+}
+
+weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const char *uid,
+                               int attempt, weft_dispatch_list *dispatch,
+                               weft_workflow_status *workflow_status, weft_err *err)
+{
+    return handoff_one(s, false, workflow_uid, uid, attempt, dispatch, workflow_status, err);
+}
+
+weft_status weft_store_handoff_batch(weft_store *s, weft_handoff_item *items, size_t n,
+                                     weft_err *err)
+{
+    weft_status st = weft_store_begin(s, err);
+    for (size_t i = 0; !st && i < n; i++) {
+        weft_handoff_item *it = &items[i];
+        it->status = WEFT_WORKFLOW_RUNNING;
+        st = handoff_one(s, true, it->workflow_uid, it->uid, it->attempt, &it->dispatch,
+                         &it->status, err);
+        it->stale = st == WEFT_ESTALE;
+        if (st == WEFT_ESTALE)
+            st = WEFT_OK;
+    }
+    return weft_store_finish_tx(s, st, err);
 }
 
 weft_status weft_store_activities(weft_store *s, const char *uid, json_t **out, weft_err *err)

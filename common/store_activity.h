@@ -124,6 +124,25 @@ weft_status weft_store_handoff(weft_store *s, const char *workflow_uid, const ch
                                int attempt, weft_dispatch_list *dispatch,
                                weft_workflow_status *workflow_status, weft_err *err);
 
+/* One handoff of weft_store_handoff_batch: the attempt (borrowed strings) and what its
+ * handoff did. */
+typedef struct {
+    const char *workflow_uid;
+    const char *uid;
+    int attempt;
+    weft_dispatch_list dispatch;  /* appended to; the caller finishes it */
+    weft_workflow_status status;  /* the workflow's, after this handoff */
+    bool stale;                   /* not the terminal attempt: nothing done (WEFT_ESTALE) */
+} weft_handoff_item;
+
+/* The handoffs of items[0..n) as weft_store_handoff does each, one after another in one
+ * transaction, so one commit (one WAL flush) carries them all; a later item sees what the
+ * earlier ones did, so items may share a workflow. A stale item is marked, not an error. On
+ * any failure (an unknown workflow or activity included) the whole transaction is rolled
+ * back and nothing is done; what the items' dispatch lists got then is to be discarded. */
+weft_status weft_store_handoff_batch(weft_store *s, weft_handoff_item *items, size_t n,
+                                     weft_err *err);
+
 /* The workflow's activities and attempts as a new JSON array (*out) of objects (name, uid,
  * task, queue, status, attempt, retries, error, duration_s, waiting (a queued attempt's
  * limit, global_limit.h, or null), attempts: [{attempt, status,

@@ -31,6 +31,9 @@ def ok(r):
 
 
 def find_all(results, system, workload, **match):
+    """The results of one system and workload that match; those of the topology runs
+    (run.sh: "topology") only when asked for by topology=."""
+    match.setdefault("topology", None)
     return [r for r in results if r.get("system") == system and r.get("workload") == workload
             and all(r.get(k) == v for k, v in match.items())]
 
@@ -159,15 +162,52 @@ def steps_of(r):
     return r.get("steps", r.get("activities"))
 
 
+def topologies(results):
+    """The topologies run.sh ran the chains on beside the main run's, in its order."""
+    seen = []
+    for r in results:
+        if r.get("topology") and r["topology"] not in seen:
+            seen.append(r["topology"])
+    return seen
+
+
+def topology_label(topo):
+    if topo is None:
+        return "1 handoff shard, one RabbitMQ node (the run above)"
+    if topo.startswith("shards="):
+        return f"{topo[len('shards='):]} handoff shards, one RabbitMQ node"
+    if topo == "cluster":
+        return "1 handoff shard, a RabbitMQ cluster of 3 nodes (quorum queues)"
+    return topo
+
+
+def topology_table(results):
+    """The no-op chains on each topology, with the handoff's busy time per message there."""
+    t = Table(["topology", "weft steps/s", "Celery steps/s", "weft ÷ Celery",
+               "handoff busy µs/message", "target (reported, not asserted)"])
+    for topo in [None] + topologies(results):
+        w = median_run(results, "weft", "chains", "steps_per_s", task="noop", topology=topo)
+        c = median_run(results, "celery", "chains", "steps_per_s", task="noop", topology=topo)
+        h = find(results, "weft", "handoff", topology=topo)
+        x = ratio(value(w, "steps_per_s"), value(c, "steps_per_s"))
+        target = 1.5 if topo and topo.startswith("shards=") else 1
+        t.row(topology_label(topo), num(w, "steps_per_s"), num(c, "steps_per_s"), times(x),
+              num(h, "us_per_message"), f"≥ {target}×: {verdict(x, target, True)}")
+    return t
+
+
 def cpu_table(results):
     """µs of CPU per step of each process over each workload (cpu.py; the median run of
     repeats, the run the main table shows)."""
     t = Table(["workload", "system", *CPU_COLUMNS, "all"])
-    shapes = [("chains", "noop", "chains, no-op"), ("fanin", None, "fan-in"),
-              ("latency", "noop", "latency, no-op"), ("chains", PY_TASK, "python chains"),
-              ("latency", PY_TASK, "python latency")]
-    for workload, task, label in shapes:
+    shapes = [("chains", "noop", "chains, no-op", None), ("fanin", None, "fan-in", None),
+              ("latency", "noop", "latency, no-op", None),
+              ("chains", PY_TASK, "python chains", None),
+              ("latency", PY_TASK, "python latency", None)]
+    shapes += [("chains", "noop", f"chains, no-op, {topo}", topo) for topo in topologies(results)]
+    for workload, task, label, topo in shapes:
         match = {"task": task} if task else {}
+        match["topology"] = topo
         for system in ("weft", "celery"):
             if workload == "latency":
                 r = pooled_latency(results, system, task)
@@ -290,6 +330,12 @@ def main(argv):
         out += long_tables(results)
     else:
         out += main_table(results).lines
+        if topologies(results):
+            c = median_run(results, "weft", "chains", "steps_per_s", task="noop") or {}
+            out += ["", f"Chains ({c.get('workflows', '?')} × 4 no-op steps at once) by "
+                    "topology: weft's three consumers restarted on each, Celery on the single "
+                    "node beside it, runs interleaved as above:", ""]
+            out += topology_table(results).lines
         out += ["", "CPU per step, µs (user + system from /proc over each workload, each process"
                 " with its children; the services serve both sides; the drivers not counted):",
                 ""] + cpu_table(results).lines

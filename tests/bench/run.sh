@@ -24,10 +24,13 @@
 # WEFT_HANDOFF_SHARDS: the handoff shards of every weft process, 1; the one weft-handoff
 # serves them all, README: Sharded handoff).
 #
-# WEFT_BENCH_CLUSTER=1: weft runs on a RabbitMQ cluster of three nodes with quorum queues
-# (deploy/cluster.sh; ports WEFT_BENCH_CLUSTER_AMQP_PORT 5750-5752, WEFT_BENCH_CLUSTER_DIST_PORT
-# 25750-25752, WEFT_BENCH_CLUSTER_EPMD_PORT 4459), Celery stays on the single node: the
-# figures are the cluster's, to set beside a run without it.
+# After the main run, the no-op chains again on other topologies, weft's three consumers
+# restarted for each, interleaved with Celery's (which stays on the single node): the handoff
+# sharded over 2 and over 4 queues, then (full run) a RabbitMQ cluster of three nodes with
+# quorum queues (deploy/cluster.sh; ports WEFT_BENCH_CLUSTER_AMQP_PORT 5750-5752,
+# WEFT_BENCH_CLUSTER_DIST_PORT 25750-25752, WEFT_BENCH_CLUSTER_EPMD_PORT 4459).
+# WEFT_BENCH_TOPOLOGIES overrides the list ("shards=2 shards=4 cluster"; "" for none; the
+# smoke's is "shards=2").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -116,7 +119,7 @@ cleanup() {
     [ "$on_cluster" != 1 ] || cluster stop || true
     services stop || true
 }
-on_cluster=${WEFT_BENCH_CLUSTER:-0}
+on_cluster=0 # set while the cluster of the topology runs is up
 cluster() {
     env WEFT_CLUSTER_STATE_DIR="$WEFT_STATE_DIR/cluster" \
         WEFT_CLUSTER_AMQP_PORT="${WEFT_BENCH_CLUSTER_AMQP_PORT:-5750}" \
@@ -137,11 +140,6 @@ else
 fi
 services start
 eval "$(services env)"
-if [ "$on_cluster" = 1 ]; then
-    cluster start
-    eval "$(cluster env)" # weft's URL is the cluster's nodes, its queues quorum queues
-    log "weft on the cluster: $WEFT_AMQP_URL, WEFT_QUEUE_TYPE=$WEFT_QUEUE_TYPE"
-fi
 logs=$WEFT_STATE_DIR/logs
 results=$WEFT_STATE_DIR/results.jsonl
 mkdir -p "$logs"
@@ -151,10 +149,11 @@ export BENCH_CELERY_BACKEND="redis://127.0.0.1:$WEFT_REDIS_PORT/1"
 
 # ------------------------------------------------------------------- processes ---
 
-start() { # NAME COMMAND...: runs in the background, output to logs/NAME.log
+log_suffix="" # the topology runs' processes log to logs/NAME.TOPOLOGY.log
+start() { # NAME COMMAND...: runs in the background, output to logs/NAME$log_suffix.log
     local name=$1
     shift
-    "$@" >>"$logs/$name.log" 2>&1 8>&- &
+    "$@" >>"$logs/$name$log_suffix.log" 2>&1 8>&- &
     pid_of[$name]=$!
 }
 
@@ -208,11 +207,19 @@ step() {
     elif with_cpu=$(cpu add "$before" <<<"$out" 2>>"$logs/drivers.log"); then
         out=$with_cpu
     fi
+    [ -z "$topology" ] || out=$(tag_topology <<<"$out")
     printf '%s\n' "$out" >>"$results"
     printf 'run.sh: %s\n' "$out" >&2
     if [ "$rc" != 0 ]; then failures=$((failures + 1)); fi
 }
 
+topology="" # set during the topology runs: every result then carries it
+tag_topology() { # a JSON line on stdin, with "topology": $topology added
+    "$python" -c 'import json, sys
+r = json.loads(sys.stdin.read())
+r["topology"] = sys.argv[1]
+print(json.dumps(r))' "$topology"
+}
 on_weft() { step "$bench" --timeout "$timeout" "$@"; }
 on_celery() { step env -C "$here" "$python" celery_peer.py --timeout "$timeout" "$@"; }
 # warm COMMAND...: a run that only starts what a long-running worker would have started
@@ -227,10 +234,13 @@ warm() {
 # The Python-task workloads' handler as a persistent exec task (DESIGN §9): weft-activity
 # serves the task file; weft-entry reads its names only, so definitions may use them.
 py_tasks=$here/py_tasks.json
-start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
-start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
-    --tasks "$py_tasks"
-start weft-handoff "$build/handoff/weft-handoff" --shards all
+start_weft() {
+    start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
+    start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
+        --tasks "$py_tasks"
+    start weft-handoff "$build/handoff/weft-handoff" --shards all
+}
+start_weft
 if [ "$mode" != long ]; then
     # prefork as asked; gossip, mingle and heartbeats off: cluster chatter the bench
     # does not need, and which would only add noise to an idle worker
@@ -340,22 +350,66 @@ stop() {
     fi
 }
 
-for p in weft-handoff weft-activity weft-entry; do stop "$p"; done
 # Each consumer logs on SIGTERM "NAME: stopping; handled N messages, busy X ms (Y us per
 # message)": the handoff's Y is compared with the floor; weft-activity logs one line per
-# worker thread, summed here into one figure per attempt.
+# worker thread (and the handoff one per shard), summed here into one figure per message.
 busy_stats() { # LOG NAME -> "messages busy_ms us_per_message", or nothing
     sed -nE "s/.* $2(-[0-9]+)?: stopping; handled ([0-9]+) messages, busy ([0-9.]+) ms .*/\\2 \\3/p" "$1" |
         awk '{ n += $1; ms += $2 } END { if (NR) printf "%d %.1f %.1f\n", n, ms, n ? ms * 1000 / n : 0 }'
 }
-for p in handoff activity; do
-    stats=$(busy_stats "$logs/weft-$p.log" "$p")
-    if [ -n "$stats" ]; then
-        read -r n busy per <<<"$stats"
-        record weft "$p" "messages=$n" "busy_ms=$busy" "us_per_message=$per"
-    elif [ "$mode" != long ]; then
-        record weft "$p" "ok=false" "error=\"no '$p: stopping' line in logs/weft-$p.log\""
-        failures=$((failures + 1))
+stop_weft() { # stops weft's three consumers and records their busy time per message
+    local p stats n busy per
+    for p in weft-handoff weft-activity weft-entry; do stop "$p"; done
+    for p in handoff activity; do
+        stats=$(busy_stats "$logs/weft-$p$log_suffix.log" "$p")
+        if [ -n "$stats" ]; then
+            read -r n busy per <<<"$stats"
+            record weft "$p" "messages=$n" "busy_ms=$busy" "us_per_message=$per" \
+                ${topology:+"topology=\"$topology\""}
+        elif [ "$mode" != long ]; then
+            record weft "$p" "ok=false" \
+                "error=\"no '$p: stopping' line in logs/weft-$p$log_suffix.log\""
+            failures=$((failures + 1))
+        fi
+    done
+}
+stop_weft
+
+# ------------------------------------------------------------- topologies ---
+
+case "$mode" in
+    full) topologies=${WEFT_BENCH_TOPOLOGIES-shards=2 shards=4 cluster} ;;
+    smoke) topologies=${WEFT_BENCH_TOPOLOGIES-shards=2} ;;
+    long) topologies="" ;;
+esac
+main_shards=$WEFT_HANDOFF_SHARDS main_url=$WEFT_AMQP_URL
+for topo in $topologies; do
+    case "$topo" in
+        shards=[1-9]*) export WEFT_HANDOFF_SHARDS=${topo#shards=} ;;
+        cluster)
+            on_cluster=1
+            cluster start
+            eval "$(cluster env)" # weft's URL is the cluster's nodes, its queues quorum queues
+            log "weft on the cluster: $WEFT_AMQP_URL, WEFT_QUEUE_TYPE=$WEFT_QUEUE_TYPE" ;;
+        *) die "WEFT_BENCH_TOPOLOGIES: '$topo' is not shards=N or cluster" ;;
+    esac
+    log "topology $topo"
+    log_suffix=".$topo" topology=$topo
+    start_weft
+    on_weft ready
+    if [ "$failures" = 0 ]; then
+        for _ in $(seq "$repeat"); do
+            on_weft chains "$chains" 4
+            on_celery chains "$chains" 4
+        done
+    fi
+    stop_weft
+    log_suffix="" topology=""
+    export WEFT_HANDOFF_SHARDS=$main_shards WEFT_AMQP_URL=$main_url
+    if [ "$topo" = cluster ]; then
+        unset WEFT_QUEUE_TYPE
+        cluster stop
+        on_cluster=0
     fi
 done
 if [ -n "${pid_of[celery]:-}" ]; then

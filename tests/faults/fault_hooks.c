@@ -22,7 +22,9 @@
  *                       <pid>" (CLOCK_MONOTONIC, one clock for every process of the machine) to
  *                       PATH once weft_engine_handoff returned WEFT_OK, so a test can check
  *                       that no two handoffs of one workflow overlapped, across processes
- *                       and shards (test_handoff_shards, the handoff_shard_kill scenario). */
+ *                       and shards (test_handoff_shards, the handoff_shard_kill scenario).
+ *                       A batch (weft_engine_handoff_batch) writes a line for each of its
+ *                       handoffs, all with the batch's start and end. */
 #include "alloc.h"
 #include "broker_transport.h"
 #include "engine.h"
@@ -45,6 +47,10 @@ void __real_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b)
 void __wrap_weft_broker_transport_init(weft_broker_transport *t, weft_broker *b);
 weft_status __real_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
 weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err);
+weft_status __real_weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
+                                             const size_t *lens, size_t n, weft_err *err);
+weft_status __wrap_weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
+                                             const size_t *lens, size_t n, weft_err *err);
 
 /* ---- test.record_sleep ---- */
 
@@ -162,18 +168,14 @@ static int64_t monotonic_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err)
+/* Appends the trace line of the handoff in body, which ran from start to end (ns). */
+static void trace(const char *path, weft_engine *e, const char *body, size_t len, int64_t start,
+                  int64_t end)
 {
-    const char *path = getenv("WEFT_FAULTS_HANDOFF_TRACE");
-    if (!path || !*path)
-        return __real_weft_engine_handoff(e, body, len, err);
-    int64_t start = monotonic_ns();
-    weft_status st = __real_weft_engine_handoff(e, body, len, err);
-    int64_t end = monotonic_ns();
     weft_attempt_msg m;
     weft_err derr;
-    if (st || weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, &derr))
-        return st;
+    if (weft_msg_decode_attempt(body, len, e->limits.max_message_bytes, &m, &derr))
+        return;
     char line[160];
     int n = snprintf(line, sizeof line, "%s %d %lld %lld %d\n", m.workflow_uid,
                      weft_queue_handoff_shard(m.workflow_uid, e->handoff_shards), (long long)start,
@@ -185,5 +187,32 @@ weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t 
             abort(); /* a trace with holes would pass a check it should fail */
         close(fd);
     }
+}
+
+weft_status __wrap_weft_engine_handoff(weft_engine *e, const char *body, size_t len, weft_err *err)
+{
+    const char *path = getenv("WEFT_FAULTS_HANDOFF_TRACE");
+    if (!path || !*path)
+        return __real_weft_engine_handoff(e, body, len, err);
+    int64_t start = monotonic_ns();
+    weft_status st = __real_weft_engine_handoff(e, body, len, err);
+    if (!st)
+        trace(path, e, body, len, start, monotonic_ns());
+    return st;
+}
+
+/* A batch: each of its handoffs with the batch's start and end, which the trace's reader
+ * knows for one batch's (handoff_trace.c). */
+weft_status __wrap_weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
+                                             const size_t *lens, size_t n, weft_err *err)
+{
+    const char *path = getenv("WEFT_FAULTS_HANDOFF_TRACE");
+    if (!path || !*path)
+        return __real_weft_engine_handoff_batch(e, bodies, lens, n, err);
+    int64_t start = monotonic_ns();
+    weft_status st = __real_weft_engine_handoff_batch(e, bodies, lens, n, err);
+    int64_t end = monotonic_ns();
+    for (size_t i = 0; !st && i < n; i++)
+        trace(path, e, bodies[i], lens[i], start, end);
     return st;
 }
