@@ -22,6 +22,8 @@
  * handoff singleton is the figure that bounds throughput. */
 typedef struct {
     long messages;
+    long batches;         /* handled together (handle_batch) ... */
+    long batched;         /* ... holding this many of the messages */
     double busy_ms;
     double outage_since; /* weft_clock_s() when it began; 0 when all is well */
 } consumer_stats;
@@ -167,6 +169,8 @@ static weft_status handle_batch(serving *sv, weft_delivery *ds, size_t n)
             weft_delivery_finish(&ds[i]);
         }
         sv->stats->messages += (long)n;
+        sv->stats->batches++;
+        sv->stats->batched += (long)n;
         sv->stats->busy_ms += (weft_clock_s() - t0) * 1000.0;
         weft_backoff_reset(sv->backoff);
         outage_end(c, sv->stats);
@@ -257,7 +261,7 @@ static void log_consuming(const weft_consumer *c)
 int weft_consumer_run(const weft_consumer *c)
 {
     weft_backoff backoff = WEFT_BACKOFF_INIT(WEFT_BACKOFF_MAX_MS);
-    consumer_stats stats = {0, 0.0, 0.0};
+    consumer_stats stats = {0};
     bool first = true;
     bool lost = false; /* the last connection ended on a failure, not on purpose */
     weft_telemetry_consumer_connected(c->name, false);
@@ -291,9 +295,13 @@ int weft_consumer_run(const weft_consumer *c)
         else if (st && !weft_stop_requested)
             weft_stop_sleep_ms(weft_backoff_next(&backoff));
     }
+    char batches[96] = "";
+    if (c->handle_batch && c->batch > 1)
+        snprintf(batches, sizeof batches, "; %ld of them in %ld batches", stats.batched,
+                 stats.batches);
     WEFT_LOG(WEFT_LOG_INFO, NULL, NULL,
-             "%s: stopping; handled %ld messages, busy %.1f ms (%.1f us per message)", c->name,
+             "%s: stopping; handled %ld messages, busy %.1f ms (%.1f us per message)%s", c->name,
              stats.messages, stats.busy_ms,
-             stats.messages ? stats.busy_ms * 1000.0 / (double)stats.messages : 0.0);
+             stats.messages ? stats.busy_ms * 1000.0 / (double)stats.messages : 0.0, batches);
     return 0;
 }

@@ -173,18 +173,34 @@ def topologies(results):
 
 def topology_label(topo):
     if topo is None:
-        return "1 handoff shard, one RabbitMQ node (the run above)"
+        return "1 handoff shard, one RabbitMQ node, the run above"
     if topo.startswith("shards="):
         return f"{topo[len('shards='):]} handoff shards, one RabbitMQ node"
+    if topo.startswith("slots="):
+        n = topo[len("slots="):]
+        return f"1 handoff shard, one node, {n} worker slots on both sides (--concurrency {n}, -c {n})"
     if topo == "cluster":
         return "1 handoff shard, a RabbitMQ cluster of 3 nodes (quorum queues)"
     return topo
 
 
+def batches(results, topo):
+    """The share of the handoff's messages (over that process's life) that went in batches,
+    and their mean size."""
+    b = find(results, "weft", "handoff_batches", topology=topo)
+    h = find(results, "weft", "handoff", topology=topo)
+    n, m = value(b, "batches") if b else None, value(b, "batched") if b else None
+    total = value(h, "messages") if h else None
+    if not total or n is None:
+        return "-"
+    return f"{100.0 * m / total:.0f}%, {m / n:.1f}" if n else "0%"
+
+
 def topology_table(results):
     """The no-op chains on each topology, with the handoff's busy time per message there."""
     t = Table(["topology", "weft steps/s", "Celery steps/s", "weft ÷ Celery",
-               "handoff busy µs/message", "target (reported, not asserted)"])
+               "handoff busy µs/message", "handoffs in batches, mean batch",
+               "target (reported, not asserted)"])
     for topo in [None] + topologies(results):
         w = median_run(results, "weft", "chains", "steps_per_s", task="noop", topology=topo)
         c = median_run(results, "celery", "chains", "steps_per_s", task="noop", topology=topo)
@@ -192,7 +208,8 @@ def topology_table(results):
         x = ratio(value(w, "steps_per_s"), value(c, "steps_per_s"))
         target = 1.5 if topo and topo.startswith("shards=") else 1
         t.row(topology_label(topo), num(w, "steps_per_s"), num(c, "steps_per_s"), times(x),
-              num(h, "us_per_message"), f"≥ {target}×: {verdict(x, target, True)}")
+              num(h, "us_per_message"), batches(results, topo),
+              f"≥ {target}×: {verdict(x, target, True)}")
     return t
 
 
@@ -258,6 +275,8 @@ def main_table(results):
     t.row(f"handoff: busy time per message over the run ({num(h, 'messages')} messages), µs",
           num(h, "us_per_message"), "-", times(x, " the floor"),
           f"≤ 1.5× the floor: {verdict(x, 1.5, False)}")
+    t.row("handoff: messages handled in batches (one commit each), share, mean batch",
+          batches(results, None), "-", "", "")
     # an attempt commits twice (claim, result) and publishes once (its handoff)
     a = find(results, "weft", "activity")
     pg, pub = value(f, "pg_commit_us"), value(f, "publish_confirm_us")

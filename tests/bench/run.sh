@@ -26,10 +26,11 @@
 #
 # After the main run, the no-op chains again on other topologies, weft's three consumers
 # restarted for each, interleaved with Celery's (which stays on the single node): the handoff
-# sharded over 2 and over 4 queues, then (full run) a RabbitMQ cluster of three nodes with
+# sharded over 2 and over 4 queues, then (full run) both sides with 8 worker slots
+# (weft-activity --concurrency 8, Celery -c 8: slots=8), then a RabbitMQ cluster of three nodes with
 # quorum queues (deploy/cluster.sh; ports WEFT_BENCH_CLUSTER_AMQP_PORT 5750-5752,
 # WEFT_BENCH_CLUSTER_DIST_PORT 25750-25752, WEFT_BENCH_CLUSTER_EPMD_PORT 4459).
-# WEFT_BENCH_TOPOLOGIES overrides the list ("shards=2 shards=4 cluster"; "" for none; the
+# WEFT_BENCH_TOPOLOGIES overrides the list ("shards=2 shards=4 slots=8 cluster"; "" for none; the
 # smoke's is "shards=2").
 set -euo pipefail
 
@@ -191,6 +192,11 @@ cpu_roots() {
         printf '%s=%s\n' "$p" "${pid_of[$p]:-}"
     done
     printf 'rabbitmq=%s\n' "$(head -n1 "$WEFT_STATE_DIR/rabbitmq/rabbitmq.pid" 2>/dev/null)"
+    if [ "$on_cluster" = 1 ]; then # the cluster's nodes add up under the same name
+        for f in "$WEFT_STATE_DIR"/cluster/node*/rabbitmq.pid; do
+            printf 'rabbitmq=%s\n' "$(head -n1 "$f" 2>/dev/null)"
+        done
+    fi
     printf 'postgres=%s\n' "$(head -n1 "$WEFT_STATE_DIR/postgres/data/postmaster.pid" 2>/dev/null)"
     printf 'redis=%s\n' "$(head -n1 "$WEFT_STATE_DIR/redis/redis.pid" 2>/dev/null)"
 }
@@ -234,20 +240,21 @@ warm() {
 # The Python-task workloads' handler as a persistent exec task (DESIGN §9): weft-activity
 # serves the task file; weft-entry reads its names only, so definitions may use them.
 py_tasks=$here/py_tasks.json
-start_weft() {
+start_weft() { # [SLOTS]: weft-activity's worker threads ($activity_concurrency)
     start weft-entry env WEFT_TASKS_FILE="$py_tasks" "$build/entry/weft-entry"
-    start weft-activity "$build/activity/weft-activity" --concurrency "$activity_concurrency" \
-        --tasks "$py_tasks"
+    start weft-activity "$build/activity/weft-activity" \
+        --concurrency "${1:-$activity_concurrency}" --tasks "$py_tasks"
     start weft-handoff "$build/handoff/weft-handoff" --shards all
 }
-start_weft
-if [ "$mode" != long ]; then
+start_celery() { # [SLOTS]: prefork children ($celery_concurrency)
     # prefork as asked; gossip, mingle and heartbeats off: cluster chatter the bench
     # does not need, and which would only add noise to an idle worker
     start celery env -C "$here" "$python" -m celery -A celery_peer worker -P prefork \
-        -c "$celery_concurrency" -Q weft_bench.celery --without-gossip --without-mingle \
+        -c "${1:-$celery_concurrency}" -Q weft_bench.celery --without-gossip --without-mingle \
         --without-heartbeat -l WARNING
-fi
+}
+start_weft
+[ "$mode" = long ] || start_celery
 
 timeout=120
 on_weft ready
@@ -357,9 +364,17 @@ busy_stats() { # LOG NAME -> "messages busy_ms us_per_message", or nothing
     sed -nE "s/.* $2(-[0-9]+)?: stopping; handled ([0-9]+) messages, busy ([0-9.]+) ms .*/\\2 \\3/p" "$1" |
         awk '{ n += $1; ms += $2 } END { if (NR) printf "%d %.1f %.1f\n", n, ms, n ? ms * 1000 / n : 0 }'
 }
+# LOG -> "batches messages": how many of the handoff's messages went in batches, in how many
+batch_stats() {
+    sed -nE 's/.* handoff(-[0-9]+)?: stopping; .*; ([0-9]+) of them in ([0-9]+) batches.*/\2 \3/p' "$1" |
+        awk '{ m += $1; b += $2 } END { printf "%d %d\n", b, m }'
+}
 stop_weft() { # stops weft's three consumers and records their busy time per message
-    local p stats n busy per
+    local p stats n busy per b m
     for p in weft-handoff weft-activity weft-entry; do stop "$p"; done
+    read -r b m <<<"$(batch_stats "$logs/weft-handoff$log_suffix.log")"
+    record weft handoff_batches "batches=${b:-0}" "batched=${m:-0}" \
+        ${topology:+"topology=\"$topology\""}
     for p in handoff activity; do
         stats=$(busy_stats "$logs/weft-$p$log_suffix.log" "$p")
         if [ -n "$stats" ]; then
@@ -378,24 +393,30 @@ stop_weft
 # ------------------------------------------------------------- topologies ---
 
 case "$mode" in
-    full) topologies=${WEFT_BENCH_TOPOLOGIES-shards=2 shards=4 cluster} ;;
+    full) topologies=${WEFT_BENCH_TOPOLOGIES-shards=2 shards=4 slots=8 cluster} ;;
     smoke) topologies=${WEFT_BENCH_TOPOLOGIES-shards=2} ;;
     long) topologies="" ;;
 esac
 main_shards=$WEFT_HANDOFF_SHARDS main_url=$WEFT_AMQP_URL
 for topo in $topologies; do
+    slots=""
     case "$topo" in
         shards=[1-9]*) export WEFT_HANDOFF_SHARDS=${topo#shards=} ;;
+        slots=[1-9]*) # both sides with more worker slots: Celery restarted too
+            slots=${topo#slots=}
+            stop celery
+            start_celery "$slots"
+            on_celery ready ;;
         cluster)
             on_cluster=1
             cluster start
             eval "$(cluster env)" # weft's URL is the cluster's nodes, its queues quorum queues
             log "weft on the cluster: $WEFT_AMQP_URL, WEFT_QUEUE_TYPE=$WEFT_QUEUE_TYPE" ;;
-        *) die "WEFT_BENCH_TOPOLOGIES: '$topo' is not shards=N or cluster" ;;
+        *) die "WEFT_BENCH_TOPOLOGIES: '$topo' is not shards=N, slots=N or cluster" ;;
     esac
     log "topology $topo"
     log_suffix=".$topo" topology=$topo
-    start_weft
+    start_weft $slots
     on_weft ready
     if [ "$failures" = 0 ]; then
         for _ in $(seq "$repeat"); do
@@ -410,6 +431,11 @@ for topo in $topologies; do
         unset WEFT_QUEUE_TYPE
         cluster stop
         on_cluster=0
+    fi
+    if [ -n "$slots" ]; then
+        stop celery
+        start_celery
+        on_celery ready
     fi
 done
 if [ -n "${pid_of[celery]:-}" ]; then
