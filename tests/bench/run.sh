@@ -417,8 +417,9 @@ for topo in $topologies; do
     log "topology $topo"
     log_suffix=".$topo" topology=$topo
     start_weft $slots
+    up_failures=$failures
     on_weft ready
-    if [ "$failures" = 0 ]; then
+    if [ "$failures" = "$up_failures" ]; then
         for _ in $(seq "$repeat"); do
             on_weft chains "$chains" 4
             on_celery chains "$chains" 4
