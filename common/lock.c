@@ -608,23 +608,33 @@ static int script_args(const char **args, const char *const *keys, int n, const 
     return a;
 }
 
-weft_status weft_lock_acquire_many(weft_lock *l, const char *const *keys, int n, int lease_ms,
-                                   char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err)
+/* Runs a many-key script with keys (checked first), token and a lease of lease_ms (at least
+ * 1), under the client's mutex; its integer reply goes to *out. */
+static weft_status leased_script(weft_lock *l, lock_script *sc, const char *what,
+                                 const char *const *keys, int n, const char *token, int lease_ms,
+                                 long long *out, weft_err *err)
 {
     weft_status s = check_keys(keys, n, err);
     if (s != WEFT_OK)
         return s;
-    new_token(token);
     char lease[16];
     snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
     const char *args[SCRIPT_MAX_ARGS];
     int nargs = script_args(args, keys, n, token, lease);
-    long long held = 0;
     pthread_mutex_lock(&l->mu);
     s = ensure_connected(l, err);
     if (s == WEFT_OK)
-        s = run_script(l, &l->acquire, "acquire", n, nargs, args, &held, 1, NULL, err);
+        s = run_script(l, sc, what, n, nargs, args, out, 1, NULL, err);
     pthread_mutex_unlock(&l->mu);
+    return s;
+}
+
+weft_status weft_lock_acquire_many(weft_lock *l, const char *const *keys, int n, int lease_ms,
+                                   char token[WEFT_LOCK_TOKEN_LEN + 1], weft_err *err)
+{
+    new_token(token);
+    long long held = 0;
+    weft_status s = leased_script(l, &l->acquire, "acquire", keys, n, token, lease_ms, &held, err);
     if (s == WEFT_OK && held >= 1 && held <= n)
         s = weft_err_set(err, WEFT_EBUSY, "lock '%s' is held by another holder",
                          keys[held - 1]);
@@ -703,21 +713,8 @@ weft_status weft_lock_release_deferred(weft_lock *l, const char *key, const char
 weft_status weft_lock_renew_many(weft_lock *l, const char *const *keys, int n, const char *token,
                                  int lease_ms, weft_err *err)
 {
-    weft_status s = check_keys(keys, n, err);
-    if (s != WEFT_OK)
-        return s;
-    char lease[16];
-    snprintf(lease, sizeof lease, "%d", lease_ms > 0 ? lease_ms : 1);
-    const char *args[SCRIPT_MAX_ARGS];
-    int nargs = script_args(args, keys, n, token, lease);
     long long renewed = 0;
-
-    pthread_mutex_lock(&l->mu);
-    s = ensure_connected(l, err);
-    if (s == WEFT_OK)
-        s = run_script(l, &l->renew, "renew", n, nargs, args, &renewed, 1, NULL, err);
-    pthread_mutex_unlock(&l->mu);
-
+    weft_status s = leased_script(l, &l->renew, "renew", keys, n, token, lease_ms, &renewed, err);
     if (s == WEFT_OK && renewed != n)
         s = weft_err_set(err, WEFT_ESTALE, "lock '%s'%s was not renewed: its lease had expired",
                          keys[0], n > 1 ? " (or another of its batch)" : "");

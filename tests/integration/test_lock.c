@@ -165,6 +165,47 @@ Test(lock, renew_extends_only_the_holders_own_lease)
     weft_lock_destroy(b);
 }
 
+/* The handoff's batches take their workflows' locks at once: all of them or none. */
+Test(lock, acquire_many_takes_all_or_none_and_release_many_frees_them)
+{
+    weft_lock *a = connect_or_fail(), *b = connect_or_fail();
+    char k[4][128], tok[WEFT_LOCK_TOKEN_LEN + 1], tok2[WEFT_LOCK_TOKEN_LEN + 1];
+    for (int i = 0; i < 4; i++)
+        unique_key(k[i], sizeof k[i], "many");
+    const char *first[] = {k[0], k[1], k[2]};
+    const char *overlap[] = {k[3], k[2]}; /* k[3] free, k[2] held by a */
+    weft_err err = {0};
+
+    cr_assert_eq(weft_lock_acquire_many(a, first, 3, 10000, tok, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(strlen(tok), WEFT_LOCK_TOKEN_LEN);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(weft_lock_acquire(b, k[i], 10000, 0, tok2, &err), WEFT_EBUSY,
+                     "key %d of the batch is held", i);
+
+    cr_assert_eq(weft_lock_acquire_many(b, overlap, 2, 10000, tok2, &err), WEFT_EBUSY);
+    cr_assert(strstr(err.msg, k[2]), "the error names the held key: %s", err.msg);
+    cr_assert_eq(tok2[0], '\0');
+    /* none taken: the free key of the refused batch is still free */
+    cr_assert_eq(weft_lock_acquire(b, k[3], 10000, 0, tok2, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(weft_lock_release(b, k[3], tok2, &err), WEFT_OK, "%s", err.msg);
+
+    cr_assert_eq(weft_lock_renew_many(a, first, 3, tok, 10000, &err), WEFT_OK, "%s", err.msg);
+    cr_assert_eq(weft_lock_renew_many(b, first, 3, "not-the-token", 10000, &err), WEFT_ESTALE);
+
+    cr_assert_eq(weft_lock_release_many_deferred(a, first, 3, tok, &err), WEFT_OK, "%s",
+                 err.msg);
+    /* the next command on a reads the deferred reply first; b sees the keys free */
+    cr_assert_eq(weft_lock_acquire(a, k[3], 10000, 0, tok2, &err), WEFT_OK, "%s", err.msg);
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(weft_lock_acquire(b, k[i], 10000, 0, tok2, &err), WEFT_OK, "key %d: %s", i,
+                     err.msg);
+        cr_assert_eq(weft_lock_release(b, k[i], tok2, &err), WEFT_OK, "%s", err.msg);
+    }
+    cr_assert_eq(weft_lock_acquire_many(a, first, 0, 10000, tok, &err), WEFT_EINVAL);
+    weft_lock_destroy(a);
+    weft_lock_destroy(b);
+}
+
 Test(lock, release_after_expiry_does_not_delete_the_next_holders_lock)
 {
     weft_lock *a = connect_or_fail(), *b = connect_or_fail(), *c = connect_or_fail();
