@@ -127,12 +127,14 @@ static weft_status handle_one(serving *sv, weft_delivery *d)
     return big ? WEFT_ESTALE : WEFT_OK;
 }
 
-/* Adds to ds[1..) the deliveries already here, up to c->batch in all; stops at an oversize
- * one (it is handled by itself). Returns how many ds holds. */
+/* Adds to ds[1..) the deliveries already here, up to c->batch in all; stops after an
+ * oversize one (the caller handles it by itself) and when the broker blocks the connection
+ * (its publishes would not be read). Returns how many ds holds. */
 static size_t gather(serving *sv, weft_delivery *ds)
 {
     size_t n = 1;
-    while (n < (size_t)sv->c->batch && !ds[n - 1].oversize && !weft_stop_requested) {
+    while (n < (size_t)sv->c->batch && !ds[n - 1].oversize && !weft_stop_requested &&
+           !weft_broker_blocked(sv->b)) {
         weft_err err = {0};
         /* a failure shows again, with its reason, at the next call that needs the broker */
         if (weft_broker_next(sv->b, 0, &ds[n], &err))
@@ -150,13 +152,10 @@ static weft_status handle_batch(serving *sv, weft_delivery *ds, size_t n)
     const weft_consumer *c = sv->c;
     weft_err err = {0};
     double t0 = weft_clock_s();
-    bool oversize = false;
-    for (size_t i = 0; i < n; i++)
-        oversize |= ds[i].oversize != 0;
     /* settle is for one message: not offered to a batch */
     weft_status (*settle)(weft_transport *, weft_err *) = sv->t.base.settle;
     sv->t.base.settle = NULL;
-    weft_status st = oversize ? WEFT_ETOOBIG : c->handle_batch(c->ctx, &sv->t.base, ds, n, &err);
+    weft_status st = c->handle_batch(c->ctx, &sv->t.base, ds, n, &err);
     sv->t.base.settle = settle;
     size_t i = 0;
     if (st == WEFT_OK) {
@@ -178,13 +177,14 @@ static weft_status handle_batch(serving *sv, weft_delivery *ds, size_t n)
             outage_begin(c, sv->stats, aerr.msg);
         return ast ? ast : big ? WEFT_ESTALE : WEFT_OK;
     }
-    if (!oversize)
-        WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL, "%s: batch of %zu not done (%s): one at a time",
-                 c->name, n, err.msg);
+    WEFT_LOG(WEFT_LOG_DEBUG, NULL, NULL, "%s: batch of %zu not done (%s): one at a time",
+             c->name, n, err.msg);
     weft_status rst = WEFT_OK;
-    for (; i < n && rst == WEFT_OK; i++)
+    /* a stop (the batch's own WEFT_ESHUTDOWN included) ends it after the current message */
+    for (; i < n && rst == WEFT_OK && !weft_stop_requested; i++)
         rst = handle_one(sv, &ds[i]);
-    for (; i < n; i++) /* the connection is going: the broker redelivers these */
+    /* unsettled: the broker redelivers them once the connection closes (a stop, a failure) */
+    for (; i < n; i++)
         weft_delivery_finish(&ds[i]);
     return rst;
 }
@@ -241,7 +241,18 @@ static weft_status serve(const weft_consumer *c, weft_broker *b, weft_backoff *b
             ds[0] = d;
             n = gather(&sv, ds);
         }
-        st = n > 1 ? handle_batch(&sv, ds, n) : handle_one(&sv, &d);
+        if (n == 1) {
+            st = handle_one(&sv, &d);
+            continue;
+        }
+        /* an oversize one ends the gathering and goes after the batch, by itself */
+        bool tail = ds[n - 1].oversize != 0;
+        size_t m = tail ? n - 1 : n;
+        st = m > 1 ? handle_batch(&sv, ds, m) : handle_one(&sv, &ds[0]);
+        if (tail && st == WEFT_OK && !weft_stop_requested)
+            st = handle_one(&sv, &ds[n - 1]);
+        else if (tail)
+            weft_delivery_finish(&ds[n - 1]); /* redelivered once the connection closes */
     }
     free(ds);
     return st;

@@ -904,9 +904,16 @@ weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
             st = publish_dispatches(e, items[i].workflow_uid, &items[i].dispatch, err);
     if (!st)
         st = e->transport->flush(e->transport, err);
-    for (size_t i = 0; i < n && !st; i++)
-        if (!items[i].stale && items[i].status == WEFT_WORKFLOW_FAILED)
+    /* also for a stale one (a redelivery after the workflow failed), as a single handoff
+     * does: a cascade a crash cut short goes on here; once per workflow of the batch */
+    for (size_t i = 0; i < n && !st; i++) {
+        bool again = false;
+        for (size_t k = 0; k < i && !again; k++)
+            again = items[k].status == WEFT_WORKFLOW_FAILED &&
+                    strcmp(items[k].workflow_uid, items[i].workflow_uid) == 0;
+        if (items[i].status == WEFT_WORKFLOW_FAILED && !again)
             st = weft_compose_cancel_children(e, items[i].workflow_uid, "failed", err);
+    }
     if (locked) {
         e->transport->on_wait = NULL;
         e->transport->on_wait_arg = NULL;
