@@ -150,10 +150,18 @@ weft_status weft_engine_publish_handoff(weft_engine *e, const weft_attempt_msg *
     return st ? st : e->transport->flush(e->transport, err);
 }
 
+#define LOCK_KEY_MAX 80
+
+/* The Redis key of workflow wf's lock. */
+static void lock_key(const char *wf, char key[LOCK_KEY_MAX])
+{
+    snprintf(key, LOCK_KEY_MAX, "weft:lock:workflow:%s", wf);
+}
+
 /* A workflow lock held: renewed while a flush waits (transport.h on_wait). */
 typedef struct {
     weft_engine *e;
-    char key[80];
+    char key[LOCK_KEY_MAX];
     char token[WEFT_LOCK_TOKEN_LEN + 1];
 } held_lock;
 
@@ -169,7 +177,7 @@ static weft_status with_lock(weft_engine *e, const char *wf, int wait_ms, held_l
                              weft_err *err)
 {
     h->e = e;
-    snprintf(h->key, sizeof h->key, "weft:lock:workflow:%s", wf);
+    lock_key(wf, h->key);
     h->token[0] = '\0';
     if (!e->lock)
         return WEFT_OK;
@@ -844,7 +852,7 @@ weft_status weft_engine_handoff(weft_engine *e, const char *body, size_t len, we
  * renewed together while a flush waits. */
 typedef struct {
     weft_engine *e;
-    char (*keys)[80];
+    char (*keys)[LOCK_KEY_MAX];
     const char **names; /* keys[i], for the lock calls */
     int n;
     char token[WEFT_LOCK_TOKEN_LEN + 1];
@@ -868,18 +876,22 @@ weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
     weft_handoff_item *items = weft_xcalloc(n, sizeof *items);
     held_locks locks = {.e = e, .keys = weft_xcalloc(n, sizeof *locks.keys),
                         .names = weft_xcalloc(n, sizeof *locks.names)};
+    /* last[i]: no later message of the batch is of i's workflow, so i stands for it: one
+     * lock per workflow, and i's status after the batch is the workflow's */
+    bool *last = weft_xcalloc(n, sizeof *last);
     weft_status st = WEFT_OK;
     for (size_t i = 0; i < n && !st; i++) {
         st = weft_msg_decode_attempt(bodies[i], lens[i], e->limits.max_message_bytes, &m[i], err);
         items[i] = (weft_handoff_item){.workflow_uid = m[i].workflow_uid,
                                        .uid = m[i].activity_uid,
                                        .attempt = m[i].attempt};
-        bool seen = false;
-        for (int k = 0; k < locks.n && !seen; k++)
-            seen = strcmp(locks.keys[k] + sizeof "weft:lock:workflow:" - 1, m[i].workflow_uid) == 0;
-        if (!seen) {
-            snprintf(locks.keys[locks.n], sizeof locks.keys[0], "weft:lock:workflow:%s",
-                     m[i].workflow_uid);
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+        last[i] = true;
+        for (size_t k = i + 1; k < n && last[i]; k++)
+            last[i] = strcmp(m[k].workflow_uid, m[i].workflow_uid) != 0;
+        if (last[i]) {
+            lock_key(m[i].workflow_uid, locks.keys[locks.n]);
             locks.names[locks.n] = locks.keys[locks.n];
             locks.n++;
         }
@@ -899,21 +911,16 @@ weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
     }
     if (!st)
         st = weft_store_handoff_batch(e->store, items, n, err);
-    for (size_t i = 0; i < n && !st; i++)
-        if (!items[i].stale)
-            st = publish_dispatches(e, items[i].workflow_uid, &items[i].dispatch, err);
+    for (size_t i = 0; i < n && !st; i++) /* a stale one has nothing to dispatch */
+        st = publish_dispatches(e, items[i].workflow_uid, &items[i].dispatch, err);
     if (!st)
         st = e->transport->flush(e->transport, err);
-    /* also for a stale one (a redelivery after the workflow failed), as a single handoff
-     * does: a cascade a crash cut short goes on here; once per workflow of the batch */
-    for (size_t i = 0; i < n && !st; i++) {
-        bool again = false;
-        for (size_t k = 0; k < i && !again; k++)
-            again = items[k].status == WEFT_WORKFLOW_FAILED &&
-                    strcmp(items[k].workflow_uid, items[i].workflow_uid) == 0;
-        if (items[i].status == WEFT_WORKFLOW_FAILED && !again)
+    /* once per failed workflow of the batch; also when its handoff was stale (a redelivery
+     * after the workflow failed), as a single handoff does: a cascade a crash cut short goes
+     * on here */
+    for (size_t i = 0; i < n && !st; i++)
+        if (last[i] && items[i].status == WEFT_WORKFLOW_FAILED)
             st = weft_compose_cancel_children(e, items[i].workflow_uid, "failed", err);
-    }
     if (locked) {
         e->transport->on_wait = NULL;
         e->transport->on_wait_arg = NULL;
@@ -932,6 +939,7 @@ weft_status weft_engine_handoff_batch(weft_engine *e, const char *const *bodies,
                      weft_workflow_status_name(ws));
         weft_dispatch_list_finish(&items[i].dispatch);
     }
+    free(last);
     free(locks.names);
     free(locks.keys);
     free(items);
